@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place where values are checked before they reach a host or a file.
+
+Every check takes the name of the field it checks, so an error names the field
+and the problem.  Checks return the value in its normal form.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import binascii
+import ipaddress
+import re
+
+IFNAME_RE = re.compile(r'^[A-Za-z0-9_=+.-]{1,15}$')
+HOSTNAME_RE = re.compile(r'^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$')
+# Characters that could start a new line, section or comment in an INI-like
+# config file (wg-quick, swanctl) are refused in free text.
+FORBIDDEN_TEXT_RE = re.compile(r'[\x00-\x1f\x7f\[\]{}]')
+
+
+class ValidationError(ValueError):
+    """A value that must not reach a host; ``str()`` names the field."""
+
+    def __init__(self, field, problem):
+        self.field = field
+        self.problem = problem
+        super(ValidationError, self).__init__('%s: %s' % (field, problem))
+
+
+def _text(field, value):
+    if not isinstance(value, str):
+        raise ValidationError(field, 'expected a string, got %s' % type(value).__name__)
+    return value
+
+
+def interface_name(field, value):
+    value = _text(field, value)
+    if not IFNAME_RE.match(value):
+        raise ValidationError(
+            field, '%r is not a valid interface name (1 to 15 characters of letters, digits and _=+.-)' % value)
+    return value
+
+
+def free_text(field, value, max_length=255):
+    """Text that ends up in a config file as a comment or a value."""
+    value = _text(field, value)
+    if len(value) > max_length:
+        raise ValidationError(field, 'longer than %d characters' % max_length)
+    bad = FORBIDDEN_TEXT_RE.search(value)
+    if bad:
+        raise ValidationError(
+            field, '%r contains %r; newlines, control characters and brackets are not allowed' % (value, bad.group()))
+    return value
+
+
+def wireguard_key(field, value):
+    """A WireGuard public or preshared key: base64 of exactly 32 bytes."""
+    value = _text(field, value).strip()
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError(field, 'not valid base64')
+    if len(raw) != 32 or len(value) != 44:
+        raise ValidationError(field, 'must be 32 bytes in base64 (44 characters), got %d bytes' % len(raw))
+    return value
+
+
+def port(field, value, allow_zero=False):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(field, '%r is not a port number' % (value,))
+    if isinstance(value, bool) or str(number) != str(value).strip():
+        raise ValidationError(field, '%r is not a port number' % (value,))
+    low = 0 if allow_zero else 1
+    if not low <= number <= 65535:
+        raise ValidationError(field, '%d is out of range %d-65535' % (number, low))
+    return number
+
+
+def integer(field, value, low, high):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(field, '%r is not an integer' % (value,))
+    if isinstance(value, bool) or not low <= number <= high:
+        raise ValidationError(field, '%r is out of range %d-%d' % (value, low, high))
+    return number
+
+
+def network(field, value):
+    """A CIDR prefix with no host bits set, e.g. 10.0.0.0/24 or fd10::/64."""
+    value = _text(field, value).strip()
+    try:
+        return ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValidationError(field, '%r is not a valid CIDR network (%s)' % (value, exc))
+
+
+def prefix(field, value):
+    """A CIDR prefix as used in allowed IPs; host bits are not allowed either."""
+    value = _text(field, value).strip()
+    if '/' not in value:
+        raise ValidationError(field, '%r is not in CIDR notation (address/prefix length)' % value)
+    return network(field, value)
+
+
+def interface_address(field, value):
+    """An address with its prefix length, e.g. 10.0.0.1/24; a bare address gets /32 or /128."""
+    value = _text(field, value).strip()
+    try:
+        iface = ipaddress.ip_interface(value)
+    except ValueError as exc:
+        raise ValidationError(field, '%r is not a valid address (%s)' % (value, exc))
+    if iface.ip == iface.network.network_address and iface.network.prefixlen < iface.max_prefixlen - 1 \
+            and iface.version == 4:
+        raise ValidationError(field, '%s is the network address of %s' % (iface.ip, iface.network))
+    return iface
+
+
+def address(field, value):
+    value = _text(field, value).strip()
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        raise ValidationError(field, '%r is not an IP address' % value)
+
+
+def endpoint_host(field, value):
+    value = _text(field, value).strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    if not HOSTNAME_RE.match(value):
+        raise ValidationError(field, '%r is neither an IP address nor a DNS name' % value)
+    return value
+
+
+def endpoint(field, value):
+    """``host:port``, ``[IPv6]:port`` or ``IPv4:port``; returned normalised."""
+    value = _text(field, value).strip()
+    match = re.match(r'^\[([^\]]+)\]:([^:]+)$', value)
+    if match:
+        host, port_text = match.groups()
+        try:
+            host = str(ipaddress.IPv6Address(host))
+        except ValueError:
+            raise ValidationError(field, '%r: only IPv6 addresses go inside brackets' % value)
+    else:
+        if value.count(':') > 1:
+            raise ValidationError(field, '%r: write an IPv6 endpoint as [address]:port' % value)
+        if ':' not in value:
+            raise ValidationError(field, '%r has no port (expected host:port)' % value)
+        host, port_text = value.rsplit(':', 1)
+        host = endpoint_host(field, host)
+    number = port(field, port_text)
+    return format_endpoint(host, number)
+
+
+def format_endpoint(host, port_number):
+    if ':' in host:
+        return '[%s]:%d' % (host, port_number)
+    return '%s:%d' % (host, port_number)
+
+
+def fwmark(field, value):
+    """0 or ``off`` disables; otherwise a 32-bit mark, decimal or 0x hex."""
+    if value in (None, 'off', 0, '0'):
+        return 0
+    try:
+        number = int(str(value), 0)
+    except ValueError:
+        raise ValidationError(field, '%r is not a number or "off"' % (value,))
+    if not 0 <= number <= 0xffffffff:
+        raise ValidationError(field, '%r is out of range 0-0xffffffff' % (value,))
+    return number
+
+
+def absolute_path(field, value):
+    value = _text(field, value)
+    if not value.startswith('/') or FORBIDDEN_TEXT_RE.search(value) or ' ' in value:
+        raise ValidationError(field, '%r must be an absolute path without spaces, brackets or control characters' % value)
+    return value

@@ -1,0 +1,233 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: wireguard_interface
+short_description: Make a live WireGuard interface match its description, changing only the difference
+version_added: 0.1.0
+description:
+  - Reads the interface as the kernel or C(wireguard-go) holds it now (C(wg show dump), addresses and routes from C(ip -j)),
+    compares it with the options, and applies only the difference with C(wg set) and C(ip).
+    The interface is never taken down, so peers that did not change keep their sessions.
+  - Persists the configuration in wg-quick format in C(/etc/wireguard/<name>.conf) (mode 0600) so that it survives
+    a reboot, and enables the C(wg-quick@<name>) unit where systemd runs.
+    The private key and preshared key files are loaded by C(PostUp); the private key is never copied into the file.
+  - Peers not listed are removed unless O(purge_peers=false).
+  - Routes to every peer's allowed IPs go through the interface (O(table)), tagged with protocol number 109,
+    so only routes this module added are ever removed.
+author:
+  - meshforge developers
+attributes:
+  check_mode:
+    support: full
+    description: Predicts exactly the C(changed) a real run reports.
+  diff_mode:
+    support: full
+    description: Shows the interface, peers (by public key and description) and routes before and after; never a key.
+  platform:
+    platforms: linux
+    support: full
+    description: Linux with the WireGuard kernel module or C(wireguard-go), C(wg) and C(ip) (iproute2).
+options:
+  name:
+    description: Interface name (1 to 15 characters of letters, digits and C(_=+.-)).
+    type: str
+    required: true
+  state:
+    description: V(absent) removes the interface, its configuration file and its unit.
+    type: str
+    choices: [present, absent]
+    default: present
+  addresses:
+    description: Addresses with prefix length, IPv4 and IPv6, e.g. V(10.10.0.1/24) and V(fd10::1/64).
+    type: list
+    elements: str
+    default: []
+  listen_port:
+    description: UDP port. Omit it for a random port (a client that only dials out).
+    type: int
+  private_key_file:
+    description: Path of the private key on the host, as made by M(meshforge.vpn.wireguard_key).
+    type: path
+    default: /etc/wireguard/<name>.key
+  mtu:
+    description: MTU of the interface; omitted means the implementation's default (1420).
+    type: int
+  fwmark:
+    description: Firewall mark for the interface's own packets; V(0) or V(off) for none.
+    type: str
+  table:
+    description:
+      - Routing table for routes to the peers' allowed IPs. V(auto) uses the main table, V(off) adds no routes,
+        a number names a table.
+      - A default route (V(0.0.0.0/0) or V(::/0)) in allowed IPs is refused with V(auto), since it would replace the host's
+        default route; use V(off) and manage routing yourself.
+    type: str
+    default: auto
+  implementation:
+    description:
+      - V(kernel) uses the kernel module, V(userspace) runs C(wireguard-go), V(auto) tries the kernel first.
+      - Applies when the interface is created; an existing interface keeps its implementation.
+    type: str
+    choices: [auto, kernel, userspace]
+    default: auto
+  purge_peers:
+    description: Remove live peers that are not listed.
+    type: bool
+    default: true
+  persist:
+    description: Write the wg-quick file and enable the C(wg-quick@) unit where systemd runs.
+    type: bool
+    default: true
+  peers:
+    description: The peers of the interface.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      public_key:
+        description: The peer's public key (base64 of 32 bytes).
+        type: str
+        required: true
+      description:
+        description: A name for the peer, used in diffs, results and as a comment in the configuration file.
+        type: str
+      endpoint:
+        description:
+          - V(host:port), with an IPv6 address in brackets (V([fd18::1]:51820)). Omit it for a peer that dials in.
+          - A peer that is connected from another endpoint has roamed and is left where it is.
+        type: str
+      allowed_ips:
+        description: Prefixes routed to this peer and accepted from it.
+        type: list
+        elements: str
+        default: []
+      persistent_keepalive:
+        description: Seconds between keepalives; V(0) for none.
+        type: int
+        default: 0
+      preshared_key:
+        description: A preshared key value (base64 of 32 bytes). Mutually exclusive with O(peers[].preshared_key_file).
+        type: str
+      preshared_key_file:
+        description: Path of a file on the host that holds the preshared key.
+        type: path
+notes:
+  - Every value that reaches the configuration file is validated first; newlines, brackets and control characters
+    are refused, so no option can inject a line or a section.
+seealso:
+  - module: meshforge.vpn.wireguard_key
+  - module: meshforge.vpn.wireguard_info
+  - name: wg(8)
+    description: The WireGuard configuration tool.
+    link: https://git.zx2c4.com/wireguard-tools/about/src/man/wg.8
+'''
+
+EXAMPLES = r'''
+- name: Bring up wg0 with two peers
+  meshforge.vpn.wireguard_interface:
+    name: wg0
+    addresses: [10.10.0.1/24, fd10::1/64]
+    listen_port: 51820
+    peers:
+      - public_key: xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
+        description: branch-1
+        endpoint: 198.51.100.7:51820
+        allowed_ips: [10.10.0.2/32, fd10::2/128, 172.20.1.0/24]
+        persistent_keepalive: 25
+      - public_key: TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=
+        description: laptop
+        allowed_ips: [10.10.0.3/32]
+
+- name: Remove wg1 entirely
+  meshforge.vpn.wireguard_interface:
+    name: wg1
+    state: absent
+'''
+
+RETURN = r'''
+public_key:
+  description: The interface's public key.
+  returned: when state is present
+  type: str
+implementation:
+  description: V(kernel) or V(userspace); in check mode for a new interface, the requested implementation.
+  returned: always
+  type: str
+peers_added:
+  description: Peers that were (or in check mode would be) added.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", "description": "branch-1"}]
+peers_removed:
+  description: Peers that were removed.
+  returned: always
+  type: list
+  elements: dict
+peers_changed:
+  description: Peers whose settings changed, with the names of the changed C(fields).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", "description": "branch-1", "fields": ["endpoint"]}]
+config_file:
+  description: Path of the persisted wg-quick file.
+  returned: always
+  type: str
+config_changed:
+  description: Whether the persisted file was (or would be) rewritten.
+  returned: always
+  type: bool
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            addresses=dict(type='list', elements='str', default=[]),
+            listen_port=dict(type='int'),
+            private_key_file=dict(type='path'),
+            mtu=dict(type='int'),
+            fwmark=dict(type='str'),
+            table=dict(type='str', default='auto'),
+            implementation=dict(type='str', choices=['auto', 'kernel', 'userspace'], default='auto'),
+            purge_peers=dict(type='bool', default=True),
+            persist=dict(type='bool', default=True),
+            peers=dict(type='list', elements='dict', default=[], options=dict(
+                public_key=dict(type='str', required=True),
+                description=dict(type='str'),
+                endpoint=dict(type='str'),
+                allowed_ips=dict(type='list', elements='str', default=[]),
+                persistent_keepalive=dict(type='int', default=0),
+                preshared_key=dict(type='str', no_log=True),
+                preshared_key_file=dict(type='path', no_log=False),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = wireguard.manage_interface(module)
+    except ValidationError as exc:
+        module.fail_json(msg=str(exc), field=exc.field)
+    except wireguard.CommandError as exc:
+        module.fail_json(msg=str(exc), rc=exc.rc)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,107 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: wireguard_key
+short_description: Make sure a WireGuard private key exists on the host, and return its public key
+version_added: 0.1.0
+description:
+  - Generates the private key on the host that uses it (C(wg genkey)) and writes it with mode 0600.
+    The private key never leaves the host and is never returned; only the public key is.
+  - An existing key is kept, so a re-run changes nothing. O(rotate=true) replaces it.
+author:
+  - meshforge developers
+attributes:
+  check_mode:
+    support: full
+    description: On a host without a key, reports that one would be created, and returns no public key.
+  diff_mode:
+    support: full
+    description: Shows whether the key file exists and its mode, never its content.
+  platform:
+    platforms: linux
+    support: full
+    description: Needs C(wg) from wireguard-tools.
+options:
+  path:
+    description: Path of the private key file.
+    type: path
+    default: /etc/wireguard/wg0.key
+  state:
+    description: V(absent) removes the key file.
+    type: str
+    choices: [present, absent]
+    default: present
+  rotate:
+    description: Replace an existing key with a new one (reports changed).
+    type: bool
+    default: false
+seealso:
+  - module: meshforge.vpn.wireguard_interface
+'''
+
+EXAMPLES = r'''
+- name: Make sure wg0 has a key
+  meshforge.vpn.wireguard_key:
+    path: /etc/wireguard/wg0.key
+  register: wg0_key
+
+- name: Show the public key
+  ansible.builtin.debug:
+    msg: "{{ wg0_key.public_key }}"
+
+- name: Rotate the key
+  meshforge.vpn.wireguard_key:
+    path: /etc/wireguard/wg0.key
+    rotate: true
+'''
+
+RETURN = r'''
+public_key:
+  description: The public key, base64. None in check mode when the key does not exist yet, and with O(state=absent).
+  returned: always
+  type: str
+  sample: xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
+path:
+  description: Path of the private key file.
+  returned: always
+  type: str
+rotated:
+  description: Whether an existing key was replaced.
+  returned: always
+  type: bool
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', default='/etc/wireguard/wg0.key'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            rotate=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = wireguard.manage_key(module)
+    except ValidationError as exc:
+        module.fail_json(msg='%s (the file is left as it is)' % exc, field=exc.field)
+    except wireguard.CommandError as exc:
+        module.fail_json(msg=str(exc), rc=exc.rc)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
