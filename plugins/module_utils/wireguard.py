@@ -100,18 +100,18 @@ def peer_status(peer, now=None):
 
 
 def parse_descriptions(config_text):
-    """Peer descriptions from a config file this module wrote (``# description`` above ``PublicKey``)."""
+    """Peer descriptions from a config file this module wrote (a ``# description`` line before ``PublicKey``)."""
     result = {}
     comment = None
     for line in (config_text or '').splitlines():
         line = line.strip()
-        if line.startswith('# ') and not line.startswith(MANAGED_HEADER.strip()[:12]):
+        if line.startswith('# ') and line != MANAGED_HEADER.strip():
             comment = line[2:]
         elif line.startswith('PublicKey') and '=' in line:
             if comment:
                 result[line.split('=', 1)[1].strip()] = comment
             comment = None
-        elif line == '[Peer]':
+        elif line == '[Interface]':
             comment = None
     return result
 
@@ -408,8 +408,9 @@ class WireGuardHost(object):
         wireguard_go = self.module.get_bin_path('wireguard-go')
         if not wireguard_go:
             raise CommandError(['wireguard-go'], 127, 'the kernel has no WireGuard and wireguard-go is not installed')
-        # wireguard-go detaches itself and closes the standard streams of its daemon half.
-        self.run([wireguard_go, name], environ={'LOG_LEVEL': 'error'})
+        # wireguard-go detaches itself; with LOG_LEVEL empty its daemon half writes to /dev/null instead of
+        # keeping our pipes, which would otherwise kill it with SIGPIPE once this module exits.
+        self.run([wireguard_go, name], environ={'LOG_LEVEL': ''})
         return 'userspace'
 
     def delete(self, name):
