@@ -321,6 +321,10 @@ class CommandError(Exception):
         super(CommandError, self).__init__('%s failed (rc=%s): %s' % (' '.join(args), rc, err.strip()))
 
 
+class MissingTool(Exception):
+    """A command the module needs is not installed."""
+
+
 class WireGuardHost(object):
     """Reads and changes WireGuard, links, addresses and routes on this host."""
 
@@ -744,6 +748,8 @@ def manage_key(module):
     path = v.absolute_path('path', module.params['path'])
     state = module.params['state']
     host = WireGuardHost(module)
+    if state == 'present' and not host.tool('wg', required=False):
+        raise MissingTool('wg (package wireguard-tools) is not installed')
     existing = read_private_key(module, path, 'path')
     mode = files.file_mode(path)
     result = {'path': path, 'public_key': None, 'changed': False, 'rotated': False}

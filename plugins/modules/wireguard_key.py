@@ -17,7 +17,7 @@ description:
     The private key never leaves the host and is never returned; only the public key is.
   - An existing key is kept, so a re-run changes nothing. O(rotate=true) replaces it.
 author:
-  - meshforge developers
+  - meshforge developers (@meshforge)
 attributes:
   check_mode:
     support: full
@@ -77,6 +77,10 @@ rotated:
   description: Whether an existing key was replaced.
   returned: always
   type: bool
+missing_tools:
+  description: True when the module failed because C(wg) is not installed, so a role can install it and try again.
+  returned: failure
+  type: bool
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -98,6 +102,8 @@ def main():
         result = wireguard.manage_key(module)
     except ValidationError as exc:
         module.fail_json(msg='%s (the file is left as it is)' % exc, field=exc.field)
+    except wireguard.MissingTool as exc:
+        module.fail_json(msg=str(exc), missing_tools=True)
     except wireguard.CommandError as exc:
         module.fail_json(msg=str(exc), rc=exc.rc)
     module.exit_json(**result)

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Thin filter entry points over the controller-side planner."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import report, topology
+
+MEMBER_KEYS = ('address', 'address6', 'endpoint', 'listen_port', 'persistent_keepalive', 'routed_subnets')
+
+
+def _member(hostvars, name, fallback):
+    """A member's settings: what it published in this run, else what the inventory says of it."""
+    host = hostvars[name]
+    published = host.get('wireguard_mesh__self')
+    if published:
+        return dict(published)
+    member = {'ansible_host': host.get('ansible_host')}
+    for key in MEMBER_KEYS:
+        value = host.get('wireguard_mesh_' + key)
+        member[key] = fallback.get(key) if value is None and key != 'endpoint' else value
+    return member
+
+
+def wireguard_mesh_plan(names, hostvars, settings, public_keys=None):
+    try:
+        fallback = dict(settings.get('defaults') or {})
+        members = {}
+        for name in names:
+            members[name] = _member(hostvars, name, fallback)
+            if public_keys and public_keys.get(name):
+                members[name]['public_key'] = public_keys[name]
+        return topology.plan_mesh(members, settings)
+    except ValidationError as exc:
+        raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)
+
+
+def wireguard_mesh_psk(peers, secret, interface, name):
+    try:
+        return topology.add_preshared_keys(peers, secret, interface, name)
+    except ValidationError as exc:
+        raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)
+
+
+def wireguard_status_table(info_by_host):
+    return report.wireguard_table(info_by_host)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'wireguard_mesh_plan': wireguard_mesh_plan,
+            'wireguard_mesh_psk': wireguard_mesh_psk,
+            'wireguard_status_table': wireguard_status_table,
+        }

@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Who peers with whom: the WireGuard mesh planner.
+
+Pure functions, run on the controller.  Given the members of a mesh (their
+inventory settings and public keys), return each host's interface: its
+addresses and its peers with their allowed IPs, endpoints and preshared keys.
+The same input gives the same plan whatever the order of hosts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+
+from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import choose_addresses
+
+TOPOLOGIES = ('full', 'hub_spoke')
+
+
+def split_endpoint(field, value, default_port):
+    """``host``, ``host:port``, ``IPv6`` or ``[IPv6]:port`` to a normal ``host:port``; empty means none."""
+    if value in (None, '', False):
+        return None
+    value = str(value).strip()
+    if value.startswith('['):
+        return v.endpoint(field, value)
+    if value.count(':') > 1:
+        return v.format_endpoint(str(v.address(field, value)), default_port)
+    if ':' in value:
+        return v.endpoint(field, value)
+    return v.format_endpoint(v.endpoint_host(field, value), default_port)
+
+
+def preshared_key(secret, interface, a, b):
+    """The preshared key of the pair (a, b): derived from one secret, so never regenerated and never stored."""
+    low, high = sorted((a, b))
+    message = ('meshforge.vpn wireguard psk v1\0%s\0%s\0%s' % (interface, low, high)).encode('utf-8')
+    return base64.b64encode(hmac.new(secret.encode('utf-8'), message, hashlib.sha256).digest()).decode('ascii')
+
+
+def add_preshared_keys(peers, secret, interface, name):
+    """``peers`` of host ``name`` with each pair's preshared key."""
+    if not secret or len(str(secret)) < 16:
+        raise v.ValidationError('wireguard_mesh_psk_secret', 'must be a secret of at least 16 characters')
+    return [dict(peer, preshared_key=preshared_key(str(secret), interface, name, peer['description'])) for peer in peers]
+
+
+def normalize_member(name, raw, defaults):
+    """One member's settings with the mesh defaults filled in; every value checked."""
+    def get(key):
+        value = raw.get(key)
+        return defaults.get(key) if value is None else value
+
+    field = 'hostvars[%s].wireguard_mesh_' % name
+    port = v.port(field + 'listen_port', get('listen_port'))
+    subnets = []
+    for i, subnet in enumerate(get('routed_subnets') or []):
+        subnets.append(v.prefix('%srouted_subnets[%d]' % (field, i), subnet))
+    endpoint = raw.get('endpoint')
+    if endpoint is None:
+        endpoint = raw.get('ansible_host') or name
+    return {
+        'name': name,
+        'address': v.address(field + 'address', raw['address']) if raw.get('address') else None,
+        'address6': v.address(field + 'address6', raw['address6']) if raw.get('address6') else None,
+        'listen_port': port,
+        'endpoint': split_endpoint(field + 'endpoint', endpoint, port),
+        'persistent_keepalive': v.integer(field + 'persistent_keepalive', get('persistent_keepalive') or 0, 0, 65535),
+        'routed_subnets': sorted(set(subnets), key=lambda n: (n.version, n)),
+        'public_key': v.wireguard_key(field + 'public_key', raw['public_key']) if raw.get('public_key') else None,
+    }
+
+
+def plan_mesh(members, settings):
+    """Plan every member's interface.
+
+    ``members`` maps inventory names to their raw settings (``address``,
+    ``address6``, ``endpoint``, ``ansible_host``, ``listen_port``,
+    ``persistent_keepalive``, ``routed_subnets``, ``public_key``).
+    ``settings`` holds the mesh-wide values: ``network``, ``network6``,
+    ``topology``, ``hubs`` (names), ``interface``, and ``defaults`` for the
+    per-member keys.  Preshared keys are added later by :func:`add_preshared_keys`
+    so that a plan never holds a secret.
+
+    Without public keys the plan still validates everything, so it can run
+    before anything on a host is touched.  With ``require_keys`` true a member
+    without a key is an error; with it false (check mode on new hosts) such a
+    member is left out of its peers' lists.  Raises ValidationError.
+    """
+    interface = v.interface_name('wireguard_mesh_interface', settings.get('interface') or 'wg0')
+    topology = settings.get('topology') or 'full'
+    if topology not in TOPOLOGIES:
+        raise v.ValidationError('wireguard_mesh_topology', '%r is not one of %s' % (topology, ', '.join(TOPOLOGIES)))
+    network = v.network('wireguard_mesh_network', settings.get('network'))
+    network6 = v.network('wireguard_mesh_network6', settings['network6']) if settings.get('network6') else None
+    if network.version != 4:
+        raise v.ValidationError('wireguard_mesh_network', '%s is not an IPv4 network; put IPv6 in wireguard_mesh_network6' % network)
+    if network6 is not None and network6.version != 6:
+        raise v.ValidationError('wireguard_mesh_network6', '%s is not an IPv6 network' % network6)
+    if not members:
+        raise v.ValidationError('wireguard_mesh_group', 'the group has no hosts')
+
+    defaults = settings.get('defaults') or {}
+    nodes = dict((name, normalize_member(name, raw or {}, defaults)) for name, raw in members.items())
+    hubs = sorted(set(settings.get('hubs') or []) & set(nodes))
+    if topology == 'hub_spoke' and not hubs:
+        raise v.ValidationError('wireguard_mesh_hub_group', 'hub_spoke needs at least one hub among the members')
+
+    _check_addresses(nodes, network, network6)
+    _check_subnets(nodes, network, network6)
+    keyless = sorted(n for n in nodes if not nodes[n]['public_key'])
+    if settings.get('require_keys') and keyless:
+        raise v.ValidationError('public_key', 'no WireGuard key is known for %s: a member outside this run (--limit) '
+                                'must have been converged once before' % ', '.join(keyless))
+
+    plans = {}
+    for name in sorted(nodes):
+        node = nodes[name]
+        if topology == 'full':
+            peer_names = [n for n in sorted(nodes) if n != name]
+        elif name in hubs:
+            peer_names = [n for n in sorted(nodes) if n != name]
+        else:
+            peer_names = hubs
+        peers = []
+        for other in peer_names:
+            if nodes[other]['public_key'] is None and settings.get('require_keys') is not None:
+                continue
+            allowed = _own_prefixes(nodes[other])
+            if topology == 'hub_spoke' and name not in hubs and other == hubs[0]:
+                # The first hub carries everything a spoke cannot reach directly.
+                allowed += [network] + ([network6] if network6 else [])
+                for third in sorted(nodes):
+                    if third not in (name, other) and third not in hubs:
+                        allowed += nodes[third]['routed_subnets']
+            peer = {
+                'description': other,
+                'public_key': nodes[other]['public_key'],
+                'endpoint': nodes[other]['endpoint'],
+                'allowed_ips': [str(p) for p in sorted(set(allowed), key=lambda n: (n.version, n))],
+                'persistent_keepalive': node['persistent_keepalive'] if nodes[other]['endpoint'] else 0,
+            }
+            peers.append(peer)
+        addresses = ['%s/%d' % (node['address'], network.prefixlen)]
+        if network6:
+            addresses.append('%s/%d' % (node['address6'], network6.prefixlen))
+        plans[name] = {
+            'interface': interface,
+            'addresses': addresses,
+            'listen_port': node['listen_port'],
+            'role': 'hub' if name in hubs and topology == 'hub_spoke' else ('spoke' if topology == 'hub_spoke' else 'member'),
+            'forwarding': bool((topology == 'hub_spoke' and name in hubs) or node['routed_subnets']),
+            'peers': peers,
+        }
+    return plans
+
+
+def _own_prefixes(node):
+    prefixes = [ipaddress.ip_network(node['address'])]
+    if node.get('address6'):
+        prefixes.append(ipaddress.ip_network(node['address6']))
+    return prefixes + list(node['routed_subnets'])
+
+
+def _check_addresses(nodes, network, network6):
+    for family, net, key in ((4, network, 'address'), (6, network6, 'address6')):
+        if net is None:
+            continue
+        pins = {}
+        for name, node in nodes.items():
+            if node[key] is not None:
+                if node[key].version != family:
+                    raise v.ValidationError('hostvars[%s].wireguard_mesh_%s' % (name, key),
+                                            '%s is not an IPv%d address' % (node[key], family))
+                pins[name] = node[key]
+        chosen = choose_addresses(sorted(nodes), net, pins, 'wireguard_mesh_%s' % key)
+        for name, address in chosen.items():
+            nodes[name][key] = address
+
+
+def _check_subnets(nodes, network, network6):
+    owners = []
+    for name in sorted(nodes):
+        for subnet in nodes[name]['routed_subnets']:
+            field = 'hostvars[%s].wireguard_mesh_routed_subnets' % name
+            for net in (network, network6):
+                if net is not None and subnet.version == net.version and subnet.overlaps(net):
+                    raise v.ValidationError(field, '%s overlaps the mesh network %s' % (subnet, net))
+            for other, taken in owners:
+                if subnet.version == taken.version and subnet.overlaps(taken):
+                    raise v.ValidationError(field, '%s overlaps %s, routed behind %s' % (subnet, taken, other))
+            owners.append((name, subnet))

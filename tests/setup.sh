@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian machine (as root) to run the demo and the tests:
+# host packages for the lab, a pinned Python venv, and the collections on a path.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+if [ "$(id -u)" != 0 ]; then
+    echo "setup.sh: run as root (the lab creates network namespaces)" >&2
+    exit 1
+fi
+
+PACKAGES="wireguard-tools wireguard-go nftables iproute2 openssh-server openssh-client iputils-ping procps util-linux python3 python3-venv"
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    apt-get update -qq
+    # --no-install-recommends: wireguard-tools recommends a kernel image.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends \
+        $missing >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/ansible-playbook ] || ! cmp -s tests/requirements.txt .venv/.requirements; then
+    "$PYTHON" -m venv .venv
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -r tests/requirements.txt
+    cp tests/requirements.txt .venv/.requirements
+fi
+
+# This collection, and the collections it depends on, on one path.  Galaxy is not
+# needed: ansible.posix comes out of the pinned `ansible` package's wheel.
+COLL=.tmp/collections/ansible_collections
+mkdir -p "$COLL/meshforge" "$COLL/ansible"
+ln -sfn "$ROOT" "$COLL/meshforge/vpn"
+ANSIBLE_BUNDLE=$(sed -n 's/^# bundle: //p' tests/requirements.txt)
+if [ ! -f "$COLL/ansible/posix/MANIFEST.json" ]; then
+    tmp=$(mktemp -d)
+    .venv/bin/pip download -q --no-deps "$ANSIBLE_BUNDLE" -d "$tmp"
+    .venv/bin/python - "$tmp"/ansible-*.whl "$COLL/.." <<'PY'
+import sys, zipfile
+wheel, dest = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    z.extractall(dest, [n for n in z.namelist() if n.startswith('ansible_collections/ansible/posix/')])
+PY
+    rm -rf "$tmp"
+fi
+echo "setup: ready (venv .venv, collections in .tmp/collections)"
