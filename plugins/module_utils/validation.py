@@ -16,11 +16,18 @@ import binascii
 import ipaddress
 import re
 
-IFNAME_RE = re.compile(r'^[A-Za-z0-9_=+.-]{1,15}$')
+# \Z, not $: $ also matches before a trailing newline.  A leading '-' would read as an option to
+# wg, ip or wireguard-go ('-f' keeps wireguard-go in the foreground); '.' and '..' are refused by the kernel.
+IFNAME_RE = re.compile(r'\A(?!-)(?!\.\.?\Z)[A-Za-z0-9_=+.-]{1,15}\Z')
 HOSTNAME_RE = re.compile(r'^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$')
 # Characters that could start a new line, section or comment in an INI-like
-# config file (wg-quick, swanctl) are refused in free text.
-FORBIDDEN_TEXT_RE = re.compile(r'[\x00-\x1f\x7f\[\]{}]')
+# config file (wg-quick, swanctl) are refused in free text; that includes the
+# C1 controls and the Unicode line and paragraph separators (str.splitlines()
+# breaks lines at them).
+FORBIDDEN_TEXT_RE = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029\[\]{}]')
+# Paths reach wg-quick's PostUp lines, which bash evaluates after wg-quick cut them at '#'
+# and replaced '%i': only characters that mean nothing to either.
+PATH_RE = re.compile(r'\A/[A-Za-z0-9_./@+=,:-]*\Z')
 
 
 class ValidationError(ValueError):
@@ -42,7 +49,8 @@ def interface_name(field, value):
     value = _text(field, value)
     if not IFNAME_RE.match(value):
         raise ValidationError(
-            field, '%r is not a valid interface name (1 to 15 characters of letters, digits and _=+.-)' % value)
+            field, '%r is not a valid interface name (1 to 15 characters of letters, digits and _=+.-, '
+                   'not starting with -, not . or ..)' % value)
     return value
 
 
@@ -184,6 +192,6 @@ def fwmark(field, value):
 
 def absolute_path(field, value):
     value = _text(field, value)
-    if not value.startswith('/') or FORBIDDEN_TEXT_RE.search(value) or ' ' in value:
-        raise ValidationError(field, '%r must be an absolute path without spaces, brackets or control characters' % value)
+    if not PATH_RE.match(value):
+        raise ValidationError(field, '%r must be an absolute path of letters, digits and _./@+=,:-' % value)
     return value

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The collection as users get it: build the tarball, install it into an empty
+# path, and check that ansible-doc renders every module and role from there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=.tmp/dist
+rm -rf "$out" .tmp/installed
+mkdir -p "$out"
+ansible-galaxy collection build --force --output-path "$out" >/dev/null
+tarball=$(ls "$out"/meshforge-vpn-*.tar.gz)
+if tar -tzf "$tarball" | grep -E '(^|/)(\.venv|\.tmp|\.ansible|\.git)/' >/dev/null; then
+    echo "build: the tarball contains development files" >&2
+    exit 1
+fi
+ansible-galaxy collection install --force --no-deps -p .tmp/installed "$tarball" >/dev/null
+export ANSIBLE_COLLECTIONS_PATH=$PWD/.tmp/installed:$PWD/.tmp/collections
+installed=.tmp/installed/ansible_collections/meshforge/vpn
+for module in "$installed"/plugins/modules/*.py; do
+    name=meshforge.vpn.$(basename "$module" .py)
+    ansible-doc -t module "$name" >/dev/null
+done
+for role in "$installed"/roles/*/; do
+    ansible-doc -t role -r "$installed/roles" "$(basename "$role")" >/dev/null
+done
+ansible-playbook --syntax-check -i localhost, meshforge.vpn.wireguard_mesh >/dev/null
+ansible-playbook --syntax-check -i localhost, meshforge.vpn.wireguard_status >/dev/null
+echo "build: $tarball installs; ansible-doc renders $(ls "$installed"/plugins/modules/*.py | wc -l) modules and $(ls -d "$installed"/roles/*/ | wc -l) role(s)"
