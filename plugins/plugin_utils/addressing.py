@@ -18,7 +18,7 @@ def _slot(name, size):
     return int.from_bytes(digest[:16], 'big') % size
 
 
-def choose_addresses(names, network, pins, field='address'):
+def choose_addresses(names, network, pins, pin_field='address of %s', pool_field='network'):
     """Give every name one host address of ``network``.
 
     ``pins`` maps names to explicit addresses; they are checked (inside the
@@ -38,7 +38,7 @@ def choose_addresses(names, network, pins, field='address'):
     result = {}
     for name in sorted(pins):
         address = ipaddress.ip_address(pins[name])
-        where = '%s of %s' % (field, name)
+        where = pin_field % name
         if address not in network:
             raise ValidationError(where, '%s is outside the network %s' % (address, network))
         offset = int(address) - int(network.network_address)
@@ -50,7 +50,7 @@ def choose_addresses(names, network, pins, field='address'):
         result[name] = address
     free = sorted((n for n in set(names) if n not in pins), key=lambda n: (_slot(n, size), n))
     if len(free) + len(taken) > size:
-        raise ValidationError(field, 'network %s has %d host addresses; %d hosts need one'
+        raise ValidationError(pool_field, 'network %s has %d host addresses; %d hosts need one'
                               % (network, size, len(free) + len(taken)))
     for name in free:
         offset = _slot(name, size)

@@ -180,7 +180,8 @@ def _check_addresses(nodes, network, network6):
                     raise v.ValidationError('hostvars[%s].wireguard_mesh_%s' % (name, key),
                                             '%s is not an IPv%d address' % (node[key], family))
                 pins[name] = node[key]
-        chosen = choose_addresses(sorted(nodes), net, pins, 'wireguard_mesh_%s' % key)
+        chosen = choose_addresses(sorted(nodes), net, pins, 'hostvars[%%s].wireguard_mesh_%s' % key,
+                                  'wireguard_mesh_network%s' % ('6' if family == 6 else ''))
         for name, address in chosen.items():
             nodes[name][key] = address
 

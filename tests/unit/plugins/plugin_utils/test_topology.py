@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import ipaddress
+import itertools
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import topology
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import choose_addresses
+
+
+def key(n):
+    return base64.b64encode(bytes([n]) * 32).decode()
+
+
+def members(names, **extra):
+    out = {}
+    for i, name in enumerate(names):
+        out[name] = {'ansible_host': '198.18.1.%d' % (10 + i), 'public_key': key(i + 1)}
+        out[name].update(extra.get(name, {}))
+    return out
+
+
+SETTINGS = {'network': '10.88.0.0/24', 'topology': 'full', 'interface': 'wg0',
+            'defaults': {'listen_port': 51820, 'persistent_keepalive': 25}}
+
+
+def test_full_mesh_every_host_peers_with_every_other():
+    plan = topology.plan_mesh(members(['a', 'b', 'c']), SETTINGS)
+    assert sorted(plan) == ['a', 'b', 'c']
+    for name, host in plan.items():
+        assert sorted(p['description'] for p in host['peers']) == sorted({'a', 'b', 'c'} - {name})
+        for peer in host['peers']:
+            other = plan[peer['description']]
+            assert peer['allowed_ips'] == ['%s/32' % other['addresses'][0].split('/')[0]]
+            assert peer['endpoint'] == '198.18.1.%d:51820' % (10 + 'abc'.index(peer['description']))
+            assert peer['persistent_keepalive'] == 25
+        assert host['addresses'][0].endswith('/24')
+        assert host['forwarding'] is False
+
+
+def test_addresses_are_distinct_and_inside_the_network():
+    plan = topology.plan_mesh(members(['h%d' % i for i in range(40)]), SETTINGS)
+    addresses = [ipaddress.ip_interface(p['addresses'][0]) for p in plan.values()]
+    assert len(set(a.ip for a in addresses)) == 40
+    assert all(a.ip in ipaddress.ip_network('10.88.0.0/24') for a in addresses)
+
+
+@hsettings(max_examples=30, deadline=None)
+@given(st.permutations(['h%d' % i for i in range(12)]))
+def test_plan_does_not_depend_on_host_order(order):
+    reference = topology.plan_mesh(members(sorted(order)), SETTINGS)
+    shuffled = topology.plan_mesh(dict((n, members(sorted(order))[n]) for n in order), SETTINGS)
+    assert shuffled == reference
+
+
+def test_pinned_address_kept_and_dual_stack():
+    plan = topology.plan_mesh(members(['a', 'b'], a={'address': '10.88.0.7', 'address6': 'fd88::7'}),
+                              dict(SETTINGS, network6='fd88::/64'))
+    assert plan['a']['addresses'] == ['10.88.0.7/24', 'fd88::7/64']
+    b_peer = plan['b']['peers'][0]
+    assert b_peer['allowed_ips'] == ['10.88.0.7/32', 'fd88::7/128']
+
+
+def test_hub_spoke_spokes_reach_each_other_and_lans_through_the_first_hub():
+    ms = members(['hub', 's1', 's2'], s2={'routed_subnets': ['198.19.13.0/24']})
+    plan = topology.plan_mesh(ms, dict(SETTINGS, topology='hub_spoke', hubs=['hub']))
+    assert [p['description'] for p in plan['s1']['peers']] == ['hub']
+    hub_addr = plan['hub']['addresses'][0].split('/')[0]
+    assert plan['s1']['peers'][0]['allowed_ips'] == ['10.88.0.0/24', '%s/32' % hub_addr, '198.19.13.0/24']
+    # s2's own LAN is not routed back to the hub from s2
+    assert '198.19.13.0/24' not in plan['s2']['peers'][0]['allowed_ips']
+    hub_peers = dict((p['description'], p) for p in plan['hub']['peers'])
+    assert sorted(hub_peers) == ['s1', 's2']
+    assert '198.19.13.0/24' in hub_peers['s2']['allowed_ips']
+    assert plan['hub']['forwarding'] and plan['s2']['forwarding'] and not plan['s1']['forwarding']
+    assert plan['hub']['role'] == 'hub' and plan['s1']['role'] == 'spoke'
+
+
+def test_hub_spoke_with_two_hubs_second_hub_only_its_own_prefixes():
+    plan = topology.plan_mesh(members(['h1', 'h2', 's']), dict(SETTINGS, topology='hub_spoke', hubs=['h2', 'h1']))
+    peers = dict((p['description'], p) for p in plan['s']['peers'])
+    assert '10.88.0.0/24' in peers['h1']['allowed_ips']
+    assert len(peers['h2']['allowed_ips']) == 1
+    assert sorted(p['description'] for p in plan['h1']['peers']) == ['h2', 's']
+
+
+def test_host_without_endpoint_gets_no_keepalive_towards_it():
+    plan = topology.plan_mesh(members(['a', 'b'], b={'endpoint': ''}), SETTINGS)
+    to_b = plan['a']['peers'][0]
+    assert to_b['endpoint'] is None and to_b['persistent_keepalive'] == 0
+    assert plan['b']['peers'][0]['persistent_keepalive'] == 25
+
+
+@pytest.mark.parametrize('raw, expected', [
+    ('gw.example.org', 'gw.example.org:51820'),
+    ('gw.example.org:4500', 'gw.example.org:4500'),
+    ('fd18::1', '[fd18::1]:51820'),
+    ('[fd18::1]:1234', '[fd18::1]:1234'),
+    ('198.18.0.1', '198.18.0.1:51820'),
+])
+def test_endpoint_forms(raw, expected):
+    assert topology.split_endpoint('f', raw, 51820) == expected
+
+
+@pytest.mark.parametrize('change, field', [
+    ({'settings': {'network': '10.88.0.0/33'}}, 'wireguard_mesh_network'),
+    ({'settings': {'network': '10.88.0.1/24'}}, 'wireguard_mesh_network'),
+    ({'settings': {'network6': '10.0.0.0/8'}}, 'wireguard_mesh_network6'),
+    ({'settings': {'topology': 'star'}}, 'wireguard_mesh_topology'),
+    ({'settings': {'topology': 'hub_spoke', 'hubs': []}}, 'wireguard_mesh_hub_group'),
+    ({'settings': {'interface': 'wireguard-interface0'}}, 'wireguard_mesh_interface'),
+    ({'a': {'address': '10.99.0.1'}}, 'hostvars[a].wireguard_mesh_address'),
+    ({'a': {'address': '10.88.0.5'}, 'b': {'address': '10.88.0.5'}}, 'hostvars[b].wireguard_mesh_address'),
+    ({'a': {'address': '10.88.0.255'}}, 'hostvars[a].wireguard_mesh_address'),
+    ({'a': {'listen_port': 70000}}, 'hostvars[a].wireguard_mesh_listen_port'),
+    ({'a': {'endpoint': 'gw\n[Peer]'}}, 'hostvars[a].wireguard_mesh_endpoint'),
+    ({'a': {'endpoint': 'gw:port'}}, 'hostvars[a].wireguard_mesh_endpoint'),
+    ({'a': {'routed_subnets': ['not-a-cidr']}}, 'hostvars[a].wireguard_mesh_routed_subnets[0]'),
+    ({'a': {'routed_subnets': ['10.88.0.0/16']}}, 'hostvars[a].wireguard_mesh_routed_subnets'),
+    ({'a': {'routed_subnets': ['172.16.0.0/16']}, 'b': {'routed_subnets': ['172.16.1.0/24']}},
+     'hostvars[b].wireguard_mesh_routed_subnets'),
+    ({'a': {'public_key': 'c2hvcnQ='}}, 'hostvars[a].wireguard_mesh_public_key'),
+])
+def test_bad_input_names_the_field(change, field):
+    ms = members(['a', 'b'])
+    for name in ('a', 'b'):
+        ms[name].update(change.get(name, {}))
+    with pytest.raises(ValidationError) as err:
+        topology.plan_mesh(ms, dict(SETTINGS, **change.get('settings', {})))
+    assert err.value.field == field
+
+
+def test_missing_keys_fail_or_skip():
+    ms = members(['a', 'b', 'c'])
+    ms['c']['public_key'] = None
+    with pytest.raises(ValidationError) as err:
+        topology.plan_mesh(ms, dict(SETTINGS, require_keys=True))
+    assert 'c' in str(err.value)
+    plan = topology.plan_mesh(ms, dict(SETTINGS, require_keys=False))
+    assert [p['description'] for p in plan['a']['peers']] == ['b']
+    # the validation pass (no keys at all) still plans every pair
+    assert len(topology.plan_mesh(ms, SETTINGS)['a']['peers']) == 2
+
+
+def test_preshared_keys_one_per_pair_same_on_both_sides_and_stable():
+    plan = topology.plan_mesh(members(['a', 'b', 'c']), SETTINGS)
+    with_psk = dict((n, topology.add_preshared_keys(plan[n]['peers'], 's' * 32, 'wg0', n)) for n in plan)
+    keys = {}
+    for name, peers in with_psk.items():
+        for peer in peers:
+            pair = tuple(sorted((name, peer['description'])))
+            assert len(base64.b64decode(peer['preshared_key'])) == 32
+            assert keys.setdefault(pair, peer['preshared_key']) == peer['preshared_key']
+    assert len(set(keys.values())) == 3
+    again = topology.add_preshared_keys(plan['a']['peers'], 's' * 32, 'wg0', 'a')
+    assert again == with_psk['a']
+    assert topology.preshared_key('s' * 32, 'wg1', 'a', 'b') != keys[('a', 'b')]
+    with pytest.raises(ValidationError):
+        topology.add_preshared_keys(plan['a']['peers'], 'short', 'wg0', 'a')
+
+
+def test_choose_addresses_stable_when_hosts_are_added_without_collision():
+    names = ['node-%d' % i for i in range(20)]
+    before = choose_addresses(names, ipaddress.ip_network('10.0.0.0/16'), {})
+    after = choose_addresses(names + ['node-new'], ipaddress.ip_network('10.0.0.0/16'), {})
+    assert all(after[n] == before[n] for n in names)
+
+
+def test_choose_addresses_full_network_and_small_networks():
+    with pytest.raises(ValidationError) as err:
+        choose_addresses(['a', 'b', 'c'], ipaddress.ip_network('10.0.0.0/30'), {})
+    assert '2 host addresses' in str(err.value)
+    got = choose_addresses(['a', 'b'], ipaddress.ip_network('10.0.0.0/31'), {})
+    assert sorted(str(a) for a in got.values()) == ['10.0.0.0', '10.0.0.1']
+    six = choose_addresses(['a', 'b'], ipaddress.ip_network('fd00:1::/112'), {})
+    assert all(a in ipaddress.ip_network('fd00:1::/112') and int(a) & 0xffff for a in six.values())
+
+
+@hsettings(max_examples=50, deadline=None)
+@given(st.lists(st.text(alphabet='abcdefgh0123456789-', min_size=1, max_size=8), min_size=1, max_size=60, unique=True))
+def test_choose_addresses_never_duplicates(names):
+    got = choose_addresses(names, ipaddress.ip_network('10.1.0.0/26'), {})
+    assert len(set(got.values())) == len(names)
+    for a, b in itertools.combinations(sorted(names), 2):
+        assert got[a] != got[b]
