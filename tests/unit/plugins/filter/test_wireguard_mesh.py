@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.meshforge.vpn.plugins.filter.wireguard_mesh import FilterModule
+
+FILTERS = FilterModule().filters()
+SETTINGS = {'network': '10.88.0.0/24', 'topology': 'full', 'interface': 'wg0',
+            'defaults': {'listen_port': 51820, 'persistent_keepalive': 25, 'routed_subnets': []}}
+
+
+def key(n):
+    return base64.b64encode(bytes([n]) * 32).decode()
+
+
+def test_members_outside_the_run_are_planned_from_inventory_values():
+    hostvars = {
+        # a ran the role in this run and published its settings
+        'a': {'wireguard_mesh__self': {'endpoint': '198.18.1.11', 'listen_port': 51820,
+                                       'persistent_keepalive': 25, 'routed_subnets': []}},
+        # b is outside the run (--limit): only its inventory variables are known
+        'b': {'ansible_host': '198.18.1.12', 'wireguard_mesh_listen_port': 51999,
+              'wireguard_mesh_routed_subnets': ['172.20.0.0/24']},
+    }
+    plan = FILTERS['wireguard_mesh_plan'](['a', 'b'], hostvars, SETTINGS, {'a': key(1), 'b': key(2)})
+    to_b = plan['a']['peers'][0]
+    assert to_b['endpoint'] == '198.18.1.12:51999'
+    assert '172.20.0.0/24' in to_b['allowed_ips']
+    assert to_b['public_key'] == key(2)
+    assert plan['b']['listen_port'] == 51999
+
+
+def test_errors_become_filter_errors_naming_the_field():
+    with pytest.raises(AnsibleFilterError) as err:
+        FILTERS['wireguard_mesh_plan'](['a'], {'a': {}}, dict(SETTINGS, network='10.88.0.0/99'))
+    assert 'wireguard_mesh_network' in str(err.value)
+
+
+def test_psk_filter_adds_a_key_per_peer_and_refuses_a_short_secret():
+    peers = [{'description': 'b', 'public_key': key(2)}]
+    out = FILTERS['wireguard_mesh_psk'](peers, 'x' * 40, 'wg0', 'a')
+    assert len(base64.b64decode(out[0]['preshared_key'])) == 32
+    with pytest.raises(AnsibleFilterError):
+        FILTERS['wireguard_mesh_psk'](peers, 'short', 'wg0', 'a')
