@@ -19,6 +19,9 @@ for module in "$installed"/plugins/modules/*.py; do
     name=meshforge.vpn.$(basename "$module" .py)
     ansible-doc -t module "$name" >/dev/null
 done
+for filter in wireguard_mesh_plan wireguard_mesh_psk wireguard_status_table; do
+    ansible-doc -t filter "meshforge.vpn.$filter" >/dev/null
+done
 for role in "$installed"/roles/*/; do
     ansible-doc -t role -r "$installed/roles" "$(basename "$role")" >/dev/null
 done
