@@ -266,8 +266,11 @@ def describe(state, descriptions):
     return '\n'.join(lines) + '\n'
 
 
-def render_config(desired, psk_values, public_keys_to_names=None):
-    """The wg-quick file for ``desired``.  Keys stay in their files: PostUp loads them."""
+def render_config(desired):
+    """The wg-quick file for ``desired``.  Key files stay where they are: PostUp loads them.
+
+    Only a preshared key given as a value (no file) is written into the file, which is mode 0600.
+    """
     out = [MANAGED_HEADER, '[Interface]\n']
     if desired['addresses']:
         out.append('Address = %s\n' % ', '.join(desired['addresses']))
@@ -280,13 +283,14 @@ def render_config(desired, psk_values, public_keys_to_names=None):
     out.append('Table = %s\n' % desired['table'])
     out.append('PostUp = wg set %%i private-key %s\n' % desired['private_key_file'])
     for peer in desired['peers']:
+        if peer['preshared_key_file']:
+            out.append('PostUp = wg set %%i peer %s preshared-key %s\n' % (peer['public_key'], peer['preshared_key_file']))
+    for peer in desired['peers']:
         out.append('\n')
         if peer['description']:
             out.append('# %s\n' % peer['description'])
         out.append('[Peer]\nPublicKey = %s\n' % peer['public_key'])
-        if peer['preshared_key_file']:
-            out.append('PresharedKey = %s\n' % psk_values[peer['public_key']])
-        elif peer['preshared_key']:
+        if peer['preshared_key']:
             out.append('PresharedKey = %s\n' % peer['preshared_key'])
         if peer['endpoint']:
             out.append('Endpoint = %s\n' % peer['endpoint'])
@@ -528,7 +532,8 @@ class InterfaceManager(object):
                 peer = by_key[key]
                 args += ['peer', key, 'allowed-ips', ','.join(peer['allowed_ips']),
                          'persistent-keepalive', str(peer['persistent_keepalive'] or 'off')]
-                if peer['endpoint']:
+                # a roamed peer (see peer_changes) keeps its live endpoint when only other settings change
+                if peer['endpoint'] and 'endpoint' in steps['peers_change'].get(key, ['endpoint']):
                     args += ['endpoint', peer['endpoint']]
                 if psks.get(key):
                     if peer['preshared_key_file']:
@@ -554,7 +559,8 @@ class InterfaceManager(object):
             self.host.ip(['link', 'set', 'dev', name, 'mtu', str(steps['mtu'])])
         if steps['up']:
             self.host.ip(['link', 'set', 'dev', name, 'up'])
-        table = 'main' if desired['table'] == 'auto' else desired['table']
+        # with table off, the routes to delete are the ones an earlier run added to main (see live_state)
+        table = 'main' if desired['table'] in ('auto', 'off') else desired['table']
         for route in steps['routes_del']:
             self.host.ip(['route', 'del', route, 'dev', name, 'table', table, 'proto', ROUTE_PROTOCOL])
         for route in steps['routes_add']:
@@ -640,7 +646,7 @@ def manage_interface(module):
     live = manager.live_state(name, desired['table'])
     steps = manager.plan(desired, live, private_key, psks)
 
-    config = render_config(desired, psks)
+    config = render_config(desired)
     old_config = files.read_text(config_path)
     config_changed = desired['persist'] and files.file_needs_change(config_path, config, 0o600)
     service = service_steps(module, name, desired, live) if desired['persist'] else {}
@@ -750,10 +756,10 @@ def manage_key(module):
     host = WireGuardHost(module)
     if state == 'present' and not host.tool('wg', required=False):
         raise MissingTool('wg (package wireguard-tools) is not installed')
-    existing = read_private_key(module, path, 'path')
     mode = files.file_mode(path)
     result = {'path': path, 'public_key': None, 'changed': False, 'rotated': False}
     if state == 'absent':
+        # the content is not read: a corrupt key file can be removed too
         result['changed'] = mode is not None
         if module._diff:
             result['diff'] = {'before': 'key %s: present\n' % path if mode is not None else '',
@@ -761,6 +767,8 @@ def manage_key(module):
         if result['changed'] and not module.check_mode:
             files.remove(path)
         return result
+
+    existing = read_private_key(module, path, 'path')
 
     create = existing is None or module.params['rotate']
     fix_mode = not create and mode != 0o600

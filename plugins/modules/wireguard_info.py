@@ -19,7 +19,7 @@ description:
   - A peer is C(connected) when its latest handshake is at most 180 seconds old, the definition the NebulaVPN API uses.
   - Preshared and private keys are never returned; C(preshared_key) only says whether one is set.
 author:
-  - meshforge developers
+  - meshforge developers (@meshforge)
 attributes:
   check_mode:
     support: full

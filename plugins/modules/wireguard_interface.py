@@ -23,7 +23,7 @@ description:
   - Routes to every peer's allowed IPs go through the interface (O(table)), tagged with protocol number 109,
     so only routes this module added are ever removed.
 author:
-  - meshforge developers
+  - meshforge developers (@meshforge)
 attributes:
   check_mode:
     support: full
@@ -54,9 +54,10 @@ options:
     description: UDP port. Omit it for a random port (a client that only dials out).
     type: int
   private_key_file:
-    description: Path of the private key on the host, as made by M(meshforge.vpn.wireguard_key).
+    description:
+      - Path of the private key on the host, as made by M(meshforge.vpn.wireguard_key).
+      - When omitted, C(/etc/wireguard/<name>.key).
     type: path
-    default: /etc/wireguard/<name>.key
   mtu:
     description: MTU of the interface; omitted means the implementation's default (1420).
     type: int

@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Makes ``ansible_collections.meshforge.vpn`` importable for a plain ``pytest tests/unit``.
+
+Under ``ansible-test units`` the collection already sits in an
+``ansible_collections/meshforge/vpn`` tree and nothing is added.  Otherwise the
+tree that ``.tmp/collections`` holds is used; it is made here if missing
+(a symlink to this checkout).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _collections_dir():
+    parts = ROOT.split(os.sep)
+    if parts[-3:-1] == ['ansible_collections', 'meshforge'] and parts[-1] == 'vpn':
+        return os.sep.join(parts[:-3])
+    base = os.path.join(ROOT, '.tmp', 'collections')
+    link = os.path.join(base, 'ansible_collections', 'meshforge', 'vpn')
+    if not os.path.exists(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(ROOT, link)
+    return base
+
+
+_path = _collections_dir()
+if _path not in sys.path:
+    sys.path.insert(0, _path)
