@@ -7,7 +7,7 @@ out=.tmp/dist
 rm -rf "$out" .tmp/installed
 mkdir -p "$out"
 ansible-galaxy collection build --force --output-path "$out" >/dev/null
-tarball=$(ls "$out"/meshforge-vpn-*.tar.gz)
+tarball=$(find "$out" -name 'meshforge-vpn-*.tar.gz')
 if tar -tzf "$tarball" | grep -E '(^|/)(\.venv|\.tmp|\.ansible|\.git)/' >/dev/null; then
     echo "build: the tarball contains development files" >&2
     exit 1
@@ -27,4 +27,6 @@ for role in "$installed"/roles/*/; do
 done
 ansible-playbook --syntax-check -i localhost, meshforge.vpn.wireguard_mesh >/dev/null
 ansible-playbook --syntax-check -i localhost, meshforge.vpn.wireguard_status >/dev/null
-echo "build: $tarball installs; ansible-doc renders $(ls "$installed"/plugins/modules/*.py | wc -l) modules and $(ls -d "$installed"/roles/*/ | wc -l) role(s)"
+modules=$(find "$installed/plugins/modules" -name '*.py' | wc -l)
+roles=$(find "$installed/roles" -mindepth 1 -maxdepth 1 -type d | wc -l)
+echo "build: $tarball installs; ansible-doc renders $modules modules and $roles role(s)"

@@ -18,6 +18,7 @@ done
 if [ -n "$missing" ]; then
     apt-get update -qq
     # --no-install-recommends: wireguard-tools recommends a kernel image.
+    # shellcheck disable=SC2086  # one word per package
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends \
         $missing >/dev/null
 fi

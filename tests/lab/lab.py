@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """meshforge.vpn network-namespace test lab (Python 3 standard library only, run as root).
 
 One "underlay" namespace holds a bridge; every host is a namespace joined to it by
@@ -50,7 +49,7 @@ def log(msg):
 
 
 def run(cmd, check=True, input=None):
-    p = subprocess.run(cmd, input=input, capture_output=True, text=True)
+    p = subprocess.run(cmd, input=input, capture_output=True, text=True, check=False)
     if check and p.returncode != 0:
         raise LabError("command failed (%d): %s\n%s%s" % (p.returncode, " ".join(cmd),
                                                           p.stdout, p.stderr))
@@ -148,7 +147,7 @@ def default_state_dir(lab):
 def find_states(lab, state_dir=None):
     """All recorded states (state dir + registry) for a lab name."""
     states = []
-    for path in {os.path.join(state_dir or default_state_dir(lab), "state.json")}:
+    for path in (os.path.join(state_dir or default_state_dir(lab), "state.json"),):
         st = read_json(path)
         if st and st.get("lab") == lab:
             states.append(st)
@@ -554,8 +553,8 @@ def cmd_up(args):
             if not args.keep_on_failure:
                 teardown({lab: [st]}, quiet=True)
             raise
-    log("lab %s (index %d) up in %.2fs: %s" % (lab, index, time.time() - t0,
-                                                 ", ".join("%s=%s" % (h, hv["ipv4"]) for h, hv in st["hosts"].items())))
+    hosts = ", ".join("%s=%s" % (h, hv["ipv4"]) for h, hv in st["hosts"].items())
+    log("lab %s (index %d) up in %.2fs: %s" % (lab, index, time.time() - t0, hosts))
     print(st["inventory"])
     return 0
 
@@ -619,7 +618,7 @@ def bring_up(st):
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
 
     for k, p in zip(keygen, kprocs):
-        _, err = p.communicate()
+        err = p.communicate()[1]
         if p.returncode != 0:
             raise LabError("ssh-keygen failed: %s %s" % (" ".join(k), err.decode()))
     with open(st["client_key"] + ".pub") as f:
@@ -739,7 +738,7 @@ def cmd_selftest(args):
             failures.append(name)
 
     def sh(argv, timeout=60):
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
     before = set(netns_list())
     t_up4 = t_down = 0.0
