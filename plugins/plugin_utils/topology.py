@@ -61,6 +61,8 @@ def normalize_member(name, raw, defaults):
     field = 'hostvars[%s].wireguard_mesh_' % name
     port = v.port(field + 'listen_port', get('listen_port'))
     subnets = []
+    if not isinstance(get('routed_subnets') or [], (list, tuple)):
+        raise v.ValidationError(field + 'routed_subnets', 'must be a list of CIDR prefixes, got %r' % (get('routed_subnets'),))
     for i, subnet in enumerate(get('routed_subnets') or []):
         subnets.append(v.prefix('%srouted_subnets[%d]' % (field, i), subnet))
     endpoint = raw.get('endpoint')
