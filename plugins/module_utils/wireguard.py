@@ -585,11 +585,11 @@ def live_as_described(live, private_key_file, private_key_matches):
     }
 
 
-def desired_as_described(desired, psks):
+def desired_as_described(desired, psks, live=None):
     return {
         'name': desired['name'], 'addresses': desired['addresses'],
-        'listen_port': desired['listen_port'] or 'random',
-        'mtu': desired['mtu'], 'fwmark': desired['fwmark'], 'up': True,
+        'listen_port': desired['listen_port'] or (live['listen_port'] if live else 'random'),
+        'mtu': desired['mtu'] or (live['mtu'] if live else None), 'fwmark': desired['fwmark'], 'up': True,
         'private_key': 'from %s' % desired['private_key_file'],
         'peers': [dict(p, preshared_key=psks.get(p['public_key'])) for p in desired['peers']],
         'routes': wanted_routes(desired),
@@ -639,7 +639,7 @@ def manage_interface(module):
         return remove_interface(module, host, name, config_path)
 
     private_key = read_private_key(module, desired['private_key_file'])
-    if private_key is None:
+    if private_key is None and not module.check_mode:
         raise v.ValidationError('private_key_file', '%s does not exist on the host; create it with '
                                 'meshforge.vpn.wireguard_key first' % desired['private_key_file'])
     psks = manager.read_psks(desired)
@@ -666,7 +666,7 @@ def manage_interface(module):
     if module._diff:
         before = describe(live_as_described(live, desired['private_key_file'], live and live['private_key_value'] == private_key),
                           descriptions)
-        after = describe(desired_as_described(desired, psks), descriptions)
+        after = describe(desired_as_described(desired, psks, live), descriptions)
         if config_changed:
             before += 'config %s: %s\n' % (config_path, 'present' if old_config is not None else 'absent')
             after += 'config %s: updated\n' % config_path
@@ -685,7 +685,7 @@ def manage_interface(module):
         apply_service(module, name, service, result['implementation'])
     if result['implementation'] is None and module.check_mode:
         result['implementation'] = desired['implementation']
-    result['public_key'] = private_key_public(host, private_key) if host.tool('wg', required=False) else None
+    result['public_key'] = private_key_public(host, private_key) if private_key and host.tool('wg', required=False) else None
     return result
 
 

@@ -27,7 +27,9 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Predicts exactly the C(changed) a real run reports.
+    description:
+      - Predicts exactly the C(changed) a real run reports.
+      - A private key file that does not exist yet is taken to be one an earlier task in the same run would create.
   diff_mode:
     support: full
     description: Shows the interface, peers (by public key and description) and routes before and after; never a key.

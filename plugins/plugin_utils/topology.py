@@ -45,6 +45,11 @@ def preshared_key(secret, interface, a, b):
     return base64.b64encode(hmac.new(secret.encode('utf-8'), message, hashlib.sha256).digest()).decode('ascii')
 
 
+def placeholder_key(name):
+    """A well-formed key that stands for a member whose key will only exist after the real run."""
+    return base64.b64encode(hashlib.sha256(('meshforge.vpn pending key\0%s' % name).encode('utf-8')).digest()).decode('ascii')
+
+
 def add_preshared_keys(peers, secret, interface, name):
     """``peers`` of host ``name`` with each pair's preshared key."""
     if not secret or len(str(secret)) < 16:
@@ -93,8 +98,9 @@ def plan_mesh(members, settings):
 
     Without public keys the plan still validates everything, so it can run
     before anything on a host is touched.  With ``require_keys`` true a member
-    without a key is an error; with it false (check mode on new hosts) such a
-    member is left out of its peers' lists.  Raises ValidationError.
+    without a key is an error; with it false (check mode, where a new member's
+    key does not exist yet) such a member gets a placeholder key, so that
+    check mode predicts the peer its real run will add.  Raises ValidationError.
     """
     interface = v.interface_name('wireguard_mesh_interface', settings.get('interface') or 'wg0')
     topology = settings.get('topology') or 'full'
@@ -133,8 +139,6 @@ def plan_mesh(members, settings):
             peer_names = hubs
         peers = []
         for other in peer_names:
-            if nodes[other]['public_key'] is None and settings.get('require_keys') is not None:
-                continue
             allowed = _own_prefixes(nodes[other])
             if topology == 'hub_spoke' and name not in hubs and other == hubs[0]:
                 # The first hub carries everything a spoke cannot reach directly.
@@ -144,7 +148,8 @@ def plan_mesh(members, settings):
                         allowed += nodes[third]['routed_subnets']
             peer = {
                 'description': other,
-                'public_key': nodes[other]['public_key'],
+                'public_key': nodes[other]['public_key'] or (
+                    placeholder_key(other) if settings.get('require_keys') is False else None),
                 'endpoint': nodes[other]['endpoint'],
                 'allowed_ips': [str(p) for p in sorted(set(allowed), key=lambda n: (n.version, n))],
                 'persistent_keepalive': node['persistent_keepalive'] if nodes[other]['endpoint'] else 0,

@@ -140,16 +140,19 @@ def test_bad_input_names_the_field(change, field):
     assert err.value.field == field
 
 
-def test_missing_keys_fail_or_skip():
+def test_missing_keys_fail_or_get_a_placeholder():
     ms = members(['a', 'b', 'c'])
     ms['c']['public_key'] = None
     with pytest.raises(ValidationError) as err:
         topology.plan_mesh(ms, dict(SETTINGS, require_keys=True))
     assert 'c' in str(err.value)
     plan = topology.plan_mesh(ms, dict(SETTINGS, require_keys=False))
-    assert [p['description'] for p in plan['a']['peers']] == ['b']
+    to_c = [p for p in plan['a']['peers'] if p['description'] == 'c'][0]
+    assert to_c['public_key'] == topology.placeholder_key('c') == plan['b']['peers'][1]['public_key']
+    assert len(base64.b64decode(to_c['public_key'])) == 32
+    assert topology.placeholder_key('c') != topology.placeholder_key('d')
     # the validation pass (no keys at all) still plans every pair
-    assert len(topology.plan_mesh(ms, SETTINGS)['a']['peers']) == 2
+    assert topology.plan_mesh(ms, SETTINGS)['a']['peers'][1]['public_key'] is None
 
 
 def test_preshared_keys_one_per_pair_same_on_both_sides_and_stable():
