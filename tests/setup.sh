@@ -32,19 +32,25 @@ if [ ! -x .venv/bin/ansible-playbook ] || ! cmp -s tests/requirements.txt .venv/
 fi
 
 # This collection, and the collections it depends on, on one path.  Galaxy is not
-# needed: ansible.posix comes out of the pinned `ansible` package's wheel.
+# needed: ansible.posix (and containers.podman, for the podman connection of the
+# systemd scenario) come out of the pinned `ansible` package's wheel.
 COLL=.tmp/collections/ansible_collections
-mkdir -p "$COLL/meshforge" "$COLL/ansible"
+mkdir -p "$COLL/meshforge"
 ln -sfn "$ROOT" "$COLL/meshforge/vpn"
 ANSIBLE_BUNDLE=$(sed -n 's/^# bundle: //p' tests/requirements.txt)
-if [ ! -f "$COLL/ansible/posix/MANIFEST.json" ]; then
+bundled=""
+for c in ansible/posix containers/podman; do
+    [ -f "$COLL/$c/MANIFEST.json" ] || bundled="$bundled ansible_collections/$c/"
+done
+if [ -n "$bundled" ]; then
     tmp=$(mktemp -d)
     .venv/bin/pip download -q --no-deps "$ANSIBLE_BUNDLE" -d "$tmp"
-    .venv/bin/python - "$tmp"/ansible-*.whl "$COLL/.." <<'PY'
+    # shellcheck disable=SC2086  # one word per collection
+    .venv/bin/python - "$tmp"/ansible-*.whl "$COLL/.." $bundled <<'PY'
 import sys, zipfile
-wheel, dest = sys.argv[1], sys.argv[2]
+wheel, dest, prefixes = sys.argv[1], sys.argv[2], tuple(sys.argv[3:])
 with zipfile.ZipFile(wheel) as z:
-    z.extractall(dest, [n for n in z.namelist() if n.startswith('ansible_collections/ansible/posix/')])
+    z.extractall(dest, [n for n in z.namelist() if n.startswith(prefixes)])
 PY
     rm -rf "$tmp"
 fi
