@@ -29,7 +29,7 @@ def file_mode(path):
         return None
 
 
-def write_atomic(path, content, mode=0o600):
+def write_atomic(path, content, mode=0o600, dir_mode=0o700):
     """Write ``content`` to ``path`` through a temporary file in the same directory.
 
     The temporary file is created 0600 (mkstemp) and given ``mode`` before the
@@ -38,7 +38,7 @@ def write_atomic(path, content, mode=0o600):
     """
     directory = os.path.dirname(path) or '.'
     if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
+        os.makedirs(directory, dir_mode)
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
     try:
         os.fchmod(fd, mode)
@@ -53,14 +53,14 @@ def write_atomic(path, content, mode=0o600):
         raise
 
 
-def ensure_file(path, content, mode=0o600):
+def ensure_file(path, content, mode=0o600, dir_mode=0o700):
     """Make ``path`` hold ``content`` with ``mode``; returns True when it changed anything."""
     if read_text(path) == content:
         if file_mode(path) != mode:
             os.chmod(path, mode)
             return True
         return False
-    write_atomic(path, content, mode)
+    write_atomic(path, content, mode, dir_mode)
     return True
 
 

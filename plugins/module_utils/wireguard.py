@@ -280,8 +280,12 @@ def render_config(desired):
         out.append('MTU = %d\n' % desired['mtu'])
     if desired['fwmark']:
         out.append('FwMark = %s\n' % hex(desired['fwmark']))
-    out.append('Table = %s\n' % desired['table'])
+    # wg-quick's own routes would carry protocol "boot", which a later run would not recognise as its own:
+    # routing is off for wg-quick and PostUp adds the routes exactly as apply() does.
+    out.append('Table = off\n')
     out.append('PostUp = wg set %%i private-key %s\n' % desired['private_key_file'])
+    for route in wanted_routes(desired):
+        out.append('PostUp = ip route replace %s dev %%i table %s proto %s\n' % (route, route_table(desired['table']), ROUTE_PROTOCOL))
     for peer in desired['peers']:
         if peer['preshared_key_file']:
             out.append('PostUp = wg set %%i peer %s preshared-key %s\n' % (peer['public_key'], peer['preshared_key_file']))
@@ -299,6 +303,11 @@ def render_config(desired):
         if peer['persistent_keepalive']:
             out.append('PersistentKeepalive = %d\n' % peer['persistent_keepalive'])
     return ''.join(out)
+
+
+def route_table(table):
+    """The kernel routing table behind the ``table`` option (``off`` still names where old routes are)."""
+    return 'main' if table in ('auto', 'off') else table
 
 
 def wanted_routes(desired):
@@ -458,7 +467,7 @@ class InterfaceManager(object):
             'private_key_value': dump['private_key'],
             'public_key': dump['public_key'],
             'peers': dump['peers'],
-            'routes': self.host.routes(name, 'main' if table in ('auto', 'off') else table),
+            'routes': self.host.routes(name, route_table(table)),
         }
 
     def read_psks(self, desired):
@@ -559,8 +568,7 @@ class InterfaceManager(object):
             self.host.ip(['link', 'set', 'dev', name, 'mtu', str(steps['mtu'])])
         if steps['up']:
             self.host.ip(['link', 'set', 'dev', name, 'up'])
-        # with table off, the routes to delete are the ones an earlier run added to main (see live_state)
-        table = 'main' if desired['table'] in ('auto', 'off') else desired['table']
+        table = route_table(desired['table'])
         for route in steps['routes_del']:
             self.host.ip(['route', 'del', route, 'dev', name, 'table', table, 'proto', ROUTE_PROTOCOL])
         for route in steps['routes_add']:
@@ -677,12 +685,20 @@ def manage_interface(module):
                           'before_header': 'live %s' % name, 'after_header': 'desired %s' % name}
 
     if not module.check_mode and changed:
+        if config_changed:
+            files.write_atomic(config_path, config, 0o600)
+        if steps['create'] and service:
+            # Where systemd runs, the unit brings a new interface up from the file just written, so that
+            # systemd knows it as active (a later restart or stop works); what is left is applied below.
+            apply_service(module, name, service, desired['implementation'], start=True)
+            live = manager.live_state(name, desired['table'])
+            steps = manager.plan(desired, live, private_key, psks)
+            result['implementation'] = live['implementation'] if live else None
+        else:
+            apply_service(module, name, service, result['implementation'] or desired['implementation'])
         used = manager.apply(desired, steps, psks, desired['implementation'])
         if used:
             result['implementation'] = used
-        if config_changed:
-            files.write_atomic(config_path, config, 0o600)
-        apply_service(module, name, service, result['implementation'])
     if result['implementation'] is None and module.check_mode:
         result['implementation'] = desired['implementation']
     result['public_key'] = private_key_public(host, private_key) if private_key and host.tool('wg', required=False) else None
@@ -705,15 +721,15 @@ def service_steps(module, name, desired, live):
     return steps
 
 
-def apply_service(module, name, steps, implementation):
+def apply_service(module, name, steps, implementation, start=False):
     systemctl = module.get_bin_path('systemctl')
     if not steps or not systemctl:
         return
-    if steps.get('dropin') or (implementation == 'userspace' and 'dropin' not in steps):
-        files.ensure_file(dropin_path(name), USERSPACE_DROPIN, 0o644)
-        module.run_command([systemctl, 'daemon-reload'], check_rc=True)
-    if steps.get('enable'):
-        module.run_command([systemctl, 'enable', 'wg-quick@%s' % name], check_rc=True)
+    if steps.get('dropin'):
+        files.ensure_file(dropin_path(name), USERSPACE_DROPIN, 0o644, dir_mode=0o755)
+        WireGuardHost(module).run([systemctl, 'daemon-reload'])
+    if steps.get('enable') or start:
+        WireGuardHost(module).run([systemctl, 'enable'] + (['--now'] if start else []) + ['wg-quick@%s' % name])
 
 
 def remove_interface(module, host, name, config_path):
@@ -735,13 +751,14 @@ def remove_interface(module, host, name, config_path):
         return result
     systemctl = module.get_bin_path('systemctl')
     if enabled and systemctl:
-        module.run_command([systemctl, 'disable', 'wg-quick@%s' % name], check_rc=True)
-    if live:
+        # --now stops the unit too (wg-quick down), so systemd does not keep a unit for a missing interface
+        host.run([systemctl, 'disable', '--now', 'wg-quick@%s' % name])
+    if host.link(name):
         host.delete(name)
     files.remove(config_path)
     if dropin:
         files.remove(dropin_path(name))
-        module.run_command([systemctl, 'daemon-reload'], check_rc=True)
+        host.run([systemctl, 'daemon-reload'])
     return result
 
 

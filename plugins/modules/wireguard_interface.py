@@ -17,8 +17,10 @@ description:
     compares it with the options, and applies only the difference with C(wg set) and C(ip).
     The interface is never taken down, so peers that did not change keep their sessions.
   - Persists the configuration in wg-quick format in C(/etc/wireguard/<name>.conf) (mode 0600) so that it survives
-    a reboot, and enables the C(wg-quick@<name>) unit where systemd runs.
-    The private key and preshared key files are loaded by C(PostUp); the private key is never copied into the file.
+    a reboot. The private key and preshared key files are loaded by C(PostUp); the private key is never copied into
+    the file. Routes are added by C(PostUp) too, exactly as this module adds them, so a run after a reboot changes nothing.
+  - Where systemd runs, the C(wg-quick@<name>) unit is enabled, and a new interface is brought up by starting it, so
+    that systemd knows the unit as active; on a host whose kernel has no WireGuard, a drop-in selects C(wireguard-go).
   - Peers not listed are removed unless O(purge_peers=false).
   - Routes to every peer's allowed IPs go through the interface (O(table)), tagged with protocol number 109,
     so only routes this module added are ever removed.

@@ -264,12 +264,22 @@ class FakeSystem(object):
         if args[0] == 'is-enabled':
             enabled = args[1] in self.enabled_units
             return READ_ONLY, 0 if enabled else 1, 'enabled\n' if enabled else 'disabled\n', ''
-        if args[0] == 'enable':
-            self.enabled_units.add(args[1])
-        elif args[0] == 'disable':
-            self.enabled_units.discard(args[1])
-        elif args[0] == 'daemon-reload':
+        if args[0] == 'daemon-reload':
             self.daemon_reloads += 1
+            return CHANGING, 0, '', ''
+        now = '--now' in args
+        unit = [a for a in args[1:] if a != '--now'][0]
+        ifname = unit.split('@', 1)[1]
+        if args[0] == 'enable':
+            self.enabled_units.add(unit)
+            if now:
+                # wg-quick up, reduced to what matters here: the link exists; the module applies the rest
+                self.link_add(ifname, 'wireguard' if self.kernel_wireguard else 'tun')
+        elif args[0] == 'disable':
+            self.enabled_units.discard(unit)
+            if now and ifname in self.links:
+                self.links.pop(ifname)
+                self.routes = [r for r in self.routes if r['dev'] != ifname]
         else:
             raise AssertionError(args)
         return CHANGING, 0, '', ''
