@@ -127,6 +127,7 @@ def test_endpoint_forms(raw, expected):
     ({'a': {'endpoint': 'gw:port'}}, 'hostvars[a].wireguard_mesh_endpoint'),
     ({'a': {'routed_subnets': ['not-a-cidr']}}, 'hostvars[a].wireguard_mesh_routed_subnets[0]'),
     ({'a': {'routed_subnets': ['10.88.0.0/16']}}, 'hostvars[a].wireguard_mesh_routed_subnets'),
+    ({'a': {'routed_subnets': '172.16.0.0/16'}}, 'hostvars[a].wireguard_mesh_routed_subnets'),
     ({'a': {'routed_subnets': ['172.16.0.0/16']}, 'b': {'routed_subnets': ['172.16.1.0/24']}},
      'hostvars[b].wireguard_mesh_routed_subnets'),
     ({'a': {'public_key': 'c2hvcnQ='}}, 'hostvars[a].wireguard_mesh_public_key'),
