@@ -26,6 +26,7 @@ build: setup
 
 integration: setup
 	bash tests/integration/run.sh
+	bash tests/containers/run.sh
 
 test: units sanity lint build integration
 
