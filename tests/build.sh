@@ -12,8 +12,8 @@ if tar -tzf "$tarball" | grep -E '(^|/)(\.venv|\.tmp|\.ansible|\.git)/' >/dev/nu
     echo "build: the tarball contains development files" >&2
     exit 1
 fi
-ansible-galaxy collection install --force --no-deps -p .tmp/installed "$tarball" >/dev/null
 export ANSIBLE_COLLECTIONS_PATH=$PWD/.tmp/installed:$PWD/.tmp/collections
+ansible-galaxy collection install --force --no-deps -p .tmp/installed "$tarball" >/dev/null
 installed=.tmp/installed/ansible_collections/meshforge/vpn
 for module in "$installed"/plugins/modules/*.py; do
     name=meshforge.vpn.$(basename "$module" .py)
