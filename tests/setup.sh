@@ -10,18 +10,8 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-PACKAGES="wireguard-tools wireguard-go nftables iproute2 openssh-server openssh-client iputils-ping procps util-linux python3 python3-venv"
-missing=""
-for p in $PACKAGES; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    apt-get update -qq
-    # --no-install-recommends: wireguard-tools recommends a kernel image.
-    # shellcheck disable=SC2086  # one word per package
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends \
-        $missing >/dev/null
-fi
+bash tests/apt-install.sh wireguard-tools wireguard-go nftables iproute2 openssh-server openssh-client \
+    iputils-ping procps util-linux python3 python3-venv
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/ansible-playbook ] || ! cmp -s tests/requirements.txt .venv/.requirements; then
