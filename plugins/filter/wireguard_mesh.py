@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
@@ -34,8 +36,12 @@ def wireguard_mesh_plan(names, hostvars, settings, public_keys=None):
         members = {}
         for name in names:
             members[name] = _member(hostvars, name, fallback)
-            if public_keys and public_keys.get(name):
-                members[name]['public_key'] = public_keys[name]
+            key = (public_keys or {}).get(name)
+            if isinstance(key, Mapping):
+                # a registered wireguard_key result; a skipped or failed one has no key
+                key = key.get('public_key')
+            if key:
+                members[name]['public_key'] = key
         return topology.plan_mesh(members, settings)
     except ValidationError as exc:
         raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)

@@ -51,3 +51,11 @@ def test_psk_filter_adds_a_key_per_peer_and_refuses_a_short_secret():
     assert len(base64.b64decode(out[0]['preshared_key'])) == 32
     with pytest.raises(AnsibleFilterError):
         FILTERS['wireguard_mesh_psk'](peers, 'short', 'wg0', 'a')
+
+
+def test_public_keys_may_be_registered_results():
+    hostvars = {'a': {'ansible_host': '198.18.1.11'}, 'b': {'ansible_host': '198.18.1.12'}}
+    results = {'a': {'changed': False, 'public_key': key(1)}, 'b': {'skipped': True}}
+    plan = FILTERS['wireguard_mesh_plan'](['a', 'b'], hostvars, dict(SETTINGS, require_keys=False), results)
+    assert plan['b']['peers'][0]['public_key'] == key(1)
+    assert len(plan['a']['peers'][0]['public_key']) == 44  # b's placeholder
