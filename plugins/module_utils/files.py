@@ -46,11 +46,17 @@ def write_atomic(path, content, mode=0o600, dir_mode=0o700):
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        os.rename(tmp, path)
+        os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    # the rename itself must survive a crash too
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def ensure_file(path, content, mode=0o600, dir_mode=0o700):

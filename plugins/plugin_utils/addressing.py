@@ -13,7 +13,8 @@ import ipaddress
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
 
-def _slot(name, size):
+def name_slot(name, size):
+    """Where a name starts probing in a range of ``size`` addresses: a hash, so no order matters."""
     digest = hashlib.sha256(name.encode('utf-8')).digest()
     return int.from_bytes(digest[:16], 'big') % size
 
@@ -48,12 +49,12 @@ def choose_addresses(names, network, pins, pin_field='address of %s', pool_field
             raise ValidationError(where, '%s is already the address of %s' % (address, taken[address]))
         taken[address] = name
         result[name] = address
-    free = sorted((n for n in set(names) if n not in pins), key=lambda n: (_slot(n, size), n))
+    free = sorted((n for n in set(names) if n not in pins), key=lambda n: (name_slot(n, size), n))
     if len(free) + len(taken) > size:
         raise ValidationError(pool_field, 'network %s has %d host addresses; %d hosts need one'
                               % (network, size, len(free) + len(taken)))
     for name in free:
-        offset = _slot(name, size)
+        offset = name_slot(name, size)
         while True:
             address = network.network_address + first + offset
             if address not in taken:

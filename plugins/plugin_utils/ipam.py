@@ -27,25 +27,20 @@ import bisect
 import contextlib
 import errno
 import fcntl
-import hashlib
 import ipaddress
 import json
 import os
 import re
-import tempfile
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import name_slot
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
 FORMAT_VERSION = 1
 DEFAULT_NETWORK = 'default'
 # Host and pool names appear in error messages and in the ledger file, one per line.
 CONTROL_RE = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029]')
-
-
-def _slot(name, size):
-    digest = hashlib.sha256(name.encode('utf-8')).digest()
-    return int.from_bytes(digest[:16], 'big') % size
 
 
 def _name(field, value):
@@ -155,7 +150,7 @@ class Pool:
 
     def probe(self, name, taken):
         """The first free offset at or after the hash slot of ``name``, wrapping; the pool must have one."""
-        offset = self.first + _slot(name, self.size)
+        offset = self.first + name_slot(name, self.size)
         while True:
             interval = self._reserved_interval(offset)
             if interval is not None:
@@ -304,7 +299,7 @@ def allocate(ledger, pool, hosts, pins=None, pin_field='pins[%s]', pool_field=No
     for address, host in wanted.items():
         taken[spec.offset(address)] = host
         held[host] = str(address)
-    new = sorted((h for h in hosts if h not in held), key=lambda h: (_slot(h, spec.size), h))
+    new = sorted((h for h in hosts if h not in held), key=lambda h: (name_slot(h, spec.size), h))
     free = spec.capacity - len(taken)
     if len(new) > free:
         raise ValidationError(pool_field, 'pool %s (%s) is exhausted: %d addresses free, %d requested'
@@ -491,32 +486,13 @@ def load(path, pools=()):
 
 
 def save(path, ledger):
-    """Write ``ledger`` atomically: a temporary file beside ``path``, fsync, rename, fsync the directory."""
-    directory = os.path.dirname(os.path.abspath(path))
-    text = dumps(ledger)
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except OSError:
+    """Write ``ledger`` atomically (files.write_atomic), keeping the mode of an existing ledger file."""
+    mode = files.file_mode(path)
+    if mode is None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    fd, temp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-            handle.write(text)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    files.write_atomic(os.path.abspath(path), dumps(ledger), mode, dir_mode=0o755)
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ import os
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import ipam
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import choose_addresses
@@ -348,7 +349,7 @@ def test_interrupted_save_leaves_the_old_file(tmp_path, monkeypatch):
     def crash(src, dst):
         raise KeyboardInterrupt()
 
-    monkeypatch.setattr(ipam.os, 'replace', crash)
+    monkeypatch.setattr(files.os, 'replace', crash)
     with pytest.raises(KeyboardInterrupt):
         ipam.save(path, ipam.allocate(old, 'wg0', ['b'])[0])
     assert ipam.load(path) == old
