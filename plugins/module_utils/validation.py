@@ -24,6 +24,7 @@ HOSTNAME_RE = re.compile(r'^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-
 # config file (wg-quick, swanctl) are refused in free text; that includes the
 # C1 controls and the Unicode line and paragraph separators (str.splitlines()
 # breaks lines at them).
+CONTROL_RE = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 FORBIDDEN_TEXT_RE = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029\[\]{}]')
 # Paths reach wg-quick's PostUp lines, which bash evaluates after wg-quick cut them at '#'
 # and replaced '%i': only characters that mean nothing to either.
@@ -51,6 +52,15 @@ def interface_name(field, value):
         raise ValidationError(
             field, '%r is not a valid interface name (1 to 15 characters of letters, digits and _=+.-, '
                    'not starting with -, not . or ..)' % value)
+    return value
+
+
+def name(field, value):
+    """A name (host, pool, network) shown in messages and stored one per line: non-empty, on one line."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, 'must be a non-empty string, got %r' % (value,))
+    if CONTROL_RE.search(value):
+        raise ValidationError(field, '%r contains a control character or line break' % value)
     return value
 
 

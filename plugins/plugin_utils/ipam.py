@@ -30,25 +30,14 @@ import fcntl
 import ipaddress
 import json
 import os
-import re
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import name_slot
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import name_slot
 
 FORMAT_VERSION = 1
 DEFAULT_NETWORK = 'default'
-# Host and pool names appear in error messages and in the ledger file, one per line.
-CONTROL_RE = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029]')
-
-
-def _name(field, value):
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, 'must be a non-empty string, got %r' % (value,))
-    if CONTROL_RE.search(value):
-        raise ValidationError(field, '%r contains a control character or line break' % value)
-    return value
 
 
 def _merge(intervals):
@@ -74,8 +63,8 @@ class Pool:
 
     def __init__(self, name, cidr, reserve_first=0, exclude=(), network=DEFAULT_NETWORK):
         field = 'pools[%s]' % name
-        self.name = _name('pools', name)
-        self.network = _name(field + '.network', network)
+        self.name = v.name('pools', name)
+        self.network = v.name(field + '.network', network)
         self.cidr = v.network(field + '.cidr', cidr if isinstance(cidr, str) else str(cidr))
         net = self.cidr
         self.first = 1
@@ -215,7 +204,7 @@ def check(ledger):
         holders = {}
         for host in sorted(ledger.allocations[name]):
             where = 'allocations[%s][%s]' % (name, host)
-            _name(where, host)
+            v.name(where, host)
             text = ledger.allocations[name][host]
             address = v.address(where, text)
             problem = pool.problem(address)
@@ -232,7 +221,7 @@ def check(ledger):
             where = 'released[%s][%d]' % (name, i)
             if not isinstance(entry, dict) or sorted(entry) != ['address', 'host']:
                 raise ValidationError(where, 'must be a mapping of host and address, got %r' % (entry,))
-            _name(where + '.host', entry['host'])
+            v.name(where + '.host', entry['host'])
             v.address(where + '.address', entry['address'])
 
 
@@ -271,7 +260,7 @@ def allocate(ledger, pool, hosts, pins=None, pin_field='pins[%s]', pool_field=No
     pool_field = pool_field or 'pools[%s]' % pool
     if isinstance(hosts, (str, bytes, dict)) or hosts is None:
         raise ValidationError('hosts', 'must be a list of host names, got %r' % (hosts,))
-    hosts = set(_name('hosts', host) for host in hosts)
+    hosts = set(v.name('hosts', host) for host in hosts)
     pins = pins or {}
     if not isinstance(pins, dict):
         raise ValidationError('pins', 'must be a mapping of host to address, got %r' % (pins,))
@@ -279,7 +268,7 @@ def allocate(ledger, pool, hosts, pins=None, pin_field='pins[%s]', pool_field=No
     taken = _taken(ledger, spec)
     wanted = {}
     for host in sorted(pins):
-        where = pin_field % _name('pins', host)
+        where = pin_field % v.name('pins', host)
         address = v.address(where, str(pins[host]))
         problem = spec.problem(address)
         if problem:
@@ -388,7 +377,7 @@ def merge_host_records(ledger, records):
     added = {}
     ignored = {}
     for host in sorted(records):
-        _name('records', host)
+        v.name('records', host)
         record = records[host] or {}
         if not isinstance(record, dict):
             raise ValidationError('records[%s]' % host, 'must be a mapping of pool to address, got %r' % (record,))
