@@ -701,7 +701,11 @@ def manage_interface(module):
             result['implementation'] = used
     if result['implementation'] is None and module.check_mode:
         result['implementation'] = desired['implementation']
-    result['public_key'] = private_key_public(host, private_key) if private_key and host.tool('wg', required=False) else None
+    if live and live['private_key_value'] == private_key and private_key:
+        # the interface already runs this key: wg show gave its public half
+        result['public_key'] = live['public_key']
+    else:
+        result['public_key'] = private_key_public(host, private_key) if private_key else None
     return result
 
 
