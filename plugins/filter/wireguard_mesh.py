@@ -30,12 +30,19 @@ def _member(hostvars, name, fallback):
     return member
 
 
-def wireguard_mesh_plan(names, hostvars, settings, public_keys=None):
+def _members(names, hostvars, settings):
+    fallback = dict(settings.get('defaults') or {})
+    return dict((name, _member(hostvars, name, fallback)) for name in names)
+
+
+def wireguard_mesh_plan(names, hostvars, settings, public_keys=None, allocation=None):
     try:
-        fallback = dict(settings.get('defaults') or {})
-        members = {}
+        members = _members(names, hostvars, settings)
+        if isinstance(allocation, Mapping) and ('addresses' in allocation or 'skipped' in allocation):
+            # the registered result of meshforge.vpn.ipam (skipped when the mesh does not use it)
+            allocation = allocation.get('addresses')
+        topology.apply_allocation(members, settings, allocation)
         for name in names:
-            members[name] = _member(hostvars, name, fallback)
             key = (public_keys or {}).get(name)
             if isinstance(key, Mapping):
                 # a registered wireguard_key result; a skipped or failed one has no key
@@ -43,6 +50,13 @@ def wireguard_mesh_plan(names, hostvars, settings, public_keys=None):
             if key:
                 members[name]['public_key'] = key
         return topology.plan_mesh(members, settings)
+    except ValidationError as exc:
+        raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)
+
+
+def wireguard_mesh_ipam_request(names, hostvars, settings, release=None):
+    try:
+        return topology.ipam_request(_members(names, hostvars, settings), settings, release or [])
     except ValidationError as exc:
         raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)
 
@@ -62,6 +76,7 @@ class FilterModule(object):
     def filters(self):
         return {
             'wireguard_mesh_plan': wireguard_mesh_plan,
+            'wireguard_mesh_ipam_request': wireguard_mesh_ipam_request,
             'wireguard_mesh_psk': wireguard_mesh_psk,
             'wireguard_status_table': wireguard_status_table,
         }

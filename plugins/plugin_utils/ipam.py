@@ -507,3 +507,184 @@ def update(path, change, pools=()):
         if new != ledger or not os.path.exists(path):
             save(path, new)
     return result
+
+
+# --- one request, as the ipam action plugin receives it -------------------------
+
+STATES = ('present', 'absent', 'query')
+
+
+def pools_from_spec(spec):
+    """``{name: {cidr, network, reserve_first, exclude}}`` (the action's ``pools``) to a list of Pool."""
+    if spec is None:
+        return []
+    if not isinstance(spec, dict):
+        raise ValidationError('pools', 'must be a mapping of pool name to {cidr, network, reserve_first, exclude}, '
+                                       'got %r' % (spec,))
+    pools = []
+    for name in sorted(spec):
+        item = spec[name]
+        if isinstance(item, str):
+            item = {'cidr': item}
+        item = _mapping('pools[%s]' % name, item)
+        extra = sorted(set(item) - set(['cidr', 'network', 'reserve_first', 'exclude']))
+        if extra or not item.get('cidr'):
+            raise ValidationError('pools[%s]' % name, 'needs cidr and may have network, reserve_first, exclude; '
+                                                      'unknown keys: %s' % (', '.join(extra) or 'none'))
+        pools.append(Pool(name, item['cidr'], item.get('reserve_first') or 0, item.get('exclude') or [],
+                          item.get('network') or DEFAULT_NETWORK))
+    return pools
+
+
+def select_pools(ledger, pools=None, network=None, defined=()):
+    """The pool names a request is about: ``pools``, else every pool of ``network``, else the ones it defines."""
+    if pools:
+        if isinstance(pools, str):
+            pools = [pools]
+        for name in pools:
+            _pool(ledger, name)
+        return sorted(set(pools))
+    if network:
+        names = sorted(name for name, pool in ledger.pools.items() if pool.network == network)
+        if not names:
+            raise ValidationError('network', 'no pool of network %r in the ledger (networks: %s)' % (
+                network, ', '.join(sorted(set(p.network for p in ledger.pools.values()))) or 'none'))
+        return names
+    if defined:
+        return sorted(defined)
+    raise ValidationError('pool', 'name a pool (pool), a network (network) or define pools (pools)')
+
+
+def _records(records):
+    """Host records as given: ``{host: {pool: address}}`` or registered ipam_record results."""
+    if records is None:
+        return {}
+    if not isinstance(records, dict):
+        raise ValidationError('records', 'must be a mapping of host to {pool: address}, got %r' % (records,))
+    plain = {}
+    for host, record in records.items():
+        if isinstance(record, dict) and 'records' in record and ('changed' in record or 'skipped' in record):
+            record = record.get('records') or {}
+        plain[host] = record
+    return plain
+
+
+def _stale(ledger, records):
+    """Records of an address the ledger says its host released: the host gave it up, so it is not reclaimed."""
+    fresh, stale = {}, {}
+    for host, record in records.items():
+        for pool, address in (record or {}).items():
+            released = [e['address'] for e in ledger.released.get(pool, []) if e['host'] == host]
+            if (pool in ledger.allocations and host not in ledger.allocations[pool]
+                    and released and released[-1] == str(address)):
+                stale.setdefault(pool, {})[host] = str(address)
+            else:
+                fresh.setdefault(host, {})[pool] = address
+    return fresh, stale
+
+
+def _pins(pins, names):
+    """``{host: {pool: address}}`` per pool: ``{pool: {host: address}}``; a bare address needs one pool."""
+    if pins is None:
+        return {}
+    if not isinstance(pins, dict):
+        raise ValidationError('pins', 'must be a mapping of host to {pool: address}, got %r' % (pins,))
+    per_pool = {}
+    for host in sorted(pins):
+        wanted = pins[host]
+        if wanted in (None, '', {}):
+            continue
+        if not isinstance(wanted, dict):
+            if len(names) != 1:
+                raise ValidationError('pins[%s]' % host, 'name the pool of %r: {pool: address}' % (wanted,))
+            wanted = {names[0]: wanted}
+        for pool, address in wanted.items():
+            if pool not in names:
+                raise ValidationError('pins[%s][%s]' % (host, pool), 'not one of the pools of this request (%s)'
+                                      % ', '.join(names))
+            if address not in (None, ''):
+                per_pool.setdefault(pool, {})[host] = address
+    return per_pool
+
+
+def _changes(before, after, names):
+    allocated, moved, released = {}, {}, {}
+    for pool in names:
+        old, new = before.allocations.get(pool, {}), after.allocations.get(pool, {})
+        for host in sorted(set(old) | set(new)):
+            if host not in old:
+                allocated.setdefault(pool, {})[host] = new[host]
+            elif host not in new:
+                released.setdefault(pool, {})[host] = old[host]
+            elif old[host] != new[host]:
+                moved.setdefault(pool, {})[host] = {'from': old[host], 'to': new[host]}
+    return allocated, moved, released
+
+
+def apply_request(ledger, state='present', pools=None, pool=None, network=None, hosts=None, pins=None,
+                  records=None, address=None):
+    """Carry out one request of the ipam action on ``ledger``: ``(new_ledger, result)``.
+
+    ``pools`` defines or redefines pools (refused if an allocation would fall
+    outside); ``pool`` or ``network`` selects the pools the request is about.
+    ``records`` (host-anchored storage) are merged first, so every address a
+    host says it holds stays its own and is never handed to another host.
+    ``present`` gives every host of ``hosts`` and ``pins`` an address in every
+    selected pool, ``absent`` releases those hosts, ``query`` changes nothing.
+    ``changed`` is true when an allocation is made, moved or released or a
+    pool is redefined; addresses recovered from host records are no change,
+    because the hosts already hold them.  Nothing is changed on an error.
+    """
+    if state not in STATES:
+        raise ValidationError('state', '%r is not one of %s' % (state, ', '.join(STATES)))
+    if state != 'query' and hosts is None and not pins:
+        raise ValidationError('hosts', 'name the hosts of the request')
+    if isinstance(hosts, (str, bytes, dict)):
+        raise ValidationError('hosts', 'must be a list of host names, got %r' % (hosts,))
+    hosts = list(hosts or [])
+    defined = pools_from_spec(pools) if state != 'query' else []
+    redefined = []
+    for spec in defined:
+        if spec.name in ledger.pools and ledger.pools[spec.name] != spec:
+            redefined.append(spec.name)
+        ledger = set_pool(ledger, spec)
+    if state == 'query' and pools:
+        for spec in pools_from_spec(pools):
+            if spec.name not in ledger.pools:
+                ledger = set_pool(ledger, spec)
+    names = select_pools(ledger, pool, network, [p.name for p in defined])
+    fresh, stale = _stale(ledger, _records(records))
+    ledger, merged = merge_host_records(ledger, fresh)
+    start = ledger
+    if state == 'present':
+        per_pool = _pins(pins, names)
+        # a host pinned in one pool of a dual-stack network still gets an address in the others
+        everyone = sorted(set(hosts) | set(v.name('pins', host) for host in pins or {}))
+        for name in names:
+            ledger = allocate(ledger, name, everyone, per_pool.get(name), pin_field='pins[%%s][%s]' % name)[0]
+    elif state == 'absent':
+        for host in hosts + sorted(pins or {}):
+            v.name('hosts', host)
+            for name in names:
+                ledger = release(ledger, name, host)[0]
+    allocated, moved, released = _changes(start, ledger, names)
+    result = {
+        'changed': bool(allocated or moved or released or redefined),
+        'pools': dict((name, dict(usage(ledger, name), cidr=str(ledger.pools[name].cidr),
+                                  network=ledger.pools[name].network)) for name in names),
+        'allocated': allocated,
+        'moved': moved,
+        'released': released,
+        'recovered': merged['added'],
+        'stale_records': stale,
+        'redefined': redefined,
+    }
+    if state == 'present':
+        result['addresses'] = dict((host, dict((name, ledger.allocations[name][host]) for name in names))
+                                   for host in sorted(set(hosts) | set(pins or {})))
+    if state == 'query':
+        result['tables'] = dict((name, table(ledger, name)) for name in names)
+        if address not in (None, ''):
+            result['holders'] = dict((name, holder(ledger, name, address)) for name in names)
+            result['free'] = dict((name, is_free(ledger, name, address)) for name in names)
+    return ledger, result

@@ -85,6 +85,59 @@ def normalize_member(name, raw, defaults):
     }
 
 
+def ipam_pools(settings):
+    """The address manager's pool names of a mesh: ``(ipv4 pool, ipv6 pool)``, named after its network."""
+    network = v.name('wireguard_mesh_ipam_network', settings.get('ipam_network') or settings.get('interface') or 'wg0')
+    return network, network + '_v6'
+
+
+def ipam_request(members, settings, release=()):
+    """What the mesh asks of the address manager: its pools, and the addresses members pin in the inventory.
+
+    Returns ``{'network', 'pools', 'pins'}`` for the ipam action.  ``release``
+    lists hosts whose addresses are to be freed; a current member is refused,
+    since releasing it would renumber a live host.
+    """
+    pool4, pool6 = ipam_pools(settings)
+    network = v.network('wireguard_mesh_network', settings.get('network'))
+    network6 = v.network('wireguard_mesh_network6', settings['network6']) if settings.get('network6') else None
+    options = settings.get('ipam') or {}
+    reserve_first = v.integer('wireguard_mesh_ipam_reserve_first', options.get('reserve_first') or 0, 0, 2 ** 31)
+    exclude = options.get('exclude') or []
+    if isinstance(exclude, str) or not isinstance(exclude, (list, tuple)):
+        raise v.ValidationError('wireguard_mesh_ipam_exclude', 'must be a list of addresses or CIDRs, got %r' % (exclude,))
+    excluded = [v.network('wireguard_mesh_ipam_exclude[%d]' % i, str(item)) for i, item in enumerate(exclude)]
+    pools = {}
+    pins = {}
+    for pool, net, key in ((pool4, network, 'address'), (pool6, network6, 'address6')):
+        if net is None:
+            continue
+        pools[pool] = {'cidr': str(net), 'network': pool4, 'reserve_first': reserve_first,
+                       'exclude': [str(e) for e in excluded if e.version == net.version]}
+        for name in sorted(members):
+            value = (members[name] or {}).get(key)
+            if value:
+                pins.setdefault(name, {})[pool] = str(v.address('hostvars[%s].wireguard_mesh_%s' % (name, key), value))
+    if isinstance(release, str) or not isinstance(release, (list, tuple)):
+        raise v.ValidationError('wireguard_mesh_ipam_release', 'must be a list of host names, got %r' % (release,))
+    still = sorted(set(release) & set(members))
+    if still:
+        raise v.ValidationError('wireguard_mesh_ipam_release', '%s still in the mesh group; remove it from the group '
+                                'before releasing its address' % ', '.join(still))
+    return {'network': pool4, 'pools': pools, 'pins': pins, 'release': sorted(set(release))}
+
+
+def apply_allocation(members, settings, addresses):
+    """Set each member's ``address``/``address6`` from the address manager's ``{host: {pool: address}}``."""
+    pool4, pool6 = ipam_pools(settings)
+    for name, member in members.items():
+        held = (addresses or {}).get(name) or {}
+        for pool, key in ((pool4, 'address'), (pool6, 'address6')):
+            if held.get(pool):
+                member[key] = held[pool]
+    return members
+
+
 def plan_mesh(members, settings):
     """Plan every member's interface.
 

@@ -59,3 +59,39 @@ def test_public_keys_may_be_registered_results():
     plan = FILTERS['wireguard_mesh_plan'](['a', 'b'], hostvars, dict(SETTINGS, require_keys=False), results)
     assert plan['b']['peers'][0]['public_key'] == key(1)
     assert len(plan['a']['peers'][0]['public_key']) == 44  # b's placeholder
+
+
+def test_the_ipam_request_names_pools_after_the_network_and_pins_inventory_addresses():
+    hostvars = {'a': {'wireguard_mesh_address': '10.88.0.9', 'wireguard_mesh_address6': 'FD88::9'}, 'b': {}}
+    settings = dict(SETTINGS, network6='fd88::/64', ipam={'reserve_first': 3, 'exclude': ['10.88.0.128/25', 'fd88::/120']})
+    request = FILTERS['wireguard_mesh_ipam_request'](['a', 'b'], hostvars, settings)
+    assert request == {
+        'network': 'wg0', 'release': [],
+        'pools': {'wg0': {'cidr': '10.88.0.0/24', 'network': 'wg0', 'reserve_first': 3, 'exclude': ['10.88.0.128/25']},
+                  'wg0_v6': {'cidr': 'fd88::/64', 'network': 'wg0', 'reserve_first': 3, 'exclude': ['fd88::/120']}},
+        'pins': {'a': {'wg0': '10.88.0.9', 'wg0_v6': 'fd88::9'}}}
+    named = FILTERS['wireguard_mesh_ipam_request'](['a'], {'a': {}}, dict(SETTINGS, ipam_network='office'), ['gone'])
+    assert list(named['pools']) == ['office'] and named['release'] == ['gone']
+
+
+@pytest.mark.parametrize('settings, release, field', [
+    (dict(SETTINGS), ['a'], 'wireguard_mesh_ipam_release'),
+    (dict(SETTINGS), 'gone', 'wireguard_mesh_ipam_release'),
+    (dict(SETTINGS, ipam={'exclude': '10.88.0.5'}), [], 'wireguard_mesh_ipam_exclude'),
+    (dict(SETTINGS, ipam={'exclude': ['10.88.0.500']}), [], 'wireguard_mesh_ipam_exclude[0]'),
+    (dict(SETTINGS, ipam={'reserve_first': -1}), [], 'wireguard_mesh_ipam_reserve_first'),
+])
+def test_bad_ipam_settings_name_the_variable(settings, release, field):
+    with pytest.raises(AnsibleFilterError) as info:
+        FILTERS['wireguard_mesh_ipam_request'](['a'], {'a': {}}, settings, release)
+    assert field in str(info.value)
+
+
+def test_the_plan_takes_the_allocated_addresses_from_the_ipam_result():
+    hostvars = {'a': {}, 'b': {}}
+    allocation = {'changed': False, 'addresses': {'a': {'wg0': '10.88.0.77'}, 'b': {'wg0': '10.88.0.78'}}}
+    plan = FILTERS['wireguard_mesh_plan'](['a', 'b'], hostvars, SETTINGS, {'a': key(1), 'b': key(2)}, allocation)
+    assert plan['a']['addresses'] == ['10.88.0.77/24'] and plan['a']['peers'][0]['allowed_ips'] == ['10.88.0.78/32']
+    skipped = FILTERS['wireguard_mesh_plan'](['a', 'b'], hostvars, SETTINGS, {'a': key(1), 'b': key(2)},
+                                             {'skipped': True, 'changed': False})
+    assert skipped['a']['addresses'] != ['10.88.0.77/24']
