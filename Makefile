@@ -25,6 +25,7 @@ build: setup
 	bash tests/build.sh
 
 integration: setup
+	bash tests/integration/ipam/run.sh
 	bash tests/integration/run.sh
 	bash tests/containers/run.sh
 
