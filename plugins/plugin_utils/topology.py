@@ -181,6 +181,9 @@ def plan_mesh(members, settings):
         raise v.ValidationError('public_key', 'no WireGuard key is known for %s: a member outside this run (--limit) '
                                 'must have been converged once before' % ', '.join(keyless))
 
+    # Built once per member, not once per pair: a 1,000-member full mesh has a million peer entries.
+    own = dict((n, _own_prefixes(nodes[n])) for n in nodes)
+    own_text = dict((n, _sorted_text(own[n])) for n in nodes)
     plans = {}
     for name in sorted(nodes):
         node = nodes[name]
@@ -192,19 +195,20 @@ def plan_mesh(members, settings):
             peer_names = hubs
         peers = []
         for other in peer_names:
-            allowed = _own_prefixes(nodes[other])
+            allowed_ips = own_text[other]
             if topology == 'hub_spoke' and name not in hubs and other == hubs[0]:
                 # The first hub carries everything a spoke cannot reach directly.
-                allowed += [network] + ([network6] if network6 else [])
+                allowed = own[other] + [network] + ([network6] if network6 else [])
                 for third in sorted(nodes):
                     if third not in (name, other) and third not in hubs:
                         allowed += nodes[third]['routed_subnets']
+                allowed_ips = _sorted_text(allowed)
             peer = {
                 'description': other,
                 'public_key': nodes[other]['public_key'] or (
                     placeholder_key(other) if settings.get('require_keys') is False else None),
                 'endpoint': nodes[other]['endpoint'],
-                'allowed_ips': [str(p) for p in sorted(set(allowed), key=lambda n: (n.version, n))],
+                'allowed_ips': list(allowed_ips),
                 'persistent_keepalive': node['persistent_keepalive'] if nodes[other]['endpoint'] else 0,
             }
             peers.append(peer)
@@ -220,6 +224,10 @@ def plan_mesh(members, settings):
             'peers': peers,
         }
     return plans
+
+
+def _sorted_text(prefixes):
+    return [str(p) for p in sorted(set(prefixes), key=lambda n: (n.version, n))]
 
 
 def _own_prefixes(node):
