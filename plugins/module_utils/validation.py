@@ -205,3 +205,59 @@ def absolute_path(field, value):
     if not PATH_RE.match(value):
         raise ValidationError(field, '%r must be an absolute path of letters, digits and _./@+=,:-' % value)
     return value
+
+
+# Names that become sections of a config file and parts of file names: no dots (so '<name>.secrets.conf'
+# never names another section's file), no leading '-' (read as an option by command-line tools).
+SECTION_NAME_RE = re.compile(r'\A[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z')
+# Characters a quoted value in strongSwan's settings syntax (strongswan.conf, swanctl.conf) cannot hold
+# without an escape; refused rather than escaped, so what the file says is what the user wrote.
+QUOTE_BREAKING_RE = re.compile(r'["\\]')
+DURATION_RE = re.compile(r'\A([0-9]+)([smhd]?)\Z')
+DURATION_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400}
+
+
+def section_name(field, value):
+    """A name used as a config section and in a file name: 1 to 64 letters, digits, '_' and '-'."""
+    value = _text(field, value)
+    if not SECTION_NAME_RE.match(value):
+        raise ValidationError(
+            field, '%r is not a valid name (1 to 64 letters, digits, _ and -, starting with a letter or digit)' % value)
+    return value
+
+
+def config_value(field, value, max_length=255):
+    """Free text that a config file holds as a double-quoted value: free_text, and no quote, backslash or edge blanks."""
+    value = free_text(field, value, max_length)
+    if not value or value != value.strip():
+        raise ValidationError(field, '%r is empty or starts or ends with a blank' % value)
+    bad = QUOTE_BREAKING_RE.search(value)
+    if bad:
+        raise ValidationError(field, '%r contains %r; double quotes and backslashes are not allowed' % (value, bad.group()))
+    return value
+
+
+def secret(field, value, min_length=1, max_length=1024):
+    """A secret such as a pre-shared key.  Errors never repeat the value, only what is wrong with it."""
+    if not isinstance(value, str):
+        raise ValidationError(field, 'expected a string')
+    if len(value) < min_length:
+        raise ValidationError(field, 'is %d characters long; at least %d are required' % (len(value), min_length))
+    if len(value) > max_length:
+        raise ValidationError(field, 'is longer than %d characters' % max_length)
+    if CONTROL_RE.search(value):
+        raise ValidationError(field, 'contains a control character or line break')
+    return value
+
+
+def duration(field, value, low=0, high=10 * 365 * 86400):
+    """A time span in seconds: an integer, or digits with an s, m, h or d suffix ('30s', '4h'); returns seconds."""
+    if isinstance(value, bool):
+        raise ValidationError(field, '%r is not a duration' % (value,))
+    match = DURATION_RE.match(str(value).strip()) if isinstance(value, (int, str)) else None
+    if not match:
+        raise ValidationError(field, '%r is not a duration (seconds, or a number with s, m, h or d)' % (value,))
+    seconds = int(match.group(1)) * DURATION_UNITS[match.group(2)]
+    if not low <= seconds <= high:
+        raise ValidationError(field, '%r is out of range %d-%d seconds' % (value, low, high))
+    return seconds
