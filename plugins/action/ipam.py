@@ -27,6 +27,7 @@ ARGUMENT_SPEC = dict(
     records=dict(type='dict'),
     state=dict(type='str', default='present', choices=list(ipam.STATES)),
     address=dict(type='str'),
+    release=dict(type='list', elements='str'),
 )
 
 
@@ -46,6 +47,7 @@ class ActionModule(ActionBase):
         if hosts is None and args['state'] != 'query':
             hosts = [task_vars.get('inventory_hostname')]
         request = dict((key, args[key]) for key in ('state', 'pools', 'pool', 'network', 'pins', 'records', 'address'))
+        request['release_hosts'] = args['release']
         try:
             if self._task.check_mode or args['state'] == 'query':
                 # the ledger is replaced atomically, so a read without the lock sees one whole version

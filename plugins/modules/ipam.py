@@ -125,6 +125,13 @@ options:
   address:
     description: With O(state=query), the address to look up in the selected pools.
     type: str
+  release:
+    description:
+      - With O(state=present), hosts whose addresses are released before the others are allocated, in the same
+        locked step. Use it for former members, so their addresses can go to new ones in the same run.
+      - A host that O(hosts) or O(pins) also names is refused.
+    type: list
+    elements: str
 notes:
   - Add C(*.lock) next to the ledger to C(.gitignore); the lock file is left in place on purpose.
   - "O(state=present) reports C(changed) only when an address is allocated, moved or released, or a pool is redefined.

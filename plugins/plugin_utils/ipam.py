@@ -622,15 +622,17 @@ def _changes(before, after, names):
 
 
 def apply_request(ledger, state='present', pools=None, pool=None, network=None, hosts=None, pins=None,
-                  records=None, address=None):
+                  records=None, address=None, release_hosts=None):
     """Carry out one request of the ipam action on ``ledger``: ``(new_ledger, result)``.
 
     ``pools`` defines or redefines pools (refused if an allocation would fall
     outside); ``pool`` or ``network`` selects the pools the request is about.
     ``records`` (host-anchored storage) are merged first, so every address a
     host says it holds stays its own and is never handed to another host.
-    ``present`` gives every host of ``hosts`` and ``pins`` an address in every
-    selected pool, ``absent`` releases those hosts, ``query`` changes nothing.
+    ``present`` first releases the hosts of ``release_hosts`` (former members; not
+    one of ``hosts``), then gives every host of ``hosts`` and ``pins`` an
+    address in every selected pool; ``absent`` releases ``hosts``; ``query``
+    changes nothing.
     ``changed`` is true when an allocation is made, moved or released or a
     pool is redefined; addresses recovered from host records are no change,
     because the hosts already hold them.  Nothing is changed on an error.
@@ -656,6 +658,17 @@ def apply_request(ledger, state='present', pools=None, pool=None, network=None, 
     fresh, stale = _stale(ledger, _records(records))
     ledger, merged = merge_host_records(ledger, fresh)
     start = ledger
+    if isinstance(release_hosts, (str, bytes, dict)):
+        raise ValidationError('release', 'must be a list of host names, got %r' % (release_hosts,))
+    former = sorted(set(v.name('release', host) for host in release_hosts or []))
+    if former and state != 'present':
+        raise ValidationError('release', 'goes with state=present; with state=absent, name the hosts in hosts')
+    clash = sorted(set(former) & (set(hosts) | set(pins or {})))
+    if clash:
+        raise ValidationError('release', '%s also asked for an address in this request' % ', '.join(clash))
+    for host in former:
+        for name in names:
+            ledger = release(ledger, name, host)[0]
     if state == 'present':
         per_pool = _pins(pins, names)
         # a host pinned in one pool of a dual-stack network still gets an address in the others

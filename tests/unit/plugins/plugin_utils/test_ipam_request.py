@@ -150,3 +150,15 @@ def test_one_request_or_one_per_host_never_duplicates(hosts, rnd):
     for pool in ('wg0', 'wg0_v6'):
         for allocation in (led.allocations[pool], one_by_one.allocations[pool]):
             assert len(set(allocation.values())) == len(hosts)
+
+
+def test_release_in_a_present_request_frees_former_members_for_new_ones():
+    pools = {'p': '10.0.0.0/30'}
+    led = ipam.apply_request(ipam.Ledger(), hosts=['a', 'b'], pools=pools)[0]
+    refused('pools[p]', ['exhausted'], led, hosts=['a', 'b', 'c'], pools=pools)
+    led, result = ipam.apply_request(led, hosts=['a', 'c'], pools=pools, release_hosts=['b'])
+    assert result['released'] == {'p': {'b': '10.0.0.%s' % led.released['p'][-1]['address'].split('.')[-1]}}
+    assert sorted(result['addresses']) == ['a', 'c'] and result['changed']
+    refused('release', ['also asked for an address'], led, hosts=['a'], pools=pools, release_hosts=['a'])
+    refused('release', ['goes with state=present'], led, state='absent', hosts=['a'], pools=pools, release_hosts=['c'])
+    refused('release', ['list of host names'], led, hosts=['a'], pools=pools, release_hosts='c')
