@@ -35,7 +35,7 @@ from ansible_collections.meshforge.vpn.plugins.plugin_utils import addressing, i
 
 def timed(function, repeat):
     samples = []
-    for _ in range(repeat):
+    for dummy in range(repeat):
         start = time.perf_counter()
         function()
         samples.append(time.perf_counter() - start)
