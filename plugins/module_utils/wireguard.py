@@ -23,13 +23,14 @@ import tempfile
 import time
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
+from ansible_collections.meshforge.vpn.plugins.module_utils import routes as rt
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 
 CONNECTED_WITHIN = 180
 """A peer is connected when its latest handshake is at most this many seconds old (NebulaVPN's definition)."""
 
-ROUTE_PROTOCOL = '109'
-"""Routes this collection adds for allowed IPs carry this protocol number, so only they are ever removed."""
+ROUTE_PROTOCOL = rt.PROTOCOL_WIREGUARD
+"""Routes this module adds for allowed IPs carry this protocol number, so only they are ever removed."""
 
 CONFIG_DIR = '/etc/wireguard'
 MANAGED_HEADER = '# Managed by meshforge.vpn (wireguard_interface). Local changes are overwritten.\n'
@@ -285,7 +286,7 @@ def render_config(desired):
     out.append('Table = off\n')
     out.append('PostUp = wg set %%i private-key %s\n' % desired['private_key_file'])
     for route in wanted_routes(desired):
-        out.append('PostUp = ip route replace %s dev %%i table %s proto %s\n' % (route, route_table(desired['table']), ROUTE_PROTOCOL))
+        out.append('PostUp = ip route replace %s\n' % ' '.join(rt.route_args(_route(route, '%i', desired['table']), ROUTE_PROTOCOL)))
     for peer in desired['peers']:
         if peer['preshared_key_file']:
             out.append('PostUp = wg set %%i peer %s preshared-key %s\n' % (peer['public_key'], peer['preshared_key_file']))
@@ -308,6 +309,11 @@ def render_config(desired):
 def route_table(table):
     """The kernel routing table behind the ``table`` option (``off`` still names where old routes are)."""
     return 'main' if table in ('auto', 'off') else table
+
+
+def _route(prefix, name, table):
+    """A route into the interface in the shape of module_utils/routes.py."""
+    return {'dst': prefix, 'dev': name, 'table': route_table(table)}
 
 
 def wanted_routes(desired):
@@ -387,19 +393,9 @@ class WireGuardHost(object):
         return sorted(found, key=_address_sort_key)
 
     def routes(self, name, table):
-        found = []
-        for family in ('-4', '-6'):
-            out = self.run([self.tool('ip'), '-j', family, 'route', 'show', 'table', table, 'dev', name])
-            for route in json.loads(out):
-                if str(route.get('protocol')) != ROUTE_PROTOCOL:
-                    continue
-                dst = route['dst']
-                if dst == 'default':
-                    dst = '0.0.0.0/0' if family == '-4' else '::/0'
-                elif '/' not in dst:
-                    dst += '/32' if family == '-4' else '/128'
-                found.append(dst)
-        return sorted(found)
+        """Prefixes of the routes into ``name`` in ``table`` that carry this module's protocol."""
+        host = rt.RouteHost(self.module, CommandError)
+        return sorted(route['dst'] for family in (4, 6) for route in host.tagged(family, ROUTE_PROTOCOL, table, name))
 
     def kernel_module_present(self):
         """Best guess without changing anything; creation falls back to userspace when it is wrong."""
@@ -568,11 +564,11 @@ class InterfaceManager(object):
             self.host.ip(['link', 'set', 'dev', name, 'mtu', str(steps['mtu'])])
         if steps['up']:
             self.host.ip(['link', 'set', 'dev', name, 'up'])
-        table = route_table(desired['table'])
+        routes = rt.RouteHost(self.module, CommandError)
         for route in steps['routes_del']:
-            self.host.ip(['route', 'del', route, 'dev', name, 'table', table, 'proto', ROUTE_PROTOCOL])
+            routes.delete(_route(route, name, desired['table']), ROUTE_PROTOCOL)
         for route in steps['routes_add']:
-            self.host.ip(['route', 'replace', route, 'dev', name, 'table', table, 'proto', ROUTE_PROTOCOL])
+            routes.replace(_route(route, name, desired['table']), ROUTE_PROTOCOL)
         return used
 
 

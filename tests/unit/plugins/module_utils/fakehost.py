@@ -183,9 +183,11 @@ class FakeSystem(object):
         if args[:2] == ['-j', '-4'] or args[:2] == ['-j', '-6']:
             assert args[2:4] == ['route', 'show'] and args[4] == 'table' and args[6] == 'dev', args
             family, table, name = int(args[1][1]), args[5], args[7]
+            proto = args[9] if args[8:9] == ['proto'] else None
             found = []
             for route in self.routes:
-                if (route['family'], route['table'], route['dev']) == (family, table, name):
+                if (route['family'], route['table'], route['dev']) == (family, table, name) \
+                        and proto in (None, route['protocol']):
                     net = ipaddress.ip_network(route['dst'])
                     if net.prefixlen == 0:
                         dst = 'default'

@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible_collections.meshforge.vpn.plugins.module_utils import routes as rt
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeModule, FakeNet
+
+NAMES = dict(rt.BUILTIN_TABLES, vpn=100)
+
+
+def run(net, check=False, diff=False, **params):
+    params.setdefault('protocol', 110)
+    params.setdefault('purge', False)
+    module = FakeModule(net, params, check_mode=check, diff=diff)
+    return rt.manage_routes(module, NAMES)
+
+
+def test_parse_rt_tables():
+    text = '# comment\n255\tlocal\n254 main\n100 vpn # the VPN\nbad line\n0x10 hex\n'
+    assert rt.parse_rt_tables(text) == {'local': 255, 'main': 254, 'vpn': 100, 'hex': 16}
+
+
+def test_parse_routes_defaults_and_tables():
+    text = json.dumps([
+        {'dst': 'default', 'gateway': '198.18.0.1', 'dev': 'eth0', 'flags': []},
+        {'dst': '10.9.1.5', 'dev': 'wg0', 'table': 'vpn', 'metric': 7, 'prefsrc': '10.9.0.1', 'flags': []},
+        {'type': 'blackhole', 'dst': '10.66.0.0/16', 'flags': []},
+    ])
+    found = rt.parse_routes(text, 4, NAMES)
+    assert [(r['dst'], r['table'], r['metric'], r['src']) for r in found] == [
+        ('0.0.0.0/0', 254, 0, None), ('10.9.1.5/32', 100, 7, '10.9.0.1')]
+    assert rt.parse_routes(json.dumps([{'dst': 'fd19::/64', 'dev': 'x', 'flags': []}]), 6)[0]['metric'] == 1024
+
+
+def test_add_then_noop_ipv4_ipv6():
+    net = FakeNet()
+    wanted = [{'dest': '172.20.1.0/24', 'gateway': '10.10.0.2', 'dev': 'wg0', 'metric': 100},
+              {'dest': 'fd20::/48', 'dev': 'wg0', 'table': 'vpn'}]
+    check = run(net, check=True, routes=wanted)
+    assert check['changed'] and net.changing == []
+    first = run(net, routes=wanted)
+    assert first['changed'] and first['added'] == [
+        '172.20.1.0/24 via 10.10.0.2 dev wg0 table main metric 100', 'fd20::/48 dev wg0 table vpn metric 1024']
+    assert sorted((r['dst'], r['table'], r['metric'], r['protocol']) for r in net.routes) == [
+        ('172.20.1.0/24', 254, 100, '110'), ('fd20::/48', 100, 1024, '110')]
+    count = len(net.changing)
+    again = run(net, routes=wanted)
+    assert not again['changed'] and len(net.changing) == count
+    assert not run(net, check=True, routes=wanted)['changed']
+
+
+def test_two_gateways_are_two_routes_and_change_is_replace():
+    net = FakeNet()
+    wanted = [{'dest': '172.20.1.0/24', 'gateway': '10.10.0.2', 'metric': 100},
+              {'dest': '172.20.1.0/24', 'gateway': '10.10.0.3', 'metric': 200}]
+    run(net, routes=wanted)
+    assert len(net.routes) == 2
+    wanted[0]['gateway'] = '10.10.0.4'
+    result = run(net, routes=wanted)
+    assert result['changed_routes'] == [{'route': '172.20.1.0/24 via 10.10.0.4 table main metric 100',
+                                         'fields': ['gateway']}]
+    assert sorted(r['gateway'] for r in net.routes) == ['10.10.0.3', '10.10.0.4']
+
+
+def test_purge_removes_only_our_tag():
+    net = FakeNet()
+    net.add_route('10.50.0.0/16', '4', gateway='198.18.0.9')           # hand-made static route
+    net.add_route('10.60.0.0/16', '109', dev='wg0')                      # wireguard_interface's
+    net.add_route('10.70.0.0/16', '110', gateway='198.18.0.9', table=100)
+    net.add_route('fd70::/48', '110', dev='eth0')
+    result = run(net, diff=True, purge=True, routes=[{'dest': '10.80.0.0/16', 'dev': 'eth0'}])
+    assert result['removed'] == ['10.70.0.0/16 via 198.18.0.9 dev eth0 table vpn metric 0',
+                                 'fd70::/48 dev eth0 table main metric 1024']
+    assert sorted(r['dst'] for r in net.routes) == ['10.50.0.0/16', '10.60.0.0/16', '10.80.0.0/16']
+    assert '10.70.0.0/16' in result['diff']['before'] and '10.70.0.0/16' not in result['diff']['after']
+    assert all(args[-1] == '110' for args in net.changing)
+
+
+def test_without_purge_unlisted_routes_stay_and_absent_removes():
+    net = FakeNet()
+    net.add_route('10.70.0.0/16', '110', gateway='198.18.0.9')
+    assert not run(net, routes=[])['changed']
+    result = run(net, routes=[{'dest': '10.70.0.0/16', 'state': 'absent'}, {'dest': '10.71.0.0/16', 'state': 'absent'}])
+    assert result['removed'] == ['10.70.0.0/16 via 198.18.0.9 dev eth0 table main metric 0'] and net.routes == []
+
+
+@pytest.mark.parametrize('route, field, words', [
+    ({'dest': '10.0.0.1/24', 'dev': 'eth0'}, 'routes[0].dest', 'not a valid CIDR'),
+    ({'dest': '10.0.0.0/24'}, 'routes[0]', 'needs a gateway, a dev or both'),
+    ({'dest': '10.0.0.0/24', 'gateway': 'fd00::1'}, 'routes[0].gateway', 'IPv6 but dest'),
+    ({'dest': '10.0.0.0/24', 'dev': 'eth0', 'table': 'nosuch'}, 'routes[0].table', 'rt_tables'),
+    ({'dest': '10.0.0.0/24', 'dev': 'eth0', 'metric': -1}, 'routes[0].metric', 'out of range'),
+    ({'dest': '10.0.0.0/24', 'dev': 'eth0;reboot'}, 'routes[0].dev', 'interface name'),
+])
+def test_bad_routes_name_the_field(route, field, words):
+    net = FakeNet()
+    with pytest.raises(ValidationError) as exc:
+        run(net, routes=[route])
+    assert exc.value.field == field and words in str(exc.value)
+    assert net.commands == []
+
+
+@pytest.mark.parametrize('protocol', [0, 2, 4, 109, 256])
+def test_foreign_protocols_refused(protocol):
+    with pytest.raises(ValidationError) as exc:
+        run(FakeNet(), protocol=protocol, routes=[])
+    assert exc.value.field == 'protocol'
+
+
+def test_duplicate_key_refused():
+    with pytest.raises(ValidationError) as exc:
+        run(FakeNet(), routes=[{'dest': 'fd20::/48', 'dev': 'a'}, {'dest': 'fd20::/48', 'dev': 'b', 'metric': 0}])
+    assert exc.value.field == 'routes[1]' and 'routes[0]' in str(exc.value)
+
+
+def test_route_args_order_matches_wireguard_postup():
+    assert rt.route_args({'dst': '10.1.0.0/24', 'dev': '%i', 'table': 'main'}, '109') == [
+        '10.1.0.0/24', 'dev', '%i', 'table', 'main', 'proto', '109']
