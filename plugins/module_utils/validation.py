@@ -261,3 +261,44 @@ def duration(field, value, low=0, high=10 * 365 * 86400):
     if not low <= seconds <= high:
         raise ValidationError(field, '%r is out of range %d-%d seconds' % (value, low, high))
     return seconds
+
+
+# nftables identifiers as nft's scanner reads them; kept to what needs no quoting in any position.
+NFT_IDENTIFIER_RE = re.compile(r'\A[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z')
+# Raw nftables rule text stays inside one "add rule" command: no second command (';' or a line break), no
+# comment hiding the rest ('#'), no escape; braces only in balanced pairs (anonymous sets).
+NFT_RULE_FORBIDDEN_RE = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029;#\\]')
+NFT_RULE_COMMENT_RE = re.compile(r'(^|\s)comment(\s|$)')
+
+
+def nft_identifier(field, value):
+    """A table, chain or set name: a letter or _, then up to 63 letters, digits and _.-"""
+    value = _text(field, value)
+    if not NFT_IDENTIFIER_RE.match(value):
+        raise ValidationError(field, '%r is not an nftables name (a letter or _, then letters, digits and _.-, '
+                                     'at most 64 characters)' % value)
+    return value
+
+
+def nft_rule_text(field, value, max_length=1024):
+    """Raw nftables rule text (the part after ``add rule FAMILY TABLE CHAIN``), on one line; nft --check judges the rest."""
+    value = _text(field, value)
+    if not value.strip():
+        raise ValidationError(field, 'is empty')
+    if len(value) > max_length:
+        raise ValidationError(field, 'longer than %d characters' % max_length)
+    bad = NFT_RULE_FORBIDDEN_RE.search(value)
+    if bad:
+        raise ValidationError(field, '%r contains %r; a rule is one line without ; # or backslash' % (value, bad.group()))
+    depth = 0
+    for char in value:
+        depth += {'{': 1, '}': -1}.get(char, 0)
+        if depth < 0:
+            raise ValidationError(field, '%r closes a brace it did not open' % value)
+    if depth:
+        raise ValidationError(field, '%r leaves a brace open' % value)
+    if value.count('"') % 2:
+        raise ValidationError(field, '%r leaves a quote open' % value)
+    if NFT_RULE_COMMENT_RE.search(value):
+        raise ValidationError(field, 'give a comment in the comment field, not in the rule text')
+    return ' '.join(value.split())
