@@ -1,0 +1,316 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which firewall rules and routes land on which host: the policy compiler.
+
+Pure functions, run on the controller.  Groups (inventory groups or named
+lists) become nftables sets of overlay addresses; policies (source groups,
+destination groups, protocol, ports, bidirectional, accept or drop) become
+each destination host's inbound rules on the VPN interface; routed subnets
+become forwarding and masquerade rules on their gateways and routes with
+metrics on the other members.  The result per host is the description
+meshforge.vpn.nft_table takes and the route list meshforge.vpn.route takes.
+
+Semantics, so that the result does not depend on the order of anything:
+drop policies come before accept policies (a drop wins over an accept for
+the same traffic); once any policy exists, what no policy accepts is dropped
+on the VPN interface; replies (established, related) and ICMPv6 neighbour
+discovery always pass.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables import port_range
+
+PROTOCOLS = ('all', 'tcp', 'udp', 'icmp')
+ACTIONS = ('accept', 'drop')
+ALL = 'all'
+ND_TYPES = ['nd-neighbor-solicit', 'nd-neighbor-advert', 'nd-router-solicit', 'nd-router-advert']
+INPUT_CHAIN, VPN_CHAIN, FORWARD_CHAIN, NAT_CHAIN = 'input', 'vpn_in', 'forward', 'postrouting'
+DEFAULT_METRIC = 100
+
+
+def host_addresses(name, value):
+    """A member's overlay addresses from a list, a string, or a plan with ``addresses``."""
+    if isinstance(value, dict):
+        value = value.get('addresses') or []
+    if isinstance(value, str):
+        value = [value]
+    field = 'addresses[%s]' % name
+    found = []
+    for i, item in enumerate(value or []):
+        text = str(item).strip()
+        found.append(v.interface_address('%s[%d]' % (field, i), text).ip if '/' in text
+                     else v.address('%s[%d]' % (field, i), text))
+    return found
+
+
+def expand_groups(members, inventory_groups, named_groups, addresses):
+    """``{group: {4: [elements], 6: [elements]}}``: each group's overlay addresses and literal prefixes.
+
+    Inventory groups may hold hosts outside the VPN, which have no overlay
+    address and are left out; a named list is written for the policy, so a
+    name in it that is neither a member nor an address is an error.
+    """
+    groups = {}
+    sources = [(name, items, False) for name, items in sorted((inventory_groups or {}).items())]
+    sources += [(name, items, True) for name, items in sorted((named_groups or {}).items())]
+    for name, items, strict in sources:
+        field = ('groups.%s' if strict else 'inventory group %s') % name
+        if isinstance(items, str) or not isinstance(items, (list, tuple)):
+            raise v.ValidationError(field, 'must be a list of hosts, addresses or prefixes')
+        found = {4: set(), 6: set()}
+        for i, item in enumerate(items):
+            item = str(item).strip()
+            if item in addresses:
+                for addr in addresses[item]:
+                    found[addr.version].add(ipaddress.ip_network(addr))
+                continue
+            try:
+                net = ipaddress.ip_network(item, strict=True)
+            except ValueError:
+                if strict:
+                    raise v.ValidationError('%s[%d]' % (field, i), '%r is neither a member with an overlay address '
+                                            'nor an address or prefix' % item)
+                continue
+            found[net.version].add(net)
+        groups[name] = dict((fam, [_prefix(n) for n in sorted(found[fam])]) for fam in (4, 6))
+    if ALL not in groups:
+        everyone = {4: set(), 6: set()}
+        for name in members:
+            for addr in addresses.get(name, []):
+                everyone[addr.version].add(ipaddress.ip_network(addr))
+        groups[ALL] = dict((fam, [_prefix(n) for n in sorted(everyone[fam])]) for fam in (4, 6))
+    return groups
+
+
+def _prefix(net):
+    return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+
+
+def group_hosts(members, inventory_groups, named_groups):
+    """``{group: set(member names)}``, to know which hosts a policy's destinations are."""
+    result = {}
+    for source in (inventory_groups or {}, named_groups or {}):
+        for name, items in source.items():
+            result[name] = set(str(i) for i in items or [] if str(i) in members)
+    result.setdefault(ALL, set(members))
+    return result
+
+
+def normalize_policy(index, raw, groups):
+    field = 'policies[%d]' % index
+    if not isinstance(raw, dict):
+        raise v.ValidationError(field, 'must be a dict')
+    unknown = sorted(set(raw) - {'name', 'sources', 'destinations', 'protocol', 'ports', 'bidirectional', 'action'})
+    if unknown:
+        raise v.ValidationError(field, 'unknown keys %s' % ', '.join(unknown))
+    policy = {'name': v.config_value(field + '.name', raw['name'], 64) if raw.get('name') else 'policy %d' % index}
+    for key in ('sources', 'destinations'):
+        items = raw.get(key)
+        if isinstance(items, str):
+            items = [items]
+        if not items:
+            raise v.ValidationError('%s.%s' % (field, key), 'needs at least one group')
+        for i, group in enumerate(items):
+            if group not in groups:
+                raise v.ValidationError('%s.%s[%d]' % (field, key, i), 'unknown group %r' % (group,))
+            v.nft_identifier('%s.%s[%d]' % (field, key, i), group)
+        policy[key] = sorted(set(items))
+    protocol = raw.get('protocol') or 'all'
+    if protocol not in PROTOCOLS:
+        raise v.ValidationError(field + '.protocol', '%r is not one of %s' % (protocol, ', '.join(PROTOCOLS)))
+    policy['protocol'] = protocol
+    ports = raw.get('ports') or []
+    if not isinstance(ports, (list, tuple)):
+        ports = [ports]
+    if ports and protocol not in ('tcp', 'udp'):
+        raise v.ValidationError(field + '.ports', 'ports need protocol tcp or udp, not %s' % protocol)
+    policy['ports'] = sorted(set(port_range('%s.ports[%d]' % (field, i), p) for i, p in enumerate(ports)),
+                             key=lambda p: int(p.split('-')[0]))
+    action = raw.get('action') or 'accept'
+    if action not in ACTIONS:
+        raise v.ValidationError(field + '.action', '%r is not accept or drop' % action)
+    policy['action'] = action
+    bidirectional = raw.get('bidirectional', False)
+    if not isinstance(bidirectional, bool):
+        raise v.ValidationError(field + '.bidirectional', 'must be true or false')
+    policy['bidirectional'] = bidirectional
+    return policy
+
+
+def set_name(group, family):
+    return 'g_%s_v%d' % (group, family)
+
+
+def _policy_rules(policy, sources, groups, used_sets):
+    """The inbound rules of one policy from its ``sources`` groups, IPv4 then IPv6."""
+    rules = []
+    for family in (4, 6):
+        for group in sources:
+            if not groups[group][family]:
+                continue
+            used_sets.add((group, family))
+            rule = {'saddr': '@' + set_name(group, family), 'action': policy['action'], 'comment': policy['name']}
+            if policy['protocol'] == 'icmp':
+                rule['protocol'] = 'icmp' if family == 4 else 'icmpv6'
+            elif policy['protocol'] in ('tcp', 'udp'):
+                rule['protocol'] = policy['protocol']
+                if policy['ports']:
+                    rule['dport'] = list(policy['ports'])
+            rules.append(rule)
+    return rules
+
+
+def normalize_routed(index, raw, members, addresses):
+    field = 'routed_subnets[%d]' % index
+    if not isinstance(raw, dict):
+        raise v.ValidationError(field, 'must be a dict')
+    gateway = raw.get('gateway')
+    if gateway not in members:
+        raise v.ValidationError(field + '.gateway', '%r is not a member' % (gateway,))
+    subnets = raw.get('subnets')
+    if isinstance(subnets, str):
+        subnets = [subnets]
+    if not subnets:
+        raise v.ValidationError(field + '.subnets', 'needs at least one prefix')
+    return {
+        'gateway': gateway,
+        'subnets': [v.prefix('%s.subnets[%d]' % (field, i), s) for i, s in enumerate(subnets)],
+        'lan_interface': v.interface_name(field + '.lan_interface', raw.get('lan_interface')),
+        'masquerade': bool(raw.get('masquerade', False)),
+        'metric': v.integer(field + '.metric', raw['metric'] if raw.get('metric') is not None else DEFAULT_METRIC,
+                            0, 0xffffffff),
+        'sources': raw.get('sources') or [ALL],
+        'field': field,
+    }
+
+
+def compile_policy(members, settings, inventory_groups=None, addresses=None):
+    """Each member's nftables table and routes: ``{host: {'table': {...}, 'routes': [...]}}``."""
+    settings = settings or {}
+    members = sorted(set(members))
+    interface = v.interface_name('interface', settings.get('interface') or 'wg0')
+    table = v.nft_identifier('table', settings.get('table') or 'meshforge')
+    addresses = dict((name, host_addresses(name, (addresses or {}).get(name))) for name in members)
+    named = settings.get('groups') or {}
+    if not isinstance(named, dict):
+        raise v.ValidationError('groups', 'must be a mapping of group name to a list of hosts, addresses or prefixes')
+    groups = expand_groups(members, inventory_groups, named, addresses)
+    hosts_of = group_hosts(members, inventory_groups, named)
+    raw_policies = settings.get('policies') or []
+    if not isinstance(raw_policies, (list, tuple)):
+        raise v.ValidationError('policies', 'must be a list')
+    policies = [normalize_policy(i, p, groups) for i, p in enumerate(raw_policies)]
+    routed = [normalize_routed(i, r, members, addresses) for i, r in enumerate(settings.get('routed_subnets') or [])]
+    for entry in routed:
+        for i, group in enumerate(entry['sources']):
+            if group not in groups:
+                raise v.ValidationError('%s.sources[%d]' % (entry['field'], i), 'unknown group %r' % (group,))
+    routes = _routes(routed, addresses, interface)
+    plans = {}
+    for host in members:
+        used_sets = set()
+        inbound = {'drop': [], 'accept': []}
+        for policy in policies:
+            directions = []
+            if host in _hosts(policy['destinations'], hosts_of):
+                directions.append(policy['sources'])
+            if policy['bidirectional'] and host in _hosts(policy['sources'], hosts_of):
+                directions.append(policy['destinations'])
+            for sources in directions:
+                inbound[policy['action']] += _policy_rules(policy, sources, groups, used_sets)
+        vpn_rules = [{'protocol': 'icmpv6', 'icmpv6_type': list(ND_TYPES), 'action': 'accept',
+                      'comment': 'neighbour discovery'},
+                     {'ct_state': ['established', 'related'], 'action': 'accept', 'comment': 'replies'}]
+        if policies:
+            vpn_rules.append({'ct_state': ['invalid'], 'action': 'drop', 'comment': 'invalid'})
+        vpn_rules += _unique(inbound['drop'] + inbound['accept'])
+        if policies:
+            vpn_rules.append({'action': 'drop', 'comment': 'default deny on %s' % interface})
+        chains = [{'name': INPUT_CHAIN, 'type': 'filter', 'hook': 'input', 'priority': 0, 'policy': 'accept',
+                   'rules': [{'iifname': interface, 'action': 'jump', 'target': VPN_CHAIN}]},
+                  {'name': VPN_CHAIN, 'rules': vpn_rules}]
+        forward, nat = [], []
+        for entry in routed:
+            if entry['gateway'] != host:
+                continue
+            lan = entry['lan_interface']
+            for family in (4, 6):
+                subnets = [str(s) for s in entry['subnets'] if s.version == family]
+                if not subnets:
+                    continue
+                for group in entry['sources']:
+                    if groups[group][family]:
+                        used_sets.add((group, family))
+                        forward.append({'iifname': interface, 'oifname': lan, 'saddr': '@' + set_name(group, family),
+                                        'daddr': subnets, 'action': 'accept', 'comment': 'VPN to %s' % lan})
+            forward.append({'iifname': lan, 'oifname': interface, 'ct_state': ['established', 'related'],
+                            'action': 'accept', 'comment': 'replies from %s' % lan})
+            forward.append({'iifname': interface, 'oifname': lan, 'action': 'drop',
+                            'comment': 'default deny %s to %s' % (interface, lan)})
+            if entry['masquerade']:
+                nat.append({'iifname': interface, 'oifname': lan, 'action': 'masquerade',
+                            'comment': 'masquerade VPN into %s' % lan})
+        if forward:
+            chains.append({'name': FORWARD_CHAIN, 'type': 'filter', 'hook': 'forward', 'priority': 0,
+                           'policy': 'accept', 'rules': _unique(forward)})
+        if nat:
+            chains.append({'name': NAT_CHAIN, 'type': 'nat', 'hook': 'postrouting', 'priority': 100,
+                           'policy': 'accept', 'rules': _unique(nat)})
+        sets = [{'name': set_name(group, family), 'type': 'ipv4_addr' if family == 4 else 'ipv6_addr',
+                 'flags': ['interval'], 'elements': list(groups[group][family])}
+                for group, family in sorted(used_sets)]
+        plans[host] = {'table': {'family': 'inet', 'name': table, 'sets': sets, 'chains': chains},
+                       'routes': routes.get(host, [])}
+    return plans
+
+
+def _hosts(group_names, hosts_of):
+    found = set()
+    for name in group_names:
+        found |= hosts_of.get(name, set())
+    return found
+
+
+def _unique(rules):
+    seen, result = [], []
+    for rule in rules:
+        if rule not in seen:
+            seen.append(rule)
+            result.append(rule)
+    return result
+
+
+def _routes(routed, addresses, interface):
+    """Routes to each routed subnet through its gateways' overlay addresses; the lower metric wins."""
+    by_subnet = {}
+    for entry in routed:
+        for subnet in entry['subnets']:
+            by_subnet.setdefault(subnet, []).append(entry)
+    routes = {}
+    for subnet in sorted(by_subnet, key=lambda n: (n.version, n)):
+        entries = by_subnet[subnet]
+        metrics = {}
+        for entry in entries:
+            if entry['metric'] in metrics:
+                raise v.ValidationError(entry['field'] + '.metric', '%s is routed through %s and %s with metric %d; '
+                                        'give each gateway its own metric'
+                                        % (subnet, metrics[entry['metric']], entry['gateway'], entry['metric']))
+            metrics[entry['metric']] = entry['gateway']
+        for host in sorted(addresses):
+            for entry in sorted(entries, key=lambda e: e['metric']):
+                if entry['gateway'] == host:
+                    continue
+                via = [a for a in addresses[entry['gateway']] if a.version == subnet.version]
+                if not via:
+                    raise v.ValidationError(entry['field'] + '.gateway', '%s has no IPv%d overlay address to route %s '
+                                            'through' % (entry['gateway'], subnet.version, subnet))
+                routes.setdefault(host, []).append({'dest': str(subnet), 'gateway': str(via[0]), 'dev': interface,
+                                                    'metric': entry['metric']})
+    return routes

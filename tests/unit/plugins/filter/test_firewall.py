@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.meshforge.vpn.plugins.filter.firewall import FilterModule
+
+
+def test_filter_plans_and_names_the_field():
+    plan = FilterModule().filters()['firewall_plan']
+    result = plan(['a', 'b'], {'policies': [{'sources': ['g'], 'destinations': ['all'], 'protocol': 'tcp', 'ports': [22]}]},
+                  {'g': ['a']}, {'a': ['10.1.0.1/24'], 'b': ['10.1.0.2/24']})
+    assert result['b']['table']['sets'] == [{'name': 'g_g_v4', 'type': 'ipv4_addr', 'flags': ['interval'],
+                                             'elements': ['10.1.0.1']}]
+    with pytest.raises(AnsibleFilterError) as exc:
+        plan(['a'], {'policies': [{'sources': ['nope'], 'destinations': ['all']}]}, {}, {'a': ['10.1.0.1']})
+    assert "policies[0].sources[0]: unknown group 'nope'" in str(exc.value)
