@@ -11,7 +11,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 bash tests/apt-install.sh wireguard-tools wireguard-go nftables iproute2 openssh-server openssh-client \
-    iputils-ping procps util-linux python3 python3-venv
+    iputils-ping procps util-linux python3 python3-venv \
+    strongswan-swanctl charon-systemd libcharon-extra-plugins libstrongswan-standard-plugins python3-cryptography
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/ansible-playbook ] || ! cmp -s tests/requirements.txt .venv/.requirements; then
@@ -29,7 +30,7 @@ mkdir -p "$COLL/meshforge"
 ln -sfn "$ROOT" "$COLL/meshforge/vpn"
 ANSIBLE_BUNDLE=$(sed -n 's/^# bundle: //p' tests/requirements.txt)
 bundled=""
-for c in ansible/posix containers/podman; do
+for c in ansible/posix containers/podman community/crypto; do
     [ -f "$COLL/$c/MANIFEST.json" ] || bundled="$bundled ansible_collections/$c/"
 done
 if [ -n "$bundled" ]; then
@@ -43,5 +44,11 @@ with zipfile.ZipFile(wheel) as z:
     z.extractall(dest, [n for n in z.namelist() if n.startswith(prefixes)])
 PY
     rm -rf "$tmp"
+fi
+# The vici client for the IPsec scenarios' hosts: lab hosts have no route to PyPI, so the role installs it
+# from this directory (ipsec_site_pip_extra_args).
+VICI_PIN=vici==6.0.3
+if ! ls .tmp/wheels/vici-6.0.3-*.whl >/dev/null 2>&1; then
+    .venv/bin/pip download -q --no-deps "$VICI_PIN" -d .tmp/wheels
 fi
 echo "setup: ready (venv .venv, collections in .tmp/collections)"

@@ -47,3 +47,45 @@ def wireguard_table(info_by_host):
     up = sum(1 for r in rows if r[-1] == 'connected')
     lines.append('%d of %d peers connected' % (up, total))
     return lines
+
+
+def ipsec_table(info_by_host):
+    """One line per CHILD SA of every IKE SA of every host (as ``ipsec_info`` returned them), and one per loaded
+    connection without an established IKE SA, in the shape of ``swanctl --list-sas``."""
+    header = ('HOST', 'CONNECTION', 'IKE SA', 'PEER', 'IKE ALGORITHMS', 'CHILD', 'TRAFFIC SELECTORS',
+              'ESP ALGORITHMS', 'IN', 'OUT', 'STATUS')
+    rows = []
+    up = total = 0
+    for host in sorted(info_by_host):
+        info = info_by_host[host] or {}
+        connections = info.get('connections') or {}
+        sas = info.get('sas') or []
+        for name in sorted(connections):
+            total += 1
+            mine = [s for s in sas if s.get('name') == name]
+            if connections[name].get('established'):
+                up += 1
+            if not mine:
+                rows.append((host, name, '-', '-', '-', '-', '-', '-', '-', '-', 'DOWN'))
+            for sa in mine:
+                ike = '#%s %s' % (sa.get('uniqueid'), sa.get('state'))
+                peer = '%s[%s]' % (sa.get('remote_host') or '-', sa.get('remote_id') or '-')
+                children = sa.get('child_sas') or []
+                if not children:
+                    rows.append((host, name, ike, peer, sa.get('algorithms') or '-', '-', '-', '-', '-', '-',
+                                 'no child SA'))
+                for child in children:
+                    ts = '%s === %s' % (','.join(child.get('local_ts') or []), ','.join(child.get('remote_ts') or []))
+                    rows.append((host, name, ike, peer, sa.get('algorithms') or '-',
+                                 '%s #%s' % (child.get('name'), child.get('uniqueid')), ts,
+                                 child.get('algorithms') or '-',
+                                 '%s/%dp' % (_bytes(child.get('bytes_in') or 0), child.get('packets_in') or 0),
+                                 '%s/%dp' % (_bytes(child.get('bytes_out') or 0), child.get('packets_out') or 0),
+                                 'up' if sa.get('state') == 'ESTABLISHED' and child.get('state') == 'INSTALLED'
+                                 else child.get('state') or '?'))
+        if not connections:
+            rows.append((host, '-', '-', '-', '-', '-', '-', '-', '-', '-', 'no connection'))
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    lines = ['  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header] + rows]
+    lines.append('%d of %d connections established' % (up, total))
+    return lines

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Thin filter entry points over the site-to-site IPsec planner and the SA report."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import ipsec_plan, report
+
+
+def _hosts(names, hostvars):
+    hosts = {}
+    for name in names:
+        host = hostvars[name]
+        hosts[name] = {'ansible_host': host.get('ansible_host'), 'address': host.get('ipsec_site_address'),
+                       'id': host.get('ipsec_site_id'), 'subnets': host.get('ipsec_site_subnets')}
+    return hosts
+
+
+def ipsec_site_plan(tunnels, names, hostvars, settings):
+    try:
+        plans = ipsec_plan.plan_sites(tunnels, _hosts(names, hostvars), settings)
+    except ValidationError as exc:
+        raise AnsibleFilterError('meshforge.vpn.ipsec_site: %s' % exc)
+    return {'hosts': plans, 'needs_psk_secret': ipsec_plan.needs_psk_secret(plans)}
+
+
+def ipsec_site_psk(connection, secret, tunnels):
+    try:
+        return ipsec_plan.site_psk(connection, secret, tunnels)
+    except ValidationError as exc:
+        raise AnsibleFilterError('meshforge.vpn.ipsec_site: %s' % exc)
+
+
+def ipsec_status_table(info_by_host):
+    return report.ipsec_table(info_by_host)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'ipsec_site_plan': ipsec_site_plan,
+            'ipsec_site_psk': ipsec_site_psk,
+            'ipsec_status_table': ipsec_status_table,
+        }
