@@ -89,3 +89,18 @@ def ipsec_table(info_by_host):
     lines = ['  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header] + rows]
     lines.append('%d of %d connections established' % (up, total))
     return lines
+
+
+def ipam_table(query):
+    """The address ledger's pools, as the ipam action's ``state: query`` returned them: a usage line per pool,
+    then one line per allocation in address order."""
+    lines = []
+    tables = query.get('tables') or {}
+    for name in sorted(tables):
+        pool = (query.get('pools') or {}).get(name) or {}
+        lines.append('pool %s %s (network %s): %s allocated, %s free, %s reserved' % (
+            name, pool.get('cidr', '?'), pool.get('network', '?'), pool.get('allocated', len(tables[name])),
+            pool.get('free', '?'), pool.get('reserved', '?')))
+        width = max([len(row['address']) for row in tables[name]] + [7])
+        lines.extend('  %s  %s' % (row['address'].ljust(width), row['host']) for row in tables[name])
+    return lines
