@@ -27,6 +27,7 @@ import json
 import os
 import re
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 # one error for a command that failed, whichever driver ran it
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import CommandError
@@ -50,6 +51,12 @@ ICMPV6_TYPES = ('destination-unreachable', 'packet-too-big', 'time-exceeded', 'p
                 'nd-router-advert', 'nd-neighbor-solicit', 'nd-neighbor-advert', 'nd-redirect', 'mld2-listener-report')
 RULE_KEYS = ('iifname', 'oifname', 'saddr', 'daddr', 'protocol', 'sport', 'dport', 'icmp_type', 'icmpv6_type',
              'ct_state', 'counter', 'log_prefix', 'action', 'target', 'to', 'comment', 'rule')
+
+
+# The boot file holds the same batch a run applies: it creates, deletes and defines only this table, so
+# `nft -f` of it at boot (or by hand) gives exactly the live table, fingerprints included.
+PERSIST_HEADER = '# Written by meshforge.vpn.nft_table; loaded at boot with nft -f. Edits are overwritten.\n'
+PERSIST_MODE = 0o644
 
 
 class Refused(Exception):
@@ -923,16 +930,26 @@ def manage_table(module, connection=None):
     host = NftHost(module)
     text = host.list_json(['table', fam, name])
     live = parse_table(text) if text is not None else None
+    path = module.params.get('path')
+    if path is not None:
+        path = v.absolute_path('path', path)
     if desired['state'] == 'absent':
-        result = {'changed': live is not None, 'action': 'delete' if live is not None else 'none'}
+        stale = path is not None and files.read_text(path) is not None
+        result = {'changed': live is not None or stale, 'action': 'delete' if live is not None else 'none',
+                  'persisted': stale}
         if module._diff:
             result['diff'] = {'before': 'table %s %s\n' % (fam, name) if live else '', 'after': ''}
-        if live is not None and not module.check_mode:
-            host.apply('delete table %s %s\n' % (fam, name))
+        if not module.check_mode:
+            if live is not None:
+                host.apply('delete table %s %s\n' % (fam, name))
+            if stale:
+                files.remove(path)
         return result
     plan = compare_table(desired, live)
+    batch = render_table(desired)
+    persist = path is not None and files.file_needs_change(path, PERSIST_HEADER + batch, PERSIST_MODE)
     changed = plan['action'] != 'none'
-    result = dict(plan, changed=changed, management_connection=None)
+    result = dict(plan, changed=changed or persist, persisted=persist, management_connection=None)
     if module._diff:
         by_print = dict((r['fingerprint'], r['text']) for c in desired['chains'] for r in c['rules'])
         before = ''
@@ -943,6 +960,8 @@ def manage_table(module, connection=None):
         result['diff'] = {'before': before, 'after': after, 'before_header': 'live table %s %s' % (fam, name),
                           'after_header': 'desired table %s %s' % (fam, name)}
     if not changed:
+        if persist and not module.check_mode:
+            files.ensure_file(path, PERSIST_HEADER + batch, PERSIST_MODE, 0o755)
         return result
     connection = management_connection() if connection is None else connection
     if connection:
@@ -954,14 +973,16 @@ def manage_table(module, connection=None):
                           'in the rules, or set allow_lockout: true' % (
                               connection['client'], connection['client_port'], connection['server'],
                               connection['server_port'], ', '.join(risks)))
+    whole = batch
     if plan['action'] == 'elements':
         batch = ''.join(render_elements(fam, name, set_name, desired['sets'][set_name]['type'],
                                         plan['elements_added'].get(set_name, []),
                                         plan['elements_removed'].get(set_name, []))
                         for set_name in sorted(set(plan['elements_added']) | set(plan['elements_removed'])))
-    else:
-        batch = render_table(desired)
     host.check(batch)
     if not module.check_mode:
         host.apply(batch)
+        # only a table the kernel took goes to the boot file, so a reboot never loads one it would refuse
+        if persist:
+            files.ensure_file(path, PERSIST_HEADER + whole, PERSIST_MODE, 0o755)
     return result

@@ -25,6 +25,7 @@ import glob
 import ipaddress
 import json
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 
 PROTOCOL_WIREGUARD = '109'
@@ -243,6 +244,17 @@ def route_args(route, protocol):
     return args + ['proto', protocol]
 
 
+BOOT_HEADER = ('# Written by meshforge.vpn.route; restore at boot with ip -force -batch <this file> '
+               '(after the interfaces are up). Edits are overwritten.\n')
+
+
+def boot_file(desired, protocol):
+    """The routes in ``ip -batch`` form, present ones only: ``replace`` adds or corrects, so a reload is harmless."""
+    lines = ['route replace %s' % ' '.join(route_args(r, protocol))
+             for r in sorted(desired, key=_sort_key) if r['state'] == 'present']
+    return BOOT_HEADER + ''.join(line + '\n' for line in lines)
+
+
 def describe(route, names=None):
     text = route['dst']
     if route.get('gateway'):
@@ -320,9 +332,16 @@ def manage_routes(module, names=None):
     for family in sorted(families):
         live += host.tagged(family, protocol, names=names)
     steps = plan(desired, live, purge)
+    path = params.get('path')
+    content = None
+    if path is not None:
+        path = v.absolute_path('path', path)
+        content = boot_file(desired, protocol)
+    persist = content is not None and files.file_needs_change(path, content, 0o644)
     changed = any(steps.values())
     result = {
-        'changed': changed,
+        'changed': changed or persist,
+        'persisted': persist,
         'protocol': int(protocol),
         'added': [describe(r, names) for r in steps['add']],
         'changed_routes': [dict(route=describe(r, names), fields=r['fields']) for r in steps['change']],
@@ -345,4 +364,6 @@ def manage_routes(module, names=None):
             host.delete(route, protocol)
         for route in steps['add'] + steps['change']:
             host.replace(route, protocol)
+    if persist and not module.check_mode:
+        files.ensure_file(path, content, 0o644, 0o755)
     return result

@@ -127,6 +127,15 @@ options:
     description: Apply a table even though it would drop the management SSH connection.
     type: bool
     default: false
+  path:
+    description:
+      - A file to keep the table in for a reboot, for example V(/etc/nftables.d/meshforge.nft). It holds the same
+        batch a run applies (it creates, deletes and defines this table only), so C(nft -f) of it at boot gives exactly
+        the table this module made, and the next run changes nothing. Load it from a unit or include it in
+        C(/etc/nftables.conf); the C(meshforge.vpn.vpn_firewall) role installs a unit for it.
+      - Written (mode 0644) only after the kernel took the table; removed with O(state=absent). Omit it to keep
+        nothing.
+    type: path
 seealso:
   - module: meshforge.vpn.nft_set
   - name: nft(8)
@@ -208,6 +217,10 @@ chains_changed:
   returned: when state is present
   type: list
   elements: str
+persisted:
+  description: Whether the file of O(path) was (or would be) written or removed.
+  returned: always
+  type: bool
 management_connection:
   description: The SSH connection that was checked for a lockout (client, ports, server, device), when one was found.
   returned: when state is present
@@ -242,6 +255,7 @@ def main():
                 rules=dict(type='list', elements='dict', default=[]),
             )),
             allow_lockout=dict(type='bool', default=False),
+            path=dict(type='path'),
         ),
         supports_check_mode=True,
     )

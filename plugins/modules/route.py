@@ -19,7 +19,8 @@ description:
     metrics are two routes (the lower metric wins, the other takes over when it is removed).
   - Every route it adds carries the tag, and every deletion names it, so routes of any other owner (the kernel, DHCP,
     routing daemons, hand-made C(static) routes, M(meshforge.vpn.wireguard_interface)'s tag 109) are never removed.
-  - Routes are not persisted across a reboot by this module; run it at boot (or from the role) again.
+  - Routes are not restored after a reboot by this module itself; O(path) keeps them in a file to restore at boot,
+    or run it at boot (or from the role) again.
 author:
   - meshforge developers (@meshforge)
 attributes:
@@ -79,6 +80,12 @@ options:
     description: Remove the routes carrying the tag, in every table and both families, that are not in O(routes).
     type: bool
     default: false
+  path:
+    description:
+      - A file to keep the present routes of O(routes) in for a reboot, one C(route replace ...) line each, for
+        C(ip -force -batch <path>) once the interfaces are up (the C(meshforge.vpn.vpn_firewall) role installs a unit
+        for it). Written (mode 0644) when its content differs. Omit it to keep nothing.
+    type: path
 notes:
   - C(ip -j) rather than pyroute2, because iproute2 is on every Linux host and pyroute2 is not.
 seealso:
@@ -129,6 +136,10 @@ removed:
   returned: always
   type: list
   elements: str
+persisted:
+  description: Whether the file of O(path) was (or would be) written.
+  returned: always
+  type: bool
 protocol:
   description: The tag of the routes this task owns.
   returned: always
@@ -156,6 +167,7 @@ def main():
             )),
             protocol=dict(type='int', default=110),
             purge=dict(type='bool', default=False),
+            path=dict(type='path'),
         ),
         supports_check_mode=True,
     )

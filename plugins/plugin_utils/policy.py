@@ -33,6 +33,9 @@ ALL = 'all'
 ND_TYPES = ['nd-neighbor-solicit', 'nd-neighbor-advert', 'nd-router-solicit', 'nd-router-advert']
 INPUT_CHAIN, VPN_CHAIN, FORWARD_CHAIN, NAT_CHAIN = 'input', 'vpn_in', 'forward', 'postrouting'
 DEFAULT_METRIC = 100
+# wireguard: the interface chooses the peer by destination, so one prefix has one gateway;
+# routed: a link where a route's next hop chooses the gateway (Ethernet, IPsec VTI/xfrm, GRE, ...).
+INTERFACE_KINDS = ('wireguard', 'routed')
 
 
 def host_addresses(name, value):
@@ -212,7 +215,13 @@ def compile_policy(members, settings, inventory_groups=None, addresses=None):
         for i, group in enumerate(entry['sources']):
             if group not in groups:
                 raise v.ValidationError('%s.sources[%d]' % (entry['field'], i), 'unknown group %r' % (group,))
-    routes = _routes(routed, addresses, interface)
+    kind = settings.get('interface_kind') or 'wireguard'
+    if kind not in INTERFACE_KINDS:
+        raise v.ValidationError('interface_kind', '%r is not one of %s' % (kind, ', '.join(INTERFACE_KINDS)))
+    extra_rules = settings.get('extra_rules') or []
+    if not isinstance(extra_rules, (list, tuple)) or not all(isinstance(r, dict) for r in extra_rules):
+        raise v.ValidationError('extra_rules', 'must be a list of rules (dicts, as meshforge.vpn.nft_table takes)')
+    routes = _routes(routed, addresses, interface, kind)
     plans = {}
     for host in members:
         used_sets = set()
@@ -231,6 +240,7 @@ def compile_policy(members, settings, inventory_groups=None, addresses=None):
         if policies:
             vpn_rules.append({'ct_state': ['invalid'], 'action': 'drop', 'comment': 'invalid'})
         vpn_rules += _unique(inbound['drop'] + inbound['accept'])
+        vpn_rules += [dict(rule) for rule in extra_rules]
         if policies:
             vpn_rules.append({'action': 'drop', 'comment': 'default deny on %s' % interface})
         chains = [{'name': INPUT_CHAIN, 'type': 'filter', 'hook': 'input', 'priority': 0, 'policy': 'accept',
@@ -287,7 +297,7 @@ def _unique(rules):
     return result
 
 
-def _routes(routed, addresses, interface):
+def _routes(routed, addresses, interface, kind):
     """Routes to each routed subnet through its gateways' overlay addresses; the lower metric wins."""
     by_subnet = {}
     for entry in routed:
@@ -296,6 +306,14 @@ def _routes(routed, addresses, interface):
     routes = {}
     for subnet in sorted(by_subnet, key=lambda n: (n.version, n)):
         entries = by_subnet[subnet]
+        if kind == 'wireguard' and len(entries) > 1:
+            # WireGuard picks the peer by the destination address alone (cryptokey routing): a prefix is in
+            # one peer's allowed IPs, whatever next hop a route names, so a second route cannot fail over.
+            raise v.ValidationError(entries[1]['field'] + '.subnets', '%s is routed through %s and %s on the '
+                                    'WireGuard interface %s, which sends a prefix to one peer only (its allowed IPs); '
+                                    'route it through one gateway, or use interface_kind routed on links where the '
+                                    'next hop counts' % (subnet, entries[0]['gateway'], entries[1]['gateway'],
+                                                         interface))
         metrics = {}
         for entry in entries:
             if entry['metric'] in metrics:

@@ -21,3 +21,14 @@ def test_filter_plans_and_names_the_field():
     with pytest.raises(AnsibleFilterError) as exc:
         plan(['a'], {'policies': [{'sources': ['nope'], 'destinations': ['all']}]}, {}, {'a': ['10.1.0.1']})
     assert "policies[0].sources[0]: unknown group 'nope'" in str(exc.value)
+
+
+def test_filter_names_the_role_variable():
+    plan = FilterModule().filters()['firewall_plan']
+    with pytest.raises(AnsibleFilterError) as exc:
+        plan(['a'], {'policies': [{'sources': ['all'], 'destinations': ['all'], 'protocol': 'icmp', 'ports': [1]}]},
+             {}, {'a': ['10.1.0.1']}, 'vpn_firewall_')
+    assert 'vpn_firewall_policies[0].ports: ports need protocol tcp or udp' in str(exc.value)
+    with pytest.raises(AnsibleFilterError) as exc:
+        plan(['a'], {}, {'bad': 'a'}, {'a': ['10.1.0.1']}, 'vpn_firewall_')
+    assert 'firewall_plan: inventory group bad:' in str(exc.value)

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
 import json
 
 import pytest
@@ -332,3 +333,42 @@ def test_management_connection_from_environment_and_parents(tmp_path):
         (proc / str(pid) / 'environ').write_bytes(env)
     assert nf.management_connection({}, str(proc), 30) == SSH
     assert nf.management_connection({'SSH_CONNECTION': '198.18.0.99 1 198.18.0.1 2222'}, str(proc), 30)['server_port'] == 2222
+
+
+def test_persisted_file_follows_the_table(tmp_path):
+    path = str(tmp_path / 'nftables.d' / 'meshforge.nft')
+    net = FakeNet()
+    assert run_table(net, table_params(path=path), check=True)['persisted'] and not (tmp_path / 'nftables.d').exists()
+    first = run_table(net, table_params(path=path))
+    assert first['persisted'] and first['action'] == 'create'
+    text = open(path).read()
+    assert text.startswith(nf.PERSIST_HEADER + 'table inet meshforge\ndelete table inet meshforge\n')
+    assert text == nf.PERSIST_HEADER + nf.render_table(nf.normalize_table(table_params()))
+    again = run_table(net, table_params(path=path))
+    assert not again['changed'] and not again['persisted']
+    # the file alone differs (edited or lost): only the file is rewritten, the table is left alone
+    open(path, 'w').write('# edited\n')
+    count = len(net.changing)
+    assert run_table(net, table_params(path=path), check=True)['changed'] and open(path).read() == '# edited\n'
+    repaired = run_table(net, table_params(path=path))
+    assert repaired['changed'] and repaired['persisted'] and repaired['action'] == 'none'
+    assert open(path).read() == text and len(net.changing) == count
+    # an element change rewrites the whole table into the file, not the element batch
+    params = table_params(path=path)
+    params['sets'][0]['elements'] = ['10.10.0.2']
+    assert run_table(net, params)['action'] == 'elements'
+    assert open(path).read() == nf.PERSIST_HEADER + nf.render_table(nf.normalize_table(params))
+    assert run_table(net, table_params(state='absent', path=path))['persisted'] and not os.path.exists(path)
+
+
+def test_rejected_table_is_not_persisted(tmp_path):
+    path = str(tmp_path / 'meshforge.nft')
+    net = FakeNet()
+    net.check_fails = 'bogus'
+    params = table_params(path=path)
+    params['chains'][1]['rules'].insert(0, {'rule': 'tcp dport bogus accept'})
+    with pytest.raises(nf.CommandError):
+        run_table(net, params)
+    assert not os.path.exists(path)
+    with pytest.raises(ValidationError, match='path'):
+        run_table(net, table_params(path='relative/file.nft'))

@@ -126,3 +126,26 @@ def test_duplicate_key_refused():
 def test_route_args_order_matches_wireguard_postup():
     assert rt.route_args({'dst': '10.1.0.0/24', 'dev': '%i', 'table': 'main'}, '109') == [
         '10.1.0.0/24', 'dev', '%i', 'table', 'main', 'proto', '109']
+
+
+def test_boot_file_holds_the_present_routes(tmp_path):
+    path = str(tmp_path / 'boot' / 'routes')
+    net = FakeNet()
+    wanted = [{'dest': '172.20.1.0/24', 'gateway': '10.10.0.3', 'dev': 'wg0', 'metric': 200},
+              {'dest': '172.20.1.0/24', 'gateway': '10.10.0.2', 'dev': 'wg0', 'metric': 100},
+              {'dest': '172.20.9.0/24', 'state': 'absent'}]
+    assert run(net, check=True, routes=wanted, path=path)['persisted'] and not (tmp_path / 'boot').exists()
+    first = run(net, routes=wanted, path=path)
+    assert first['persisted'] and first['changed']
+    assert open(path).read() == rt.BOOT_HEADER + (
+        'route replace 172.20.1.0/24 via 10.10.0.2 dev wg0 table 254 metric 100 proto 110\n'
+        'route replace 172.20.1.0/24 via 10.10.0.3 dev wg0 table 254 metric 200 proto 110\n')
+    again = run(net, routes=wanted, path=path)
+    assert not again['changed'] and not again['persisted']
+    # only the file differs: it is rewritten, no route is touched
+    open(path, 'w').write('')
+    count = len(net.changing)
+    repaired = run(net, routes=wanted, path=path)
+    assert repaired['changed'] and repaired['persisted'] and len(net.changing) == count
+    with pytest.raises(ValidationError, match='path'):
+        run(net, routes=wanted, path='routes.batch')

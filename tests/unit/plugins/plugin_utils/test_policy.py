@@ -111,7 +111,7 @@ def test_drop_before_accept_and_protocol_all():
 
 
 def test_routed_subnets_forward_masquerade_and_metrics():
-    result = plan([WEB_DB], routed_subnets=[
+    result = plan([WEB_DB], interface_kind='routed', routed_subnets=[
         {'gateway': 'db1', 'subnets': ['172.20.0.0/24'], 'lan_interface': 'eth1', 'masquerade': True, 'metric': 100},
         {'gateway': 'ops1', 'subnets': '172.20.0.0/24', 'lan_interface': 'eth2', 'metric': 200, 'sources': ['web']}])
     chains = dict((c['name'], c) for c in result['db1']['table']['chains'])
@@ -151,9 +151,16 @@ def test_every_table_is_accepted_by_nft_table():
     ([WEB_DB], {'groups': {'x': ['10.0.0.1/8']}}, 'groups.x[0]', 'neither a member'),
     ([WEB_DB], {'routed_subnets': [{'gateway': 'nobody', 'subnets': ['10.1.0.0/16'], 'lan_interface': 'eth1'}]},
      'routed_subnets[0].gateway', 'not a member'),
-    ([WEB_DB], {'routed_subnets': [{'gateway': 'db1', 'subnets': ['10.1.0.0/16'], 'lan_interface': 'eth1'},
+    ([WEB_DB], {'interface_kind': 'routed',
+                'routed_subnets': [{'gateway': 'db1', 'subnets': ['10.1.0.0/16'], 'lan_interface': 'eth1'},
                                    {'gateway': 'ops1', 'subnets': ['10.1.0.0/16'], 'lan_interface': 'eth1'}]},
      'routed_subnets[1].metric', 'its own metric'),
+    ([WEB_DB], {'routed_subnets': [{'gateway': 'db1', 'subnets': ['10.1.0.0/16'], 'lan_interface': 'eth1'},
+                                   {'gateway': 'ops1', 'subnets': ['10.1.0.0/16'], 'lan_interface': 'eth1',
+                                    'metric': 200}]},
+     'routed_subnets[1].subnets', 'sends a prefix to one peer only'),
+    ([WEB_DB], {'interface_kind': 'gre'}, 'interface_kind', 'not one of'),
+    ([WEB_DB], {'extra_rules': ['drop']}, 'extra_rules', 'list of rules'),
 ])
 def test_errors_name_the_field(policies, extra, field, words):
     with pytest.raises(ValidationError) as exc:
@@ -175,3 +182,11 @@ def test_order_of_members_does_not_matter(members, policies):
     reordered = policy.compile_policy(MEMBERS, {'policies': list(policies)}, GROUPS, ADDRESSES)
     for host in MEMBERS:
         assert sorted(map(repr, policy_rules(reordered, host))) == sorted(map(repr, policy_rules(expected, host)))
+
+
+def test_extra_rules_go_after_the_policies_and_before_the_default_deny():
+    extra = {'protocol': 'udp', 'dport': [53], 'action': 'accept', 'comment': 'dns'}
+    rules = vpn_rules(plan([WEB_DB], extra_rules=[extra]), 'db1')
+    assert rules[-2:] == [extra, {'action': 'drop', 'comment': 'default deny on wg0'}]
+    assert rules[-3]['comment'] == 'web to db'
+    assert vpn_rules(plan([], extra_rules=[extra]), 'db1')[-1] == extra
