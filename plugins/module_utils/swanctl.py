@@ -915,10 +915,13 @@ def _secret_line(text, changed=False):
 
 
 def remove_connection(module, charon, name):
-    """state=absent: unload the connection, close its SAs, drop its PSK and remove its files."""
-    live = charon.connection(name)
-    sas = charon.sas(name)
-    has_shared = shared_id(name) in charon.shared_ids()
+    """state=absent: unload the connection, close its SAs, drop its PSK and remove its files.
+
+    ``charon`` None means no charon runs: there is nothing loaded to unload, only files to remove.
+    """
+    live = charon.connection(name) if charon else None
+    sas = charon.sas(name) if charon else []
+    has_shared = shared_id(name) in charon.shared_ids() if charon else False
     present = [p for p in (config_path(name), secrets_path(name)) if files.file_mode(p) is not None]
     changed = bool(live is not None or sas or has_shared or present)
     result = {'changed': changed, 'name': name, 'loaded': False, 'reasons': [],
@@ -941,6 +944,73 @@ def remove_connection(module, charon, name):
         charon.unload_shared(name)
     for path in present:
         files.remove(path)
+    return result
+
+
+def _is_managed(path):
+    with open(path, 'r') as handle:
+        return handle.readline() == MANAGED_HEADER
+
+
+def managed_connections():
+    """Names of the connections whose files in conf.d carry this module's header, with those files.
+
+    The header is the mark of ownership: a name counts only when every file it has (``<name>.conf``,
+    ``<name>.secrets.conf``) carries it, so an administrator's swanctl.conf, a conf.d file written by hand or by
+    another tool, and anything sharing a name with one, are never touched by a purge.
+    """
+    conf_d = os.path.join(CONFIG_DIR, 'conf.d')
+    try:
+        entries = os.listdir(conf_d)
+    except OSError:
+        return OrderedDict()
+    names = set(e[:-len('.secrets.conf')] if e.endswith('.secrets.conf') else e[:-len('.conf')]
+                for e in entries if e.endswith('.conf'))
+    found = OrderedDict()
+    for name in sorted(n for n in names if v.SECTION_NAME_RE.match(n)):
+        present = [p for p in (config_path(name), secrets_path(name)) if os.path.lexists(p)]
+        if all(os.path.isfile(p) and not os.path.islink(p) and _is_managed(p) for p in present):
+            found[name] = present
+    return found
+
+
+def charon_if_running(socket_path, connect=None):
+    """A Charon session, or None when no charon listens on ``socket_path`` (no socket, or a stale one)."""
+    if not os.path.exists(socket_path):
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(socket_path)
+    except (OSError, socket.error):
+        return None
+    finally:
+        sock.close()
+    return (connect or Charon)(socket_path)
+
+
+def purge_connections(module, keep, connect=None):
+    """Remove every managed connection (see managed_connections) not named in ``keep``, as state=absent does.
+
+    charon is asked only when there is something to remove, so a host with nothing to purge needs no vici client.
+    """
+    keep = [v.section_name('keep[%d]' % i, name) for i, name in enumerate(keep or [])]
+    socket_path = vici_socket('vici_socket', module.params.get('vici_socket') or DEFAULT_SOCKET)
+    managed = managed_connections()
+    stale = [name for name in managed if name not in keep]
+    result = {'changed': False, 'managed': list(managed), 'removed': [], 'terminated': {}, 'charon_running': None}
+    if stale:
+        charon = charon_if_running(socket_path, connect)
+        result['charon_running'] = charon is not None
+        for name in stale:
+            removed = remove_connection(module, charon, name)
+            result['removed'].append(name)
+            if removed['terminated']:
+                result['terminated'][name] = removed['terminated']
+        result['changed'] = True
+    if module._diff:
+        result['diff'] = {'before': ''.join('%s\n' % n for n in managed),
+                          'after': ''.join('%s\n' % n for n in managed if n not in stale),
+                          'before_header': 'managed connections', 'after_header': 'managed connections'}
     return result
 
 

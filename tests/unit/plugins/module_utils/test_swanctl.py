@@ -12,6 +12,7 @@ import base64
 import copy
 import os
 import re
+import socket
 from collections import OrderedDict
 
 import pytest
@@ -893,3 +894,107 @@ def test_secret_and_config_value_and_section_name():
     for bad in ('', '-x', '_x', 'a.b', 'a b', 'x' * 65, None):
         with pytest.raises(ValidationError):
             swanctl.v.section_name('n', bad)
+
+
+# ------------------------------------------------------------------- purge --
+
+HAND_WRITTEN = 'connections {\n    operator {\n        remote_addrs = 192.0.2.9\n    }\n}\n'
+
+
+def purge(session, keep, check_mode=False, running=True):
+    """purge_connections with charon answering on the socket (``running``) or not listening at all."""
+    module = FakeModule({'vici_socket': 'unix:///run/fake.vici'}, check_mode=check_mode, diff=True)
+    asked = []
+
+    def connect(path):
+        asked.append(path)
+        return swanctl.Charon(path, session)
+    real = swanctl.charon_if_running
+    swanctl.charon_if_running = lambda path, connect: connect(path) if running else None
+    try:
+        return swanctl.purge_connections(module, keep, connect), asked
+    finally:
+        swanctl.charon_if_running = real
+
+
+def test_purge_removes_only_managed_connections_not_kept(etc):
+    session = FakeSession()
+    run(session)
+    run(session, name='branch-2', psk=PSK)
+    with open(os.path.join(etc, 'conf.d', 'operator.conf'), 'w') as handle:
+        handle.write(HAND_WRITTEN)
+    session.conns['operator'] = {'children': {}}
+    assert list(swanctl.managed_connections()) == ['branch-1', 'branch-2']
+
+    predicted, asked = purge(session, ['branch-1'], check_mode=True)
+    assert predicted['changed'] and predicted['removed'] == ['branch-2'] and asked == ['/run/fake.vici']
+    assert predicted['terminated'] == {'branch-2': [2]}
+    assert predicted['diff']['before'] == 'branch-1\nbranch-2\n' and predicted['diff']['after'] == 'branch-1\n'
+    calls = len(session.changing())
+    assert calls == 4 and 'branch-2' in session.conns
+
+    result = purge(session, ['branch-1'])[0]
+    assert result == predicted
+    assert [c[0] for c in session.changing()[calls:]] == ['unload_conn', 'terminate', 'unload_shared']
+    assert sorted(session.conns) == ['branch-1', 'operator'] and sorted(session.shared) == ['ike-branch-1']
+    assert [s for s in session.sas if 'branch-1' in s]
+    assert sorted(os.listdir(etc + '/conf.d')) == ['branch-1.conf', 'branch-1.secrets.conf', 'operator.conf']
+    assert open(os.path.join(etc, 'conf.d', 'operator.conf')).read() == HAND_WRITTEN
+
+
+def test_purge_with_nothing_to_remove_does_not_ask_charon(etc):
+    session = FakeSession()
+    run(session)
+    result, asked = purge(session, ['branch-1'])
+    assert not result['changed'] and result['removed'] == [] and asked == [] and result['charon_running'] is None
+    assert result['managed'] == ['branch-1']
+    os.remove(swanctl.config_path('branch-1'))
+    os.remove(swanctl.secrets_path('branch-1'))
+    assert purge(session, [])[0]['managed'] == []
+
+
+def test_purge_without_a_running_charon_removes_the_files(etc):
+    session = FakeSession()
+    run(session)
+    calls = len(session.calls)
+    result = purge(session, [], running=False)[0]
+    assert result['changed'] and result['removed'] == ['branch-1'] and result['charon_running'] is False
+    assert len(session.calls) == calls and os.listdir(etc + '/conf.d') == []
+
+
+def test_purge_spares_a_name_any_of_whose_files_is_not_ours(etc):
+    session = FakeSession()
+    run(session)
+    # an administrator replaced the connection file by one of his own, and left our secrets file
+    with open(swanctl.config_path('branch-1'), 'w') as handle:
+        handle.write(HAND_WRITTEN)
+    with open(os.path.join(etc, 'conf.d', 'notes.txt'), 'w') as handle:
+        handle.write(swanctl.MANAGED_HEADER)
+    os.symlink(swanctl.secrets_path('branch-1'), os.path.join(etc, 'conf.d', 'linked.conf'))
+    assert swanctl.managed_connections() == {}
+    assert not purge(session, [])[0]['changed']
+
+
+def test_purge_checks_the_names_to_keep_first(etc):
+    session = FakeSession()
+    run(session)
+    with pytest.raises(ValidationError, match=r'keep\[1\]'):
+        purge(session, ['branch-1', 'bad name'])
+    assert os.path.exists(swanctl.config_path('branch-1'))
+
+
+def test_charon_if_running_needs_a_live_socket(tmp_path):
+    assert swanctl.charon_if_running(str(tmp_path / 'none.vici')) is None
+    stale = tmp_path / 'stale.vici'
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(stale))
+    listener.close()
+    assert swanctl.charon_if_running(str(stale)) is None
+    live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    live.bind(str(tmp_path / 'live.vici'))
+    live.listen(1)
+    try:
+        assert swanctl.charon_if_running(str(tmp_path / 'live.vici'), connect=lambda p: ('session', p)) == \
+            ('session', str(tmp_path / 'live.vici'))
+    finally:
+        live.close()

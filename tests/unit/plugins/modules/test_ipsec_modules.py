@@ -16,7 +16,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
-from ansible_collections.meshforge.vpn.plugins.modules import ipsec_connection, ipsec_info
+from ansible_collections.meshforge.vpn.plugins.modules import ipsec_connection, ipsec_info, ipsec_purge
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.test_swanctl import (
     LIST_SA_EVENT, FakeSession)
 
@@ -122,3 +122,26 @@ def test_absent_needs_only_the_name(charon, capsys):
 def test_info_refuses_a_bad_name(charon, capsys):
     result = call(ipsec_info, {'name': 'a\nb'}, capsys)
     assert result['failed'] and result['field'] == 'name'
+
+
+def test_purge_keeps_what_is_named_and_needs_vici_only_to_remove(charon, capsys, monkeypatch):
+    call(ipsec_connection, ARGS, capsys)
+    call(ipsec_connection, dict(ARGS, name='branch-2'), capsys)
+    monkeypatch.setattr(swanctl, 'charon_if_running', lambda path, connect: connect(path))
+    monkeypatch.setattr(swanctl, 'HAS_VICI', False)
+    nothing = call(ipsec_purge, {'keep': ['branch-1', 'branch-2']}, capsys)
+    assert not nothing['changed'] and nothing['managed'] == ['branch-1', 'branch-2'] and nothing['charon_running'] is None
+    missing = call(ipsec_purge, {'keep': ['branch-1']}, capsys)
+    assert missing['failed'] and 'vici' in missing['msg'] and len(os.listdir(os.path.join(charon.root, 'conf.d'))) == 4
+
+    monkeypatch.setattr(swanctl, 'HAS_VICI', True)
+    predicted = call(ipsec_purge, {'keep': ['branch-1'], 'vici_socket': 'unix:///run/mfipsec/charon.vici'}, capsys,
+                     check_mode=True, diff=True)
+    assert predicted['changed'] and predicted['removed'] == ['branch-2'] and 'branch-2' in charon.conns
+    result = call(ipsec_purge, {'keep': ['branch-1'], 'vici_socket': 'unix:///run/mfipsec/charon.vici'}, capsys)
+    assert result['changed'] and result['removed'] == ['branch-2'] and list(charon.conns) == ['branch-1']
+    assert charon.sockets[-1] == '/run/mfipsec/charon.vici'
+    again = call(ipsec_purge, {'keep': ['branch-1']}, capsys)
+    assert not again['changed']
+    bad = call(ipsec_purge, {'keep': ['branch 1']}, capsys)
+    assert bad['failed'] and bad['field'] == 'keep[0]' and list(charon.conns) == ['branch-1']
