@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: set this Debian machine up, start a lab of three test hosts (network
 # namespaces with sshd), build a WireGuard full mesh between them with the
-# collection's playbook, prove it with pings, and print every peer's live state.
+# collection's playbook, prove it with pings, and print every peer's live state
+# and the address ledger (who holds which overlay address).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup.sh
@@ -21,6 +22,9 @@ ansible -i "$inventory" wireguard_mesh -o -m ansible.builtin.shell \
 
 echo "== live status: ansible-playbook meshforge.vpn.wireguard_status"
 ansible-playbook -i "$inventory" meshforge.vpn.wireguard_status
+
+echo "== who holds which overlay address: ansible-playbook meshforge.vpn.ipam_status"
+ansible-playbook -i "$inventory" meshforge.vpn.ipam_status
 
 cat <<MSG
 == The lab stays up for you to explore:
