@@ -14,7 +14,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import report, topology
 
-MEMBER_KEYS = ('address', 'address6', 'endpoint', 'listen_port', 'persistent_keepalive', 'routed_subnets')
+MEMBER_KEYS = ('address', 'address6', 'endpoint', 'listen_port', 'persistent_keepalive', 'routed_subnets',
+               'route_metric', 'routed_subnets_withdrawn')
 
 
 def _member(hostvars, name, fallback):

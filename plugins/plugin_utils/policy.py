@@ -311,7 +311,9 @@ def _routes(routed, addresses, interface, kind):
             # one peer's allowed IPs, whatever next hop a route names, so a second route cannot fail over.
             raise v.ValidationError(entries[1]['field'] + '.subnets', '%s is routed through %s and %s on the '
                                     'WireGuard interface %s, which sends a prefix to one peer only (its allowed IPs); '
-                                    'route it through one gateway, or use interface_kind routed on links where the '
+                                    'route it through one gateway (for high availability over the mesh, give the '
+                                    'gateways the prefix in wireguard_mesh_routed_subnets with their own '
+                                    'wireguard_mesh_route_metric), or use interface_kind routed on links where the '
                                     'next hop counts' % (subnet, entries[0]['gateway'], entries[1]['gateway'],
                                                          interface))
         metrics = {}

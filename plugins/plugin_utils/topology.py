@@ -7,6 +7,11 @@ Pure functions, run on the controller.  Given the members of a mesh (their
 inventory settings and public keys), return each host's interface: its
 addresses and its peers with their allowed IPs, endpoints and preshared keys.
 The same input gives the same plan whatever the order of hosts.
+
+A prefix may be routed behind several members (high availability): each
+claim carries its member's route metric, and only the lowest metric among the
+claims not withdrawn goes into allowed IPs, since WireGuard sends a packet to
+the one peer whose allowed IPs hold its destination, whatever a route says.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,10 +23,13 @@ import hashlib
 import hmac
 import ipaddress
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import choose_addresses
 
 TOPOLOGIES = ('full', 'hub_spoke')
+DEFAULT_ROUTE_METRIC = 100
 
 
 def split_endpoint(field, value, default_port):
@@ -70,6 +78,12 @@ def normalize_member(name, raw, defaults):
         raise v.ValidationError(field + 'routed_subnets', 'must be a list of CIDR prefixes, got %r' % (get('routed_subnets'),))
     for i, subnet in enumerate(get('routed_subnets') or []):
         subnets.append(v.prefix('%srouted_subnets[%d]' % (field, i), subnet))
+    metric = get('route_metric')
+    metric = v.integer(field + 'route_metric', DEFAULT_ROUTE_METRIC if metric in (None, '') else metric, 0, 2 ** 32 - 1)
+    try:
+        withdrawn = boolean(get('routed_subnets_withdrawn') or False, strict=True)
+    except TypeError:
+        raise v.ValidationError(field + 'routed_subnets_withdrawn', '%r is not a boolean' % (get('routed_subnets_withdrawn'),))
     endpoint = raw.get('endpoint')
     if endpoint is None:
         endpoint = raw.get('ansible_host') or name
@@ -81,6 +95,8 @@ def normalize_member(name, raw, defaults):
         'endpoint': split_endpoint(field + 'endpoint', endpoint, port),
         'persistent_keepalive': v.integer(field + 'persistent_keepalive', get('persistent_keepalive') or 0, 0, 65535),
         'routed_subnets': sorted(set(subnets), key=lambda n: (n.version, n)),
+        'route_metric': metric,
+        'routed_subnets_withdrawn': withdrawn,
         'public_key': v.wireguard_key(field + 'public_key', raw['public_key']) if raw.get('public_key') else None,
     }
 
@@ -143,7 +159,8 @@ def plan_mesh(members, settings):
 
     ``members`` maps inventory names to their raw settings (``address``,
     ``address6``, ``endpoint``, ``ansible_host``, ``listen_port``,
-    ``persistent_keepalive``, ``routed_subnets``, ``public_key``).
+    ``persistent_keepalive``, ``routed_subnets``, ``route_metric``,
+    ``routed_subnets_withdrawn``, ``public_key``).
     ``settings`` holds the mesh-wide values: ``network``, ``network6``,
     ``topology``, ``hubs`` (names), ``interface``, and ``defaults`` for the
     per-member keys.  Preshared keys are added later by :func:`add_preshared_keys`
@@ -176,14 +193,17 @@ def plan_mesh(members, settings):
 
     _check_addresses(nodes, network, network6)
     _check_subnets(nodes, network, network6)
+    served = _elect_gateways(nodes)
     keyless = sorted(n for n in nodes if not nodes[n]['public_key'])
     if settings.get('require_keys') and keyless:
         raise v.ValidationError('public_key', 'no WireGuard key is known for %s: a member outside this run (--limit) '
                                 'must have been converged once before' % ', '.join(keyless))
 
     # Built once per member, not once per pair: a 1,000-member full mesh has a million peer entries.
-    own = dict((n, _own_prefixes(nodes[n])) for n in nodes)
+    own = dict((n, _own_prefixes(nodes[n], served[n])) for n in nodes)
     own_text = dict((n, _sorted_text(own[n])) for n in nodes)
+    # A standby gateway reaches its prefix itself: routing it into the interface would replace its LAN's route.
+    local = dict((n, set() if nodes[n]['routed_subnets_withdrawn'] else set(nodes[n]['routed_subnets'])) for n in nodes)
     plans = {}
     for name in sorted(nodes):
         node = nodes[name]
@@ -201,8 +221,10 @@ def plan_mesh(members, settings):
                 allowed = own[other] + [network] + ([network6] if network6 else [])
                 for third in sorted(nodes):
                     if third not in (name, other) and third not in hubs:
-                        allowed += nodes[third]['routed_subnets']
+                        allowed += served[third]
                 allowed_ips = _sorted_text(allowed)
+            if local[name]:
+                allowed_ips = [p for p in allowed_ips if ipaddress.ip_network(p) not in local[name]]
             peer = {
                 'description': other,
                 'public_key': nodes[other]['public_key'] or (
@@ -230,11 +252,27 @@ def _sorted_text(prefixes):
     return [str(p) for p in sorted(set(prefixes), key=lambda n: (n.version, n))]
 
 
-def _own_prefixes(node):
+def _own_prefixes(node, served):
     prefixes = [ipaddress.ip_network(node['address'])]
     if node.get('address6'):
         prefixes.append(ipaddress.ip_network(node['address6']))
-    return prefixes + list(node['routed_subnets'])
+    return prefixes + list(served)
+
+
+def _elect_gateways(nodes):
+    """``{member: [prefixes it carries]}``: each prefix goes to its claim with the lowest metric, withdrawn ones aside."""
+    best = {}
+    for name in sorted(nodes):
+        node = nodes[name]
+        if node['routed_subnets_withdrawn']:
+            continue
+        for subnet in node['routed_subnets']:
+            if subnet not in best or node['route_metric'] < nodes[best[subnet]]['route_metric']:
+                best[subnet] = name
+    served = dict((name, []) for name in nodes)
+    for subnet, name in best.items():
+        served[name].append(subnet)
+    return served
 
 
 def _check_addresses(nodes, network, network6):
@@ -255,6 +293,10 @@ def _check_addresses(nodes, network, network6):
 
 
 def _check_subnets(nodes, network, network6):
+    """Routed subnets must not overlap the mesh or each other; the same prefix on several members needs distinct metrics.
+
+    Withdrawn claims are checked too, so that putting a gateway back never makes a valid inventory invalid.
+    """
     owners = []
     for name in sorted(nodes):
         for subnet in nodes[name]['routed_subnets']:
@@ -263,6 +305,14 @@ def _check_subnets(nodes, network, network6):
                 if net is not None and subnet.version == net.version and subnet.overlaps(net):
                     raise v.ValidationError(field, '%s overlaps the mesh network %s' % (subnet, net))
             for other, taken in owners:
-                if subnet.version == taken.version and subnet.overlaps(taken):
-                    raise v.ValidationError(field, '%s overlaps %s, routed behind %s' % (subnet, taken, other))
+                if subnet == taken and other != name:
+                    if nodes[name]['route_metric'] == nodes[other]['route_metric']:
+                        raise v.ValidationError(
+                            'hostvars[%s].wireguard_mesh_route_metric' % name,
+                            '%s is routed behind both %s and %s with metric %d; give each gateway of a prefix its own '
+                            'wireguard_mesh_route_metric (the lower one carries the prefix)'
+                            % (subnet, other, name, nodes[name]['route_metric']))
+                elif subnet.version == taken.version and subnet.overlaps(taken):
+                    raise v.ValidationError(field, '%s overlaps %s, routed behind %s; only the same prefix can have '
+                                            'several gateways' % (subnet, taken, other))
             owners.append((name, subnet))

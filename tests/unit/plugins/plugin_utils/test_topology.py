@@ -197,3 +197,124 @@ def test_choose_addresses_never_duplicates(names):
     assert len(set(got.values())) == len(names)
     for a, b in itertools.combinations(sorted(names), 2):
         assert got[a] != got[b]
+
+
+# High availability of routed subnets over the mesh: one prefix, several gateways, the lowest metric carries it.
+PREFIX = '198.19.250.0/24'
+
+
+def gateway(metric, **more):
+    return dict({'routed_subnets': [PREFIX], 'route_metric': metric}, **more)
+
+
+def carriers(plan, prefix=PREFIX):
+    """``{host: the peer its prefix goes to}`` (None when no peer carries it)."""
+    out = {}
+    for name, host in plan.items():
+        holders = [p['description'] for p in host['peers'] if prefix in p['allowed_ips']]
+        assert len(holders) <= 1, 'WireGuard sends a prefix to one peer only: %s' % holders
+        out[name] = holders[0] if holders else None
+    return out
+
+
+def test_lowest_metric_carries_the_prefix_and_standbys_reach_it_themselves():
+    plan = topology.plan_mesh(members(['h1', 'h2', 'h3'], h2=gateway(100), h3=gateway(200)), SETTINGS)
+    assert carriers(plan) == {'h1': 'h2', 'h2': None, 'h3': None}
+    assert plan['h2']['forwarding'] and plan['h3']['forwarding'] and not plan['h1']['forwarding']
+
+
+@given(st.permutations(['h1', 'h2', 'h3', 'h4']), st.lists(st.integers(0, 2 ** 32 - 1), min_size=3, max_size=3, unique=True))
+def test_lowest_metric_wins_whatever_the_host_order(order, metrics):
+    gateways = dict(zip(['h2', 'h3', 'h4'], metrics))
+    spec = dict((n, gateway(m)) for n, m in gateways.items())
+    ms = members(order, **spec)
+    plan = topology.plan_mesh(ms, SETTINGS)
+    winner = min(gateways, key=gateways.get)
+    assert carriers(plan)['h1'] == winner
+    assert plan == topology.plan_mesh(dict(sorted(ms.items())), SETTINGS)
+
+
+def test_string_metric_from_a_template_is_accepted():
+    plan = topology.plan_mesh(members(['h1', 'h2', 'h3'], h2=gateway('300'), h3=gateway('200')), SETTINGS)
+    assert carriers(plan)['h1'] == 'h3'
+
+
+def test_same_metric_is_refused_naming_both_hosts():
+    with pytest.raises(ValidationError) as err:
+        topology.plan_mesh(members(['h1', 'h2', 'h3'], h2={'routed_subnets': [PREFIX]}, h3={'routed_subnets': [PREFIX]}),
+                           SETTINGS)
+    assert 'wireguard_mesh_route_metric' in str(err.value)
+    assert 'h2' in str(err.value) and 'h3' in str(err.value) and PREFIX in str(err.value)
+
+
+def test_tie_refused_even_when_one_is_withdrawn_so_putting_it_back_stays_valid():
+    with pytest.raises(ValidationError):
+        topology.plan_mesh(members(['h1', 'h2', 'h3'], h2=gateway(100, routed_subnets_withdrawn=True), h3=gateway(100)),
+                           SETTINGS)
+
+
+@pytest.mark.parametrize('withdrawn', [True, 'yes', 'true'])
+def test_withdrawn_gateway_loses_its_claim_and_stays_a_member(withdrawn):
+    ms = members(['h1', 'h2', 'h3'], h2=gateway(100, routed_subnets_withdrawn=withdrawn), h3=gateway(200))
+    plan = topology.plan_mesh(ms, SETTINGS)
+    # h2 now reaches the prefix through h3 like any member; forwarding stays on for it
+    assert carriers(plan) == {'h1': 'h3', 'h2': 'h3', 'h3': None}
+    assert sorted(p['description'] for p in plan['h1']['peers']) == ['h2', 'h3']
+    assert plan['h2']['forwarding']
+
+
+def test_gateway_out_of_the_group_hands_over():
+    plan = topology.plan_mesh(members(['h1', 'h3'], h3=gateway(200)), SETTINGS)
+    assert carriers(plan) == {'h1': 'h3', 'h3': None}
+
+
+def test_every_gateway_withdrawn_leaves_the_prefix_unrouted():
+    plan = topology.plan_mesh(members(['h1', 'h2'], h2=gateway(100, routed_subnets_withdrawn=True)), SETTINGS)
+    assert carriers(plan) == {'h1': None, 'h2': None}
+
+
+def test_withdrawal_only_changes_the_hosts_whose_peers_change():
+    ms = members(['h1', 'h2', 'h3'], h2=gateway(100), h3=gateway(200))
+    before = topology.plan_mesh(ms, SETTINGS)
+    ms['h2']['routed_subnets_withdrawn'] = True
+    after = topology.plan_mesh(ms, SETTINGS)
+    assert sorted(n for n in before if before[n] != after[n]) == ['h1', 'h2']
+
+
+def test_only_the_shared_prefix_moves():
+    ms = members(['h1', 'h2', 'h3'], h2=gateway(100, routed_subnets=[PREFIX, '198.19.251.0/24']), h3=gateway(200))
+    plan = topology.plan_mesh(ms, SETTINGS)
+    to_h2 = [p for p in plan['h3']['peers'] if p['description'] == 'h2'][0]
+    assert '198.19.251.0/24' in to_h2['allowed_ips'] and PREFIX not in to_h2['allowed_ips']
+
+
+@pytest.mark.parametrize('h3_subnet', ['198.19.250.0/25', '198.19.0.0/16'])
+def test_overlapping_but_different_prefixes_are_refused(h3_subnet):
+    with pytest.raises(ValidationError) as err:
+        topology.plan_mesh(members(['h1', 'h2', 'h3'], h2=gateway(100), h3=gateway(200, routed_subnets=[h3_subnet])),
+                           SETTINGS)
+    assert 'overlaps' in str(err.value) and 'hostvars[h3]' in str(err.value)
+
+
+@pytest.mark.parametrize('change, field', [
+    ({'route_metric': -1}, 'hostvars[h2].wireguard_mesh_route_metric'),
+    ({'route_metric': 'low'}, 'hostvars[h2].wireguard_mesh_route_metric'),
+    ({'route_metric': True}, 'hostvars[h2].wireguard_mesh_route_metric'),
+    ({'routed_subnets_withdrawn': 'maybe'}, 'hostvars[h2].wireguard_mesh_routed_subnets_withdrawn'),
+])
+def test_bad_values_name_the_field(change, field):
+    with pytest.raises(ValidationError) as err:
+        topology.plan_mesh(members(['h1', 'h2'], h2=gateway(100, **change)), SETTINGS)
+    assert err.value.field == field
+
+
+def test_hub_spoke_first_hub_carries_the_winning_spoke_only():
+    ms = members(['hub', 's1', 's2', 's3'], s2=gateway(100), s3=gateway(200))
+    settings = dict(SETTINGS, topology='hub_spoke', hubs=['hub'])
+    plan = topology.plan_mesh(ms, settings)
+    hub_peers = dict((p['description'], p['allowed_ips']) for p in plan['hub']['peers'])
+    assert PREFIX in hub_peers['s2'] and PREFIX not in hub_peers['s3']
+    assert carriers(plan) == {'hub': 's2', 's1': 'hub', 's2': None, 's3': None}
+    ms['s2']['routed_subnets_withdrawn'] = True
+    plan = topology.plan_mesh(ms, settings)
+    assert carriers(plan) == {'hub': 's3', 's1': 'hub', 's2': 'hub', 's3': None}
