@@ -208,7 +208,7 @@ def proposals(field, values, kind, allow_weak=False, ike_version=2):
 CONNECTION_OPTIONS = frozenset([
     'name', 'state', 'vici_socket', 'version', 'local_addrs', 'remote_addrs', 'local_id', 'remote_id', 'auth', 'psk',
     'allow_short_psk', 'local_certs', 'local_key', 'remote_cacerts', 'proposals', 'allow_weak_crypto', 'dpd_delay',
-    'dpd_action', 'rekey_time', 'reauth_time', 'over_time', 'mobike', 'encap', 'children'])
+    'dpd_action', 'rekey_time', 'reauth_time', 'over_time', 'mobike', 'encap', 'keyingtries', 'children'])
 CHILD_OPTIONS = frozenset(['name', 'local_ts', 'remote_ts', 'mode', 'start_action', 'close_action', 'esp_proposals',
                            'rekey_time', 'life_time', 'dpd_action'])
 ANY_ADDRESS = ('%any', '%any4', '%any6')
@@ -343,6 +343,10 @@ def normalize_connection(params):
         if params.get('reauth_time') is not None else 0
     desired['over_time'] = v.duration('over_time', params['over_time']) \
         if params.get('over_time') is not None else None
+    # 0 = keep trying: a gateway whose peer is not up yet (both rebooting) must not give up after one attempt,
+    # which is strongSwan's default.
+    desired['keyingtries'] = v.integer('keyingtries', params['keyingtries'] if params.get('keyingtries') is not None
+                                       else 0, 0, 65535)
     desired['mobike'] = True if params.get('mobike') is None else bool(params['mobike'])
     desired['encap'] = bool(params.get('encap'))
     defaults = {'dpd_action': _choice('dpd_action', params.get('dpd_action'), ('clear', 'trap', 'restart'))}
@@ -407,6 +411,7 @@ def build_load_conn(desired, credential_data=None):
         conn['over_time'] = _seconds(desired['over_time'])
     conn['mobike'] = _yes(desired['mobike'])
     conn['encap'] = _yes(desired['encap'])
+    conn['keyingtries'] = str(desired['keyingtries'])
 
     def cred(path):
         return credential_data[path] if credential_data is not None else path

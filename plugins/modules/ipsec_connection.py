@@ -144,6 +144,13 @@ options:
     description: Force UDP encapsulation of ESP (port 4500), e.g. where ESP is filtered or charon uses C(kernel-libipsec).
     type: bool
     default: false
+  keyingtries:
+    description:
+      - How many times charon tries to establish the IKE SA before it gives up; V(0) keeps trying.
+      - The default V(0) differs from strongSwan's (1). A gateway that starts while its peer is still down keeps
+        trying (after a reboot of both sites, for example) instead of waiting for the next run.
+    type: int
+    default: 0
   children:
     description: The CHILD SAs (pairs of traffic selectors) of the connection; at least one. Required with O(state=present).
     type: list
@@ -329,6 +336,7 @@ def main():
             over_time=dict(type='raw'),
             mobike=dict(type='bool', default=True),
             encap=dict(type='bool', default=False),
+            keyingtries=dict(type='int', default=0, no_log=False),
             children=dict(type='list', elements='dict', options=dict(
                 name=dict(type='str', required=True),
                 local_ts=dict(type='list', elements='str', required=True),

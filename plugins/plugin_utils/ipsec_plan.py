@@ -28,7 +28,7 @@ TUNNEL_OPTIONS = frozenset([
     'name', 'left', 'right', 'left_address', 'right_address', 'left_id', 'right_id', 'left_subnets', 'right_subnets',
     'auth', 'psk', 'allow_short_psk', 'initiator', 'version', 'proposals', 'esp_proposals', 'allow_weak_crypto',
     'dpd_delay', 'rekey_time', 'reauth_time', 'over_time', 'child_rekey_time', 'child_life_time', 'mode', 'mobike',
-    'encap', 'children'])
+    'encap', 'keyingtries', 'children'])
 CHILD_OPTIONS = frozenset(['name', 'left_subnets', 'right_subnets', 'esp_proposals', 'rekey_time', 'life_time',
                            'mode'])
 SIDES = ('left', 'right')
@@ -128,7 +128,7 @@ def _connection(tunnel, ends, children, side, psk_source, settings):
         'initiates': initiates,
         'children': [],
     }
-    for key in ('proposals', 'dpd_delay', 'rekey_time', 'reauth_time', 'over_time'):
+    for key in ('proposals', 'dpd_delay', 'rekey_time', 'reauth_time', 'over_time', 'keyingtries'):
         if tunnel.get(key) is not None:
             conn[key] = tunnel[key]
     if conn['auth'] == 'pubkey':

@@ -333,6 +333,7 @@ def test_normalize_fills_secure_defaults():
     assert desired['children'][0]['dpd_action'] == 'clear'
     assert desired['dpd_delay'] == 30 and desired['rekey_time'] == 14400 and desired['reauth_time'] == 0
     assert desired['mobike'] is True and desired['encap'] is False
+    assert desired['keyingtries'] == 0
     assert desired['vici_socket'] == '/var/run/charon.vici'
 
 
@@ -391,6 +392,7 @@ def test_dpd_action_follows_start_action():
     ({'name': '../etc'}, 'name', 'not a valid name'),
     ({'name': 'a.secrets'}, 'name', 'not a valid name'),
     ({'version': 3}, 'version', 'not 1 or 2'),
+    ({'keyingtries': -1}, 'keyingtries', 'out of range'),
     ({'dpd_delay': '30 s'}, 'dpd_delay', 'not a duration'),
     ({'rekey_time': -1}, 'rekey_time', 'not a duration'),
     ({'auth': 'eap'}, 'auth', 'not one of'),
@@ -451,6 +453,7 @@ connections {
         over_time = 600
         mobike = no
         encap = yes
+        keyingtries = 0
         local {
             auth = psk
             id = hq.example.net
