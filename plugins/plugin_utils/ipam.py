@@ -429,15 +429,7 @@ def from_data(data):
         raise ValidationError('ledger', 'unknown keys: %s' % ', '.join(unknown))
     if data.get('version') != FORMAT_VERSION:
         raise ValidationError('version', 'must be %d, got %r' % (FORMAT_VERSION, data.get('version')))
-    pools = []
-    for name, spec in sorted(_mapping('pools', data.get('pools', {})).items()):
-        spec = _mapping('pools[%s]' % name, spec)
-        extra = sorted(set(spec) - set(['cidr', 'network', 'reserve_first', 'exclude']))
-        if extra or 'cidr' not in spec:
-            raise ValidationError('pools[%s]' % name, 'needs cidr and may have network, reserve_first, exclude; '
-                                                      'unknown keys: %s' % (', '.join(extra) or 'none'))
-        pools.append(Pool(name, spec['cidr'], spec.get('reserve_first', 0), spec.get('exclude', []),
-                          spec.get('network', DEFAULT_NETWORK)))
+    pools = pools_from_spec(_mapping('pools', data.get('pools', {})))
     allocations = _mapping('allocations', data.get('allocations', {}))
     for name, hosts in allocations.items():
         _mapping('allocations[%s]' % name, hosts)
