@@ -233,12 +233,21 @@ class FakeModule(object):
     def run_command(self, args, check_rc=False, data=None, **kwargs):
         assert isinstance(args, list) and all(isinstance(a, str) for a in args), args
         tool = os.path.basename(args[0])
-        before = json.dumps([self.net.routes, sorted((' '.join(k), repr(t)) for k, t in self.net.tables.items())],
-                            sort_keys=True, default=str)
+        before = _state(self.net)
         rc, out, err = getattr(self.net, 'cmd_' + tool)(args[1:], data)
-        after = json.dumps([self.net.routes, sorted((' '.join(k), repr(t)) for k, t in self.net.tables.items())],
-                           sort_keys=True, default=str)
+        after = _state(self.net)
         self.net.commands.append(args)
         if before != after:
             self.net.changing.append(args)
         return rc, out, err
+
+
+def _canonical(value):
+    # sets have no stable order (string hashes are salted per process, and a deep copy may re-order them)
+    return sorted(value, key=str) if isinstance(value, (set, frozenset)) else str(value)
+
+
+def _state(net):
+    """Routes and tables in one canonical text, to tell a changing command from a reading one."""
+    return json.dumps([net.routes, sorted((' '.join(k), t) for k, t in net.tables.items())],
+                      sort_keys=True, default=_canonical)
