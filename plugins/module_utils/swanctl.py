@@ -239,12 +239,6 @@ def _choice(field, value, choices, default=None):
     return value
 
 
-def _unknown(field, raw, known):
-    unknown = sorted(set(k for k in raw if not k.startswith('_')) - known)
-    if unknown:
-        raise v.ValidationError(field, 'unknown option%s %s' % ('s' if len(unknown) > 1 else '', ', '.join(unknown)))
-
-
 def _credential_path(field, value, directory):
     """A credential file inside ``directory`` (a bare file name is taken relative to it); returns the absolute path.
 
@@ -264,7 +258,7 @@ def normalize_child(index, raw, defaults, allow_weak, version):
     field = 'children[%d]' % index
     if not isinstance(raw, dict):
         raise v.ValidationError(field, 'must be a dictionary')
-    _unknown(field, raw, CHILD_OPTIONS)
+    v.known_options(field, raw, CHILD_OPTIONS)
     child = OrderedDict()
     child['name'] = v.section_name(field + '.name', raw.get('name'))
     for key in ('local_ts', 'remote_ts'):
@@ -293,7 +287,7 @@ def normalize_connection(params):
 
     Nothing is read from or written to the host here: a bad value fails before anything is touched.
     """
-    _unknown('options', params, CONNECTION_OPTIONS)
+    v.known_options('options', params, CONNECTION_OPTIONS)
     desired = OrderedDict()
     desired['name'] = v.section_name('name', params.get('name'))
     desired['state'] = _choice('state', params.get('state'), ('present', 'absent'), 'present')

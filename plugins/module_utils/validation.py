@@ -302,3 +302,11 @@ def nft_rule_text(field, value, max_length=1024):
     if NFT_RULE_COMMENT_RE.search(value):
         raise ValidationError(field, 'give a comment in the comment field, not in the rule text')
     return ' '.join(value.split())
+
+
+def known_options(field, raw, known):
+    """Refuse options of ``raw`` that are not in ``known`` (keys starting with _ are Ansible's own)."""
+    unknown = sorted(set(k for k in raw if not str(k).startswith('_')) - set(known))
+    if unknown:
+        raise ValidationError(field, 'unknown option%s %s (known: %s)' % (
+            's' if len(unknown) > 1 else '', ', '.join(unknown), ', '.join(sorted(known))))

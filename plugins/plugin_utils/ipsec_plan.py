@@ -86,10 +86,7 @@ def _children(field, tunnel, ends):
         cfield = '%s.children[%d]' % (field, i)
         if not isinstance(child, dict):
             raise v.ValidationError(cfield, 'must be a dictionary')
-        unknown = sorted(set(child) - CHILD_OPTIONS)
-        if unknown:
-            raise v.ValidationError(cfield, 'unknown option%s %s (known: %s)' % (
-                's' if len(unknown) > 1 else '', ', '.join(unknown), ', '.join(sorted(CHILD_OPTIONS))))
+        v.known_options(cfield, child, CHILD_OPTIONS)
         out = {'name': v.section_name(cfield + '.name', child.get('name'))}
         for side in SIDES:
             if child.get(side + '_subnets'):
@@ -177,9 +174,7 @@ def plan_sites(tunnels, hosts, settings):
         field = '%s[%d]' % (VAR, index)
         if not isinstance(tunnel, dict):
             raise v.ValidationError(field, 'must be a dictionary')
-        unknown = sorted(set(tunnel) - TUNNEL_OPTIONS)
-        if unknown:
-            raise v.ValidationError(field, 'unknown option%s %s' % ('s' if len(unknown) > 1 else '', ', '.join(unknown)))
+        v.known_options(field, tunnel, TUNNEL_OPTIONS)
         name = v.section_name(field + '.name', tunnel.get('name'))
         field = '%s (%s)' % (field, name)
         if name in names:
