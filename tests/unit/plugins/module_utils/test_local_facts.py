@@ -13,16 +13,13 @@ import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.meshforge.vpn.plugins.modules import ipam_record
+from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
 
 
 def call(args, capsys, check_mode=False, diff=False):
-    with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)):
-        with pytest.raises(SystemExit):
-            ipam_record.main()
-    return json.loads(capsys.readouterr().out)
+    return run_module(ipam_record, args, capsys, check_mode, diff)[0]
 
 
 def test_read_write_merge_and_remove(tmp_path, capsys):

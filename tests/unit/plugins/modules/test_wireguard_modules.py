@@ -8,16 +8,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard as wgmod
 from ansible_collections.meshforge.vpn.plugins.modules import wireguard_info, wireguard_interface, wireguard_key
+from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import (
     FakeSystem, install, make_key, public_of)
 
@@ -44,15 +43,7 @@ def host(tmp_path, monkeypatch):
     return system
 
 
-def call(module, args, capsys, check_mode=False, diff=False):
-    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-    out = capsys.readouterr().out
-    # AnsibleModule masks registered secrets: a mask in the output is a secret that the module tried to return
-    assert '********' not in out
-    return json.loads(out), out
+call = run_module
 
 
 def test_key_then_interface_then_info(host, capsys):
