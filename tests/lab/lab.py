@@ -5,6 +5,7 @@ a veth and runs its own sshd; the root namespace (the Ansible controller) is joi
 to the bridge too.  Optional LAN namespaces sit behind a host.  See README.md.
 
   lab.py up --lab NAME --hosts h1,h2,h3 [--lan h3] [--group hubs=h1] [--index N]
+            [--sysctl [NS:]KEY=VALUE]
   lab.py down --lab NAME            lab.py down-all
   lab.py inventory --lab NAME [--cat]
   lab.py exec --lab NAME HOST -- CMD...
@@ -34,10 +35,34 @@ HOST_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_PRIVATE_DIRS = ["/run/wireguard"]
 # /etc entries every host gets a private copy of (bound over /etc/<x> by `ip netns exec`).
-ETC_COPY = ["sysctl.d", "swanctl", "strongswan.d", "strongswan.conf"]   # copied only if present
-ETC_EMPTY_DIRS = {"wireguard": 0o700, "ansible": 0o755}                 # created (also on root side)
-SSH_COMMON_ARGS = ("-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+ETC_COPY = ["swanctl", "strongswan.d", "strongswan.conf"]               # copied only if present
+# created empty (also on the root side): a host starts with no sysctl.d file, whatever the machine has
+ETC_EMPTY_DIRS = {"wireguard": 0o700, "ansible": 0o755, "sysctl.d": 0o755}
+# Only the options given here: -F /dev/null keeps the machine's ~/.ssh/config and /etc/ssh/ssh_config(.d) out.
+# Keepalives turn a connection that died without a FIN into an unreachable host instead of a hang.
+SSH_COMMON_ARGS = ("-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                   "-o IdentitiesOnly=yes -o ServerAliveInterval=10 -o ServerAliveCountMax=6 "
                    "-o ControlMaster=auto -o ControlPersist=60s")
+# Every namespace of a lab starts with these, as on a freshly booted host.  A new namespace otherwise
+# inherits the root namespace's IPv4 settings (net.core.devconf_inherit_init_net = 0), forwarding
+# included, which podman (netavark), Docker or an earlier test may have turned on.  --sysctl overrides.
+DEFAULT_SYSCTLS = {
+    "net.ipv4.ip_forward": "0",                  # first: writing it resets every interface's forwarding
+    "net.ipv4.conf.all.forwarding": "0",
+    "net.ipv4.conf.default.forwarding": "0",
+    "net.ipv6.conf.all.forwarding": "0",
+    "net.ipv6.conf.default.forwarding": "0",
+    "net.ipv4.conf.all.rp_filter": "0",
+    "net.ipv4.conf.default.rp_filter": "0",
+}
+FORWARDING_ALIASES = {
+    "net.ipv4.ip_forward": ["net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.forwarding"],
+    "net.ipv6.conf.all.forwarding": ["net.ipv6.conf.default.forwarding"],
+}
+SYSCTL_KEY_RE = re.compile(r"^net\.[A-Za-z0-9_.-]+$")
+# All namespaces share the kernel's neighbour tables: a lab of n hosts needs about 2 n^2 entries
+# (IPv6 counts link-local addresses too).  Raised (never lowered) when a lab needs more.
+NEIGH_KEYS = ["net.ipv%d.neigh.default.gc_thresh%d" % (v, i) for v in (4, 6) for i in (1, 2, 3)]
 
 
 class LabError(Exception):
@@ -163,7 +188,7 @@ def ns_name(index, host):
     return "mf%d-%s" % (index, host)
 
 
-def plan_lab(lab, index, hosts, lans, groups, state_dir, private_dirs):
+def plan_lab(lab, index, hosts, lans, groups, state_dir, private_dirs, sysctls=None):
     n = index
     st = {
         "lab": lab, "index": n, "state_dir": state_dir, "status": "creating",
@@ -204,7 +229,64 @@ def plan_lab(lab, index, hosts, lans, groups, state_dir, private_dirs):
         st["hosts"][h] = hv
     st["namespaces"] = ([st["underlay_ns"]] + [hv["netns"] for hv in st["hosts"].values()]
                         + [hv["lan"]["netns"] for hv in st["hosts"].values() if "lan" in hv])
+    st["sysctls"] = {}
+    for ns in st["namespaces"]:
+        short = ns.split("-", 1)[1]
+        given = {}
+        for target, key, value in sysctls or []:
+            if target in (None, short):
+                given[key] = value
+        # forwarding switched as a whole, as writing ip_forward (or IPv6 all) does on a running host:
+        # links made after (eth0, lan0) take the defaults
+        for key, same in FORWARDING_ALIASES.items():
+            if key in given:
+                for other in same:
+                    given.setdefault(other, given[key])
+        wanted = {k: v for k, v in DEFAULT_SYSCTLS.items() if k not in given}
+        wanted.update(given)                   # written after the defaults, in the order given
+        st["sysctls"][ns] = wanted
     return st
+
+
+def parse_sysctls(specs, names):
+    """--sysctl [NS:]KEY=VALUE -> [(NS or None, KEY, VALUE)]; NS is a host, a LAN (<host>l) or underlay."""
+    out = []
+    for spec in specs or []:
+        head, sep, value = spec.partition("=")
+        target, _, key = head.rpartition(":")
+        target = target or None
+        if not sep or not SYSCTL_KEY_RE.match(key) or not re.match(r"^[A-Za-z0-9 ._:-]*$", value):
+            raise LabError("--sysctl wants [NS:]net.KEY=VALUE: %r" % spec)
+        if target is not None and target not in names:
+            raise LabError("--sysctl %s: no namespace %r in this lab (%s)" % (spec, target, ", ".join(names)))
+        out.append((target, key, value))
+    return out
+
+
+def set_sysctls(st):
+    """Write every namespace's sysctls (in parallel), from inside it; fails on a key that does not exist."""
+    jobs = []
+    for ns, values in st["sysctls"].items():
+        argv = ["nsenter", "--net=/run/netns/%s" % ns, "--", "sysctl", "-q", "-w"]
+        jobs.append((argv + ["%s=%s" % kv for kv in values.items()], None))
+    run_parallel(jobs)
+
+
+def ensure_neigh_limits(n_hosts):
+    need = max(1024, 2 * (n_hosts + 2) ** 2)
+    try:
+        with open("/proc/sys/net/ipv4/neigh/default/gc_thresh3") as f:
+            have = int(f.read())
+    except (OSError, ValueError):
+        return
+    if have >= need:
+        return
+    for key in NEIGH_KEYS:
+        value = need // 4 if key.endswith("1") else need // 2 if key.endswith("2") else need
+        with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+            f.write("%d\n" % value)
+    log("neighbour tables: gc_thresh1/2/3 raised to %d/%d/%d for %d hosts (not lowered again)"
+        % (need // 4, need // 2, need, n_hosts))
 
 
 def allocate_index(lab, wanted, previous):
@@ -448,6 +530,14 @@ def hosts_file(st, me):
     return "\n".join(lines) + "\n"
 
 
+def package_files_only(directory, names):
+    """copytree filter: swanctl's sub-directories (conf.d, x509, private, ...) start empty, as the package
+    installs them; connections, keys or certificates someone left on this machine stay out of the hosts."""
+    if os.path.dirname(directory.rstrip("/")) == "/etc/swanctl" or directory.startswith("/etc/swanctl/"):
+        return [n for n in names if not os.path.isdir(os.path.join(directory, n))]
+    return []
+
+
 def make_etc(st, h, hv):
     base = os.path.join("/etc/netns", hv["netns"])
     shutil.rmtree(base, ignore_errors=True)
@@ -459,12 +549,9 @@ def make_etc(st, h, hv):
     for x in ETC_COPY:
         src = os.path.join("/etc", x)
         if os.path.isdir(src):
-            shutil.copytree(src, os.path.join(base, x), symlinks=True)
+            shutil.copytree(src, os.path.join(base, x), symlinks=True, ignore=package_files_only)
         elif os.path.isfile(src):
             shutil.copy2(src, os.path.join(base, x))
-        elif x == "sysctl.d":
-            os.makedirs(src, exist_ok=True)
-            os.mkdir(os.path.join(base, x))
     write_file(os.path.join(base, "hostname"), h + "\n")
     write_file(os.path.join(base, "hosts"), hosts_file(st, h))
 
@@ -533,13 +620,14 @@ def cmd_up(args):
         if not p.startswith("/") or p.rstrip("/") in ("", "/run", "/etc", "/tmp"):
             raise LabError("--private-dir wants an absolute sub-directory: %r" % p)
     groups = parse_groups(args.group, hosts)
+    sysctls = parse_sysctls(args.sysctl, ["underlay"] + hosts + [h + "l" for h in lans])
     state_dir = os.path.abspath(args.state_dir or default_state_dir(lab))
     t0 = time.time()
     with Lock():
         old = find_states(lab, args.state_dir)
         teardown({lab: old}, quiet=True)
         index = allocate_index(lab, args.index, [s["index"] for s in old])
-        st = plan_lab(lab, index, hosts, lans, groups, state_dir, private_dirs)
+        st = plan_lab(lab, index, hosts, lans, groups, state_dir, private_dirs, sysctls)
         if os.path.exists(state_dir) and not os.path.exists(os.path.join(state_dir, STATE_MARK)) \
                 and os.listdir(state_dir):
             raise LabError("state dir %s exists and was not made by this tool" % state_dir)
@@ -575,7 +663,10 @@ def bring_up(st):
     kprocs = [subprocess.Popen(k, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for k in keygen]
 
     ul, rl = st["underlay_ns"], st["root_link"]
-    root = ["netns add %s" % ns for ns in st["namespaces"]]
+    ip_batch(["netns add %s" % ns for ns in st["namespaces"]])
+    set_sysctls(st)                            # before any link exists, so every link gets the defaults
+    ensure_neigh_limits(len(st["hosts"]))
+    root = []
     root.append("link add %s type veth peer name vr netns %s" % (rl, ul))
     for h, hv in st["hosts"].items():
         root.append("link add eth0 netns %s type veth peer name v%d netns %s" % (hv["netns"], hv["index"], ul))
@@ -773,6 +864,13 @@ def cmd_selftest(args):
                 addr = st["hosts"][dst][fam]
                 r = sh(["ssh", "-F", sshc, src, "ping -c1 -W2 %s" % addr])
                 check("ping %s -> %s %s" % (src, dst, addr), r.returncode == 0, r.stdout + r.stderr)
+        # forwarding off everywhere, whatever the root namespace has
+        for ns in st["namespaces"]:
+            r = sh(["nsenter", "--net=/run/netns/" + ns, "sysctl", "-n", "net.ipv4.ip_forward",
+                    "net.ipv4.conf.eth0.forwarding" if ns != st["underlay_ns"] else "net.ipv4.conf.br0.forwarding",
+                    "net.ipv6.conf.all.forwarding"])
+            check("forwarding off in %s" % ns, r.returncode == 0 and r.stdout.split() == ["0", "0", "0"],
+                  r.stdout + r.stderr)
         lan = st["hosts"]["h3"]["lan"]
         r = sh(["ssh", "-F", sshc, "h3", "ping -c1 -W2 %s && ping -c1 -W2 %s" % (lan["host"], lan["host6"])])
         check("ping h3 -> LAN host", r.returncode == 0, r.stdout + r.stderr)
@@ -806,11 +904,16 @@ def cmd_selftest(args):
         sh(["ssh", "-F", sshc, "h1", "setsid sleep 987654 </dev/null >/dev/null 2>&1 &"])
         # idempotent re-up (same lab, same index)
         t = time.time()
-        p = sh(me + ["up", "--lab", lab, "--hosts", "h1,h2,h3,h4", "--lan", "h3"])
+        p = sh(me + ["up", "--lab", lab, "--hosts", "h1,h2,h3,h4", "--lan", "h3", "--sysctl", "h3:net.ipv4.ip_forward=1"])
         t_up4 = time.time() - t
         st4 = read_json(os.path.join(os.path.dirname(p.stdout.strip() or inv), "state.json")) or {}
         check("re-up with 4 hosts (%.2fs)" % t_up4, p.returncode == 0 and st4.get("index") == st["index"],
               p.stderr)
+        h3 = st4.get("hosts", {}).get("h3", {})
+        r = sh(["ssh", "-F", sshc, "h4", "ip route add %s via %s && ping -c1 -W2 %s" % (
+            h3.get("lan", {}).get("prefix"), h3.get("ipv4"), h3.get("lan", {}).get("host"))])
+        check("--sysctl h3:net.ipv4.ip_forward=1: h4 reaches h3's LAN host through h3", r.returncode == 0,
+              r.stdout + r.stderr)
         r = sh([ansible, "-i", inv, "all", "-m", "ansible.builtin.ping"], timeout=120)
         check("ansible ping 4 hosts", r.returncode == 0 and r.stdout.count("SUCCESS") == 4, r.stdout + r.stderr)
     finally:
@@ -851,6 +954,9 @@ def main(argv=None):
                    help="lab index N (addresses 198.18.N.0/24); default: previous or lowest free")
     p.add_argument("--private-dir", action="append",
                    help="extra directory made per host by a bind mount (default only /run/wireguard)")
+    p.add_argument("--sysctl", action="append", metavar="[NS:]KEY=VALUE",
+                   help="set a net.* sysctl in every namespace, or only in NS (a host, <host>l for its LAN, "
+                        "underlay), after the defaults (forwarding and rp_filter off); repeatable")
     p.add_argument("--keep-on-failure", action="store_true", help="do not clean up when up fails")
     p.set_defaults(func=cmd_up)
 
