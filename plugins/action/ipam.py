@@ -9,7 +9,6 @@ __metaclass__ = type
 
 import os
 
-from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
@@ -60,7 +59,10 @@ class ActionModule(ActionBase):
                     if after != before or not os.path.exists(path):
                         ipam.save(path, after)
         except ValidationError as exc:
-            raise AnsibleActionFail('meshforge.vpn.ipam: %s' % exc)
+            # a failed result, not an exception: failed_when still applies (the wireguard_mesh role reports the
+            # failure itself, naming its own variable)
+            result.update(failed=True, msg='meshforge.vpn.ipam: %s' % exc)
+            return result
         result.update(outcome)
         result['ledger'] = path
         if self._task.diff and after != before:

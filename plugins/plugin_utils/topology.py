@@ -22,13 +22,17 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import underlay
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import choose_addresses
 
 TOPOLOGIES = ('full', 'hub_spoke')
+# role variables (wireguard_mesh_<key>) that reach a module as a path
+PATH_SETTINGS = ('private_key_file', 'ipam_record_file')
 DEFAULT_ROUTE_METRIC = 100
 
 
@@ -71,40 +75,98 @@ def normalize_member(name, raw, defaults):
         value = raw.get(key)
         return defaults.get(key) if value is None else value
 
-    field = 'hostvars[%s].wireguard_mesh_' % name
-    port = v.port(field + 'listen_port', get('listen_port'))
+    def field(key):
+        return host_field(key, name)
+
+    port = v.port(field('listen_port'), get('listen_port'))
     subnets = []
     if not isinstance(get('routed_subnets') or [], (list, tuple)):
-        raise v.ValidationError(field + 'routed_subnets', 'must be a list of CIDR prefixes, got %r' % (get('routed_subnets'),))
+        raise v.ValidationError(field('routed_subnets'), 'must be a list of CIDR prefixes, got %r' % (get('routed_subnets'),))
     for i, subnet in enumerate(get('routed_subnets') or []):
-        subnets.append(v.prefix('%srouted_subnets[%d]' % (field, i), subnet))
+        subnets.append(v.prefix(field('routed_subnets[%d]' % i), subnet))
     metric = get('route_metric')
-    metric = v.integer(field + 'route_metric', DEFAULT_ROUTE_METRIC if metric in (None, '') else metric, 0, 2 ** 32 - 1)
+    metric = v.integer(field('route_metric'), DEFAULT_ROUTE_METRIC if metric in (None, '') else metric, 0, 2 ** 32 - 1)
     try:
         withdrawn = boolean(get('routed_subnets_withdrawn') or False, strict=True)
     except TypeError:
-        raise v.ValidationError(field + 'routed_subnets_withdrawn', '%r is not a boolean' % (get('routed_subnets_withdrawn'),))
+        raise v.ValidationError(field('routed_subnets_withdrawn'), '%r is not a boolean' % (get('routed_subnets_withdrawn'),))
     endpoint = raw.get('endpoint')
     if endpoint is None:
         endpoint = raw.get('ansible_host') or name
+    endpoint = split_endpoint(field('endpoint'), endpoint, port)
     return {
         'name': name,
-        'address': v.address(field + 'address', raw['address']) if raw.get('address') else None,
-        'address6': v.address(field + 'address6', raw['address6']) if raw.get('address6') else None,
+        'address': v.address(field('address'), raw['address']) if raw.get('address') else None,
+        'address6': v.address(field('address6'), raw['address6']) if raw.get('address6') else None,
         'listen_port': port,
-        'endpoint': split_endpoint(field + 'endpoint', endpoint, port),
-        'persistent_keepalive': v.integer(field + 'persistent_keepalive', get('persistent_keepalive') or 0, 0, 65535),
+        'endpoint': endpoint,
+        'persistent_keepalive': v.integer(field('persistent_keepalive'), get('persistent_keepalive') or 0, 0, 65535),
         'routed_subnets': sorted(set(subnets), key=lambda n: (n.version, n)),
         'route_metric': metric,
         'routed_subnets_withdrawn': withdrawn,
-        'public_key': v.wireguard_key(field + 'public_key', raw['public_key']) if raw.get('public_key') else None,
+        'public_key': v.wireguard_key(field('public_key'), raw['public_key']) if raw.get('public_key') else None,
+        'underlay': {'management': underlay.ip_literal(raw.get('ansible_host') or name),
+                     'endpoint': underlay.ip_literal(endpoint), 'connected': list(raw.get('connected') or [])},
     }
 
 
+def host_field(key, name):
+    """The name of a member's variable in a message: ``wireguard_mesh_address (h2)``."""
+    return 'wireguard_mesh_%s (%s)' % (key, name)
+
+
 def ipam_pools(settings):
-    """The address manager's pool names of a mesh: ``(ipv4 pool, ipv6 pool)``, named after its network."""
-    network = v.name('wireguard_mesh_ipam_network', settings.get('ipam_network') or settings.get('interface') or 'wg0')
+    """The address manager's pool names of a mesh: ``(ipv4 pool, ipv6 pool)``, named after its network.
+
+    The network defaults to the interface's name, so a value that came from the interface is reported as
+    ``wireguard_mesh_interface``, the variable the user set.
+    """
+    interface = v.interface_name('wireguard_mesh_interface', settings.get('interface') or 'wg0')
+    network = v.name('wireguard_mesh_ipam_network', settings.get('ipam_network') or interface)
     return network, network + '_v6'
+
+
+def check_mesh(members, settings, release=(), rotate_keys=()):
+    """Every check of a mesh description that can be made before any host is touched; raises ValidationError.
+
+    The plan (without keys), the address manager's request, the hosts named for a key rotation, and the paths
+    the modules get from the role's variables.
+    """
+    plan_mesh(members, settings)
+    ipam_request(members, settings, release)
+    if isinstance(rotate_keys, str) or not isinstance(rotate_keys, (list, tuple)):
+        raise v.ValidationError('wireguard_mesh_rotate_keys', 'must be a list of member names, got %r' % (rotate_keys,))
+    strangers = sorted(set(str(name) for name in rotate_keys) - set(members))
+    if strangers:
+        raise v.ValidationError('wireguard_mesh_rotate_keys', '%s %s not a member of the mesh, so no key would be '
+                                'rotated there; name members of the mesh group'
+                                % (', '.join(strangers), 'is' if len(strangers) == 1 else 'are'))
+    for key in PATH_SETTINGS:
+        if settings.get(key):
+            v.absolute_path('wireguard_mesh_' + key, settings[key])
+
+
+def ipam_problem(message, settings):
+    """A failure of the ipam action, told with the role's variable instead of the action's option."""
+    text = message.split('meshforge.vpn.ipam: ', 1)[-1]
+    field, sep, problem = text.partition(': ')
+    if not sep:
+        return 'wireguard_mesh_ipam_ledger: %s' % text
+    pool4, pool6 = ipam_pools(settings)
+    pins = re.match(r'\Apins\[([^\]]*)\](?:\[([^\]]*)\])?', field)
+    if pins:
+        variable = host_field('address6' if pins.group(2) == pool6 else 'address', pins.group(1))
+    elif field.startswith('records['):
+        variable = 'wireguard_mesh_ipam_record_file (%s)' % field[len('records['):].split(']', 1)[0]
+    elif field.startswith('release'):
+        variable = 'wireguard_mesh_ipam_release'
+    elif field.startswith('pools['):
+        variable = 'wireguard_mesh_network6' if field.startswith('pools[%s]' % pool6) else 'wireguard_mesh_network'
+    else:
+        # the ledger file itself (its path is the field) or something in it
+        variable = 'wireguard_mesh_ipam_ledger'
+        problem = '%s: %s' % (field, problem)
+    return '%s: %s' % (variable, problem)
 
 
 def ipam_request(members, settings, release=()):
@@ -133,7 +195,7 @@ def ipam_request(members, settings, release=()):
         for name in sorted(members):
             value = (members[name] or {}).get(key)
             if value:
-                pins.setdefault(name, {})[pool] = str(v.address('hostvars[%s].wireguard_mesh_%s' % (name, key), value))
+                pins.setdefault(name, {})[pool] = str(v.address(host_field(key, name), value))
     if isinstance(release, str) or not isinstance(release, (list, tuple)):
         raise v.ValidationError('wireguard_mesh_ipam_release', 'must be a list of host names, got %r' % (release,))
     still = sorted(set(release) & set(members))
@@ -193,6 +255,7 @@ def plan_mesh(members, settings):
 
     _check_addresses(nodes, network, network6)
     _check_subnets(nodes, network, network6)
+    _check_underlay(nodes, network, network6)
     served = _elect_gateways(nodes)
     keyless = sorted(n for n in nodes if not nodes[n]['public_key'])
     if settings.get('require_keys') and keyless:
@@ -283,10 +346,10 @@ def _check_addresses(nodes, network, network6):
         for name, node in nodes.items():
             if node[key] is not None:
                 if node[key].version != family:
-                    raise v.ValidationError('hostvars[%s].wireguard_mesh_%s' % (name, key),
+                    raise v.ValidationError(host_field(key, name),
                                             '%s is not an IPv%d address' % (node[key], family))
                 pins[name] = node[key]
-        chosen = choose_addresses(sorted(nodes), net, pins, 'hostvars[%%s].wireguard_mesh_%s' % key,
+        chosen = choose_addresses(sorted(nodes), net, pins, host_field(key, '%s'),
                                   'wireguard_mesh_network%s' % ('6' if family == 6 else ''))
         for name, address in chosen.items():
             nodes[name][key] = address
@@ -300,7 +363,7 @@ def _check_subnets(nodes, network, network6):
     owners = []
     for name in sorted(nodes):
         for subnet in nodes[name]['routed_subnets']:
-            field = 'hostvars[%s].wireguard_mesh_routed_subnets' % name
+            field = host_field('routed_subnets', name)
             for net in (network, network6):
                 if net is not None and subnet.version == net.version and subnet.overlaps(net):
                     raise v.ValidationError(field, '%s overlaps the mesh network %s' % (subnet, net))
@@ -308,7 +371,7 @@ def _check_subnets(nodes, network, network6):
                 if subnet == taken and other != name:
                     if nodes[name]['route_metric'] == nodes[other]['route_metric']:
                         raise v.ValidationError(
-                            'hostvars[%s].wireguard_mesh_route_metric' % name,
+                            host_field('route_metric', name),
                             '%s is routed behind both %s and %s with metric %d; give each gateway of a prefix its own '
                             'wireguard_mesh_route_metric (the lower one carries the prefix)'
                             % (subnet, other, name, nodes[name]['route_metric']))
@@ -316,3 +379,15 @@ def _check_subnets(nodes, network, network6):
                     raise v.ValidationError(field, '%s overlaps %s, routed behind %s; only the same prefix can have '
                                             'several gateways' % (subnet, taken, other))
             owners.append((name, subnet))
+
+
+def _check_underlay(nodes, network, network6):
+    """No allowed IP may capture an endpoint, a management address or a connected network of a member (underlay)."""
+    hosts = dict((name, node['underlay']) for name, node in nodes.items())
+    for key, net in (('wireguard_mesh_network', network), ('wireguard_mesh_network6', network6)):
+        if net is not None:
+            underlay.check_prefix(key, net, hosts, overlay=True)
+    for name in sorted(nodes):
+        for subnet in nodes[name]['routed_subnets']:
+            gateways = [n for n in nodes if subnet in nodes[n]['routed_subnets']]
+            underlay.check_prefix(host_field('routed_subnets', name), subnet, hosts, gateways)

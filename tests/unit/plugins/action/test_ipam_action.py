@@ -32,7 +32,19 @@ def run(args, task_vars, check_mode=False, diff=False):
     action = ActionModule(task, connection, PlayContext(), None, None, None)
     result = action.run(task_vars=task_vars)
     assert not connection.exec_command.called
+    if result.get('failed'):
+        # a refused request is a failed result (so that failed_when applies); raised here for the tests' pytest.raises
+        raise AnsibleActionFail(result['msg'])
     return result
+
+
+def test_a_refused_request_is_a_failed_result_not_an_exception(tmp_path):
+    """The wireguard_mesh role registers it with failed_when: false and fails naming its own variable."""
+    task = Task()
+    task.args = {'ledger': str(tmp_path / 'l.json'), 'pools': POOLS, 'hosts': ['a'], 'pins': {'a': {'wg0': '10.9.0.1'}}}
+    result = ActionModule(task, MagicMock(), PlayContext(), None, None, None).run(task_vars={})
+    assert result['failed'] and result['msg'].startswith('meshforge.vpn.ipam: pins[a][wg0]: ')
+    assert not os.path.exists(str(tmp_path / 'l.json'))
 
 
 def test_the_ledger_goes_beside_the_inventory_and_check_mode_writes_nothing(tmp_path):

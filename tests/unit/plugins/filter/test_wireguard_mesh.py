@@ -95,3 +95,42 @@ def test_the_plan_takes_the_allocated_addresses_from_the_ipam_result():
     skipped = FILTERS['wireguard_mesh_plan'](['a', 'b'], hostvars, SETTINGS, {'a': key(1), 'b': key(2)},
                                              {'skipped': True, 'changed': False})
     assert skipped['a']['addresses'] != ['10.88.0.77/24']
+
+
+# Issue 9: the role fails with the planner's problem, which starts with the variable.
+MEMBERS = {'h1': {'ansible_host': '198.18.5.11'}, 'h2': {'ansible_host': '198.18.5.12'}}
+
+
+@pytest.mark.parametrize('hostvars, settings, release, rotate, expected', [
+    (MEMBERS, SETTINGS, [], [], ''),
+    (dict(MEMBERS, h2=dict(MEMBERS['h2'], wireguard_mesh_routed_subnets=['198.18.5.0/24'])), SETTINGS, [], [],
+     'wireguard_mesh_routed_subnets (h2): 198.18.5.0/24 contains the endpoint of h1 (198.18.5.11)'),
+    (MEMBERS, dict(SETTINGS, interface='wg-much-too-long'), [], [], "wireguard_mesh_interface: 'wg-much-too-long'"),
+    (MEMBERS, SETTINGS, [], ['h3'], 'wireguard_mesh_rotate_keys: h3 is not a member'),
+    (MEMBERS, SETTINGS, ['h1'], [], 'wireguard_mesh_ipam_release: h1 still in the mesh group'),
+])
+def test_the_problem_filter_starts_with_the_variable(hostvars, settings, release, rotate, expected):
+    problem = FILTERS['wireguard_mesh_problem'](['h1', 'h2'], hostvars, settings, release, rotate)
+    assert problem.startswith(expected) and bool(problem) == bool(expected), problem
+
+
+def test_the_problem_filter_sees_connected_networks_in_gathered_facts():
+    facts = {'interfaces': ['lo', 'eth0', 'wg0'],
+             'eth0': {'ipv4': {'address': '172.16.0.5', 'netmask': '255.255.0.0'}},
+             'wg0': {'ipv4': {'address': '10.88.0.2', 'prefix': '24'}}}
+    hostvars = dict(MEMBERS, h1=dict(MEMBERS['h1'], ansible_facts=facts),
+                    h2=dict(MEMBERS['h2'], wireguard_mesh_routed_subnets=['172.16.9.0/24']))
+    problem = FILTERS['wireguard_mesh_problem'](['h1', 'h2'], hostvars, SETTINGS)
+    assert problem.startswith("wireguard_mesh_routed_subnets (h2): 172.16.9.0/24 overlaps h1's connected network "
+                              "172.16.0.0/16 (eth0)"), problem
+    # the mesh's own interface is no conflict with the mesh network
+    assert FILTERS['wireguard_mesh_problem'](['h1', 'h2'], dict(MEMBERS, h1=hostvars['h1']), SETTINGS) == ''
+
+
+def test_the_ipam_problem_filter_maps_a_failed_result_only():
+    ipam_problem = FILTERS['wireguard_mesh_ipam_problem']
+    assert ipam_problem({'changed': False, 'addresses': {}}, SETTINGS) == ''
+    assert ipam_problem({'skipped': True}, SETTINGS) == ''
+    failed = {'failed': False, 'failed_when_result': False,
+              'msg': 'meshforge.vpn.ipam: pins[h2][wg0]: 10.88.0.7 is already allocated to h1; release it first'}
+    assert ipam_problem(failed, SETTINGS) == 'wireguard_mesh_address (h2): 10.88.0.7 is already allocated to h1; release it first'

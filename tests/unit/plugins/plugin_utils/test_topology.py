@@ -119,18 +119,18 @@ def test_endpoint_forms(raw, expected):
     ({'settings': {'topology': 'star'}}, 'wireguard_mesh_topology'),
     ({'settings': {'topology': 'hub_spoke', 'hubs': []}}, 'wireguard_mesh_hub_group'),
     ({'settings': {'interface': 'wireguard-interface0'}}, 'wireguard_mesh_interface'),
-    ({'a': {'address': '10.99.0.1'}}, 'hostvars[a].wireguard_mesh_address'),
-    ({'a': {'address': '10.88.0.5'}, 'b': {'address': '10.88.0.5'}}, 'hostvars[b].wireguard_mesh_address'),
-    ({'a': {'address': '10.88.0.255'}}, 'hostvars[a].wireguard_mesh_address'),
-    ({'a': {'listen_port': 70000}}, 'hostvars[a].wireguard_mesh_listen_port'),
-    ({'a': {'endpoint': 'gw\n[Peer]'}}, 'hostvars[a].wireguard_mesh_endpoint'),
-    ({'a': {'endpoint': 'gw:port'}}, 'hostvars[a].wireguard_mesh_endpoint'),
-    ({'a': {'routed_subnets': ['not-a-cidr']}}, 'hostvars[a].wireguard_mesh_routed_subnets[0]'),
-    ({'a': {'routed_subnets': ['10.88.0.0/16']}}, 'hostvars[a].wireguard_mesh_routed_subnets'),
-    ({'a': {'routed_subnets': '172.16.0.0/16'}}, 'hostvars[a].wireguard_mesh_routed_subnets'),
+    ({'a': {'address': '10.99.0.1'}}, 'wireguard_mesh_address (a)'),
+    ({'a': {'address': '10.88.0.5'}, 'b': {'address': '10.88.0.5'}}, 'wireguard_mesh_address (b)'),
+    ({'a': {'address': '10.88.0.255'}}, 'wireguard_mesh_address (a)'),
+    ({'a': {'listen_port': 70000}}, 'wireguard_mesh_listen_port (a)'),
+    ({'a': {'endpoint': 'gw\n[Peer]'}}, 'wireguard_mesh_endpoint (a)'),
+    ({'a': {'endpoint': 'gw:port'}}, 'wireguard_mesh_endpoint (a)'),
+    ({'a': {'routed_subnets': ['not-a-cidr']}}, 'wireguard_mesh_routed_subnets[0] (a)'),
+    ({'a': {'routed_subnets': ['10.88.0.0/16']}}, 'wireguard_mesh_routed_subnets (a)'),
+    ({'a': {'routed_subnets': '172.16.0.0/16'}}, 'wireguard_mesh_routed_subnets (a)'),
     ({'a': {'routed_subnets': ['172.16.0.0/16']}, 'b': {'routed_subnets': ['172.16.1.0/24']}},
-     'hostvars[b].wireguard_mesh_routed_subnets'),
-    ({'a': {'public_key': 'c2hvcnQ='}}, 'hostvars[a].wireguard_mesh_public_key'),
+     'wireguard_mesh_routed_subnets (b)'),
+    ({'a': {'public_key': 'c2hvcnQ='}}, 'wireguard_mesh_public_key (a)'),
 ])
 def test_bad_input_names_the_field(change, field):
     ms = members(['a', 'b'])
@@ -293,14 +293,14 @@ def test_overlapping_but_different_prefixes_are_refused(h3_subnet):
     with pytest.raises(ValidationError) as err:
         topology.plan_mesh(members(['h1', 'h2', 'h3'], h2=gateway(100), h3=gateway(200, routed_subnets=[h3_subnet])),
                            SETTINGS)
-    assert 'overlaps' in str(err.value) and 'hostvars[h3]' in str(err.value)
+    assert 'overlaps' in str(err.value) and '(h3)' in str(err.value)
 
 
 @pytest.mark.parametrize('change, field', [
-    ({'route_metric': -1}, 'hostvars[h2].wireguard_mesh_route_metric'),
-    ({'route_metric': 'low'}, 'hostvars[h2].wireguard_mesh_route_metric'),
-    ({'route_metric': True}, 'hostvars[h2].wireguard_mesh_route_metric'),
-    ({'routed_subnets_withdrawn': 'maybe'}, 'hostvars[h2].wireguard_mesh_routed_subnets_withdrawn'),
+    ({'route_metric': -1}, 'wireguard_mesh_route_metric (h2)'),
+    ({'route_metric': 'low'}, 'wireguard_mesh_route_metric (h2)'),
+    ({'route_metric': True}, 'wireguard_mesh_route_metric (h2)'),
+    ({'routed_subnets_withdrawn': 'maybe'}, 'wireguard_mesh_routed_subnets_withdrawn (h2)'),
 ])
 def test_bad_values_name_the_field(change, field):
     with pytest.raises(ValidationError) as err:
@@ -318,3 +318,86 @@ def test_hub_spoke_first_hub_carries_the_winning_spoke_only():
     ms['s2']['routed_subnets_withdrawn'] = True
     plan = topology.plan_mesh(ms, settings)
     assert carriers(plan) == {'hub': 's3', 's1': 'hub', 's2': 'hub', 's3': None}
+
+
+# Issue 9, defect 1: a routed subnet (or the mesh network) that holds the underlay cut members off.
+UNDERLAY = '198.18.1.0/24'  # members() puts the hosts at 198.18.1.10, .11, ...
+
+
+@pytest.mark.parametrize('change, field, words', [
+    ({'b': {'routed_subnets': [UNDERLAY]}}, 'wireguard_mesh_routed_subnets (b)',
+     '198.18.1.0/24 contains the endpoint of a (198.18.1.10)'),
+    ({'b': {'routed_subnets': ['198.18.1.10/32']}}, 'wireguard_mesh_routed_subnets (b)', 'endpoint of a'),
+    ({'a': {'routed_subnets': ['198.18.1.10/32']}}, 'wireguard_mesh_routed_subnets (a)', 'endpoint of a'),
+    ({'b': {'routed_subnets': ['128.0.0.0/1']}}, 'wireguard_mesh_routed_subnets (b)', 'endpoint of a'),
+    ({'settings': {'network': UNDERLAY}}, 'wireguard_mesh_network', 'endpoint of a'),
+    ({'a': {'endpoint': '203.0.113.1'}, 'b': {'endpoint': '203.0.113.2', 'routed_subnets': ['198.18.1.10/32']}},
+     'wireguard_mesh_routed_subnets (b)', 'the address Ansible reaches a at (198.18.1.10)'),
+    ({'a': {'connected': [('eth1', ipaddress.ip_network('172.16.0.0/16'))]}, 'b': {'routed_subnets': ['172.16.5.0/24']}},
+     'wireguard_mesh_routed_subnets (b)', "overlaps a's connected network 172.16.0.0/16 (eth1)"),
+    ({'a': {'endpoint': '[fd18::10]:51820'}, 'settings': {'network6': 'fd18::/64'}}, 'wireguard_mesh_network6',
+     'endpoint of a (fd18::10)'),
+])
+def test_allowed_ips_that_capture_the_underlay_are_refused(change, field, words):
+    ms = members(['a', 'b'])
+    for name in ('a', 'b'):
+        ms[name].update(change.get(name, {}))
+    with pytest.raises(ValidationError) as err:
+        topology.plan_mesh(ms, dict(SETTINGS, **change.get('settings', {})))
+    assert err.value.field == field and words in err.value.problem, str(err.value)
+
+
+@pytest.mark.parametrize('change', [
+    # a LAN behind b, connected there (hub_spoke and firewall scenarios)
+    {'b': {'routed_subnets': ['198.19.7.0/24'], 'connected': [('lan0', ipaddress.ip_network('198.19.7.0/24'))]}},
+    # /32 anycast behind two gateways, one withdrawn (mesh_ha): each has it itself
+    {'a': {'routed_subnets': ['198.19.250.1/32'], 'route_metric': 100, 'routed_subnets_withdrawn': True},
+     'b': {'routed_subnets': ['198.19.250.1/32'], 'route_metric': 200}},
+    # a gateway managed from inside its LAN, its endpoint elsewhere
+    {'b': {'ansible_host': '198.19.7.1', 'endpoint': '198.18.1.11', 'routed_subnets': ['198.19.7.0/24']}},
+    # members managed over the mesh itself
+    {'a': {'ansible_host': '10.88.0.10', 'endpoint': '198.18.1.10', 'address': '10.88.0.10'}},
+    # names, not addresses: nothing the controller can check
+    {'a': {'ansible_host': 'a.example'}, 'b': {'ansible_host': 'b.example', 'routed_subnets': ['128.0.0.0/1']}},
+])
+def test_legitimate_routed_subnets_still_plan(change):
+    ms = members(['a', 'b'])
+    for name in ('a', 'b'):
+        ms[name].update(change.get(name, {}))
+    assert sorted(topology.plan_mesh(ms, SETTINGS)) == ['a', 'b']
+
+
+# Issue 9, defects 8 and 9.
+def test_rotating_the_key_of_a_host_outside_the_mesh_is_refused():
+    topology.check_mesh(members(['a', 'b']), SETTINGS, rotate_keys=['b'])
+    with pytest.raises(ValidationError) as err:
+        topology.check_mesh(members(['a', 'b']), SETTINGS, rotate_keys=['b', 'c'])
+    assert str(err.value).startswith('wireguard_mesh_rotate_keys: c is not a member of the mesh')
+
+
+def test_a_bad_interface_is_reported_as_the_interface_not_the_ipam_network():
+    with pytest.raises(ValidationError) as err:
+        topology.ipam_request(members(['a']), dict(SETTINGS, interface='wg0\n[Peer]', ipam_network='wg0\n[Peer]'))
+    assert err.value.field == 'wireguard_mesh_interface'
+    with pytest.raises(ValidationError) as err:
+        topology.ipam_request(members(['a']), dict(SETTINGS, ipam_network='office\n'))
+    assert err.value.field == 'wireguard_mesh_ipam_network'
+
+
+def test_paths_the_modules_get_are_checked_naming_the_variable():
+    with pytest.raises(ValidationError) as err:
+        topology.check_mesh(members(['a']), dict(SETTINGS, private_key_file='/etc/wireguard/../wg0.key'))
+    assert err.value.field == 'wireguard_mesh_private_key_file'
+
+
+@pytest.mark.parametrize('message, expected', [
+    ('meshforge.vpn.ipam: pins[h2][wg0]: 10.88.0.7 is already allocated to h1; release it first',
+     'wireguard_mesh_address (h2): 10.88.0.7 is already allocated to h1; release it first'),
+    ('meshforge.vpn.ipam: pins[h2][wg0_v6]: fd88::7 is outside', 'wireguard_mesh_address6 (h2): fd88::7 is outside'),
+    ('meshforge.vpn.ipam: pools[wg0].cidr: cannot change the pool', 'wireguard_mesh_network: cannot change the pool'),
+    ('meshforge.vpn.ipam: records[h3]: must be a mapping', 'wireguard_mesh_ipam_record_file (h3): must be a mapping'),
+    ('meshforge.vpn.ipam: /inv/l.json: not a valid ledger (JSON): x',
+     'wireguard_mesh_ipam_ledger: /inv/l.json: not a valid ledger (JSON): x'),
+])
+def test_ipam_failures_name_the_role_variable(message, expected):
+    assert topology.ipam_problem(message, SETTINGS) == expected
