@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshforge.vpn contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Thin filter entry point over the controller-side policy compiler."""
+"""Thin filter entry points over the controller-side policy compiler."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,24 +9,58 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import policy
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import policy, underlay
 
 
 # Fields named after a settings key; a role passes its variable prefix so that an error names its variable.
 SETTINGS_FIELDS = ('interface', 'interface_kind', 'table', 'groups', 'policies', 'routed_subnets', 'extra_rules',
-                   'addresses')
+                   'addresses', 'persist_dir')
 
 
-def firewall_plan(members, settings, groups=None, addresses=None, variable_prefix=''):
+def _underlay(members, hostvars, interface):
+    """What the controller knows of each member outside the VPN; a WireGuard mesh of the run published endpoints."""
+    found = {}
+    for name in members:
+        if name not in (hostvars or {}):
+            continue
+        host = hostvars[name]
+        published = host.get('wireguard_mesh__self') or {}
+        found[name] = underlay.describe_host(name, host, published.get('endpoint'), (interface,))
+    return found
+
+
+def _compile(members, settings, groups, addresses, variable_prefix, hostvars):
+    settings = dict(settings or {})
     try:
-        return policy.compile_policy(list(members), dict(settings or {}), dict(groups or {}), dict(addresses or {}))
+        if settings.get('persist_dir'):
+            # where the modules keep the table and routes for boot (their option path)
+            v.absolute_path('persist_dir', settings['persist_dir'])
+        return policy.compile_policy(list(members), settings, dict(groups or {}), dict(addresses or {}),
+                                     _underlay(members, hostvars, settings.get('interface') or 'wg0'))
     except ValidationError as exc:
         head = str(exc.field).split('[', 1)[0].split('.', 1)[0]
         prefix = variable_prefix if head in SETTINGS_FIELDS else ''
-        raise AnsibleFilterError('meshforge.vpn.firewall_plan: %s%s' % (prefix, exc))
+        raise ValidationError(prefix + exc.field, exc.problem)
+
+
+def firewall_plan(members, settings, groups=None, addresses=None, variable_prefix='', hostvars=None):
+    try:
+        return _compile(members, settings, groups, addresses, variable_prefix, hostvars)
+    except ValidationError as exc:
+        raise AnsibleFilterError('meshforge.vpn.firewall_plan: %s' % exc)
+
+
+def firewall_problem(members, settings, groups=None, addresses=None, variable_prefix='', hostvars=None):
+    """The first problem of the policy, ``<variable>: <problem>``, or an empty string (for one ``fail`` task)."""
+    try:
+        _compile(members, settings, groups, addresses, variable_prefix, hostvars)
+    except ValidationError as exc:
+        return str(exc)
+    return ''
 
 
 class FilterModule(object):
     def filters(self):
-        return {'firewall_plan': firewall_plan}
+        return {'firewall_plan': firewall_plan, 'firewall_problem': firewall_problem}

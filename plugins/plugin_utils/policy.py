@@ -24,8 +24,10 @@ __metaclass__ = type
 
 import ipaddress
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import nftables
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.nftables import port_range
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import underlay as underlay_check
 
 PROTOCOLS = ('all', 'tcp', 'udp', 'icmp')
 ACTIONS = ('accept', 'drop')
@@ -194,8 +196,12 @@ def normalize_routed(index, raw, members, addresses):
     }
 
 
-def compile_policy(members, settings, inventory_groups=None, addresses=None):
-    """Each member's nftables table and routes: ``{host: {'table': {...}, 'routes': [...]}}``."""
+def compile_policy(members, settings, inventory_groups=None, addresses=None, underlay=None):
+    """Each member's nftables table and routes: ``{host: {'table': {...}, 'routes': [...]}}``.
+
+    ``underlay``: what the controller knows of each member outside the VPN (``underlay.describe_host``); a routed
+    subnet that would capture it is refused.
+    """
     settings = settings or {}
     members = sorted(set(members))
     interface = v.interface_name('interface', settings.get('interface') or 'wg0')
@@ -204,6 +210,9 @@ def compile_policy(members, settings, inventory_groups=None, addresses=None):
     named = settings.get('groups') or {}
     if not isinstance(named, dict):
         raise v.ValidationError('groups', 'must be a mapping of group name to a list of hosts, addresses or prefixes')
+    for name in sorted(named, key=str):
+        # a group's name becomes the name of its sets, even before a policy uses it
+        v.nft_identifier('groups.%s' % name, name)
     groups = expand_groups(members, inventory_groups, named, addresses)
     hosts_of = group_hosts(members, inventory_groups, named)
     raw_policies = settings.get('policies') or []
@@ -222,6 +231,7 @@ def compile_policy(members, settings, inventory_groups=None, addresses=None):
     if not isinstance(extra_rules, (list, tuple)) or not all(isinstance(r, dict) for r in extra_rules):
         raise v.ValidationError('extra_rules', 'must be a list of rules (dicts, as meshforge.vpn.nft_table takes)')
     routes = _routes(routed, addresses, interface, kind)
+    _check_underlay(routed, underlay or {})
     plans = {}
     for host in members:
         used_sets = set()
@@ -278,7 +288,32 @@ def compile_policy(members, settings, inventory_groups=None, addresses=None):
                 for group, family in sorted(used_sets)]
         plans[host] = {'table': {'family': 'inet', 'name': table, 'sets': sets, 'chains': chains},
                        'routes': routes.get(host, [])}
+        _check_table(plans[host]['table'], len(vpn_rules) - len(extra_rules) - (1 if policies else 0), len(extra_rules))
     return plans
+
+
+def _check_underlay(routed, underlay):
+    """A routed subnet becomes a route through the VPN on the members that are not its gateways."""
+    for entry in routed:
+        gateways = [e['gateway'] for e in routed if set(e['subnets']) & set(entry['subnets'])]
+        for i, subnet in enumerate(entry['subnets']):
+            underlay_check.check_prefix('%s.subnets[%d]' % (entry['field'], i), subnet, underlay, gateways)
+
+
+def _check_table(table, first_extra, count):
+    """The module's own check of the table (meshforge.vpn.nft_table), on the controller.
+
+    Only ``extra_rules`` come into the table unchecked, so a problem is told at its place in ``extra_rules``.
+    """
+    try:
+        nftables.normalize_table(table)
+    except v.ValidationError as exc:
+        place = 'chains[1].rules['
+        if exc.field.startswith(place):
+            index, rest = exc.field[len(place):].split(']', 1)
+            if first_extra <= int(index) < first_extra + count:
+                raise v.ValidationError('extra_rules[%d]%s' % (int(index) - first_extra, rest), exc.problem)
+        raise
 
 
 def _hosts(group_names, hosts_of):

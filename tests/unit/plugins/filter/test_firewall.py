@@ -32,3 +32,23 @@ def test_filter_names_the_role_variable():
     with pytest.raises(AnsibleFilterError) as exc:
         plan(['a'], {}, {'bad': 'a'}, {'a': ['10.1.0.1']}, 'vpn_firewall_')
     assert 'firewall_plan: inventory group bad:' in str(exc.value)
+
+
+# Issue 9: the role fails with the compiler's first problem, which starts with the role's variable.
+HOSTVARS = {'a': {'ansible_host': '198.18.5.11'}, 'b': {'ansible_host': '198.18.5.12',
+                                                        'wireguard_mesh__self': {'endpoint': '198.18.6.12:51820'}}}
+
+
+@pytest.mark.parametrize('settings, expected', [
+    ({}, ''),
+    ({'routed_subnets': [{'gateway': 'b', 'subnets': ['198.18.5.0/24'], 'lan_interface': 'eth1'}]},
+     'vpn_firewall_routed_subnets[0].subnets[0]: 198.18.5.0/24 contains the address Ansible reaches a at (198.18.5.11)'),
+    ({'routed_subnets': [{'gateway': 'a', 'subnets': ['198.18.6.0/24'], 'lan_interface': 'eth1'}]},
+     'vpn_firewall_routed_subnets[0].subnets[0]: 198.18.6.0/24 contains the endpoint of b (198.18.6.12)'),
+    ({'extra_rules': [{'rule': 'accept; flush ruleset'}]}, "vpn_firewall_extra_rules[0].rule: 'accept; flush ruleset'"),
+    ({'persist_dir': 'etc/meshforge'}, "vpn_firewall_persist_dir: 'etc/meshforge' must be an absolute path"),
+])
+def test_the_problem_filter_starts_with_the_variable(settings, expected):
+    problem = FilterModule().filters()['firewall_problem'](['a', 'b'], settings, {}, {'a': ['10.1.0.1'], 'b': ['10.1.0.2']},
+                                                         'vpn_firewall_', HOSTVARS)
+    assert problem.startswith(expected) and bool(problem) == bool(expected), problem

@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -190,3 +192,47 @@ def test_extra_rules_go_after_the_policies_and_before_the_default_deny():
     assert rules[-2:] == [extra, {'action': 'drop', 'comment': 'default deny on wg0'}]
     assert rules[-3]['comment'] == 'web to db'
     assert vpn_rules(plan([], extra_rules=[extra]), 'db1')[-1] == extra
+
+
+# Issue 9, defect 1: a routed subnet becomes a route through the VPN on every member but its gateway.
+UNDERLAY = dict((name, {'management': ipaddress.ip_address('198.18.1.%d' % (11 + i)), 'endpoint': None,
+                        'connected': []}) for i, name in enumerate(MEMBERS))
+# only web1's facts were gathered; they show its underlay network
+UNDERLAY['web1']['connected'] = [('eth0', ipaddress.ip_network('198.18.1.0/25'))]
+
+
+@pytest.mark.parametrize('subnet, words', [
+    ('198.18.1.0/24', 'contains the address Ansible reaches'),
+    ('198.18.1.11/32', 'contains the address Ansible reaches web1 at (198.18.1.11)'),
+    ('198.18.0.0/16', 'contains the address Ansible reaches'),
+    ('198.18.1.64/26', "overlaps web1's connected network 198.18.1.0/25 (eth0)"),
+])
+def test_routed_subnets_that_capture_the_underlay_are_refused(subnet, words):
+    routed = [{'gateway': 'db1', 'subnets': [subnet], 'lan_interface': 'lan0'}]
+    with pytest.raises(ValidationError) as err:
+        policy.compile_policy(MEMBERS, {'routed_subnets': routed}, GROUPS, ADDRESSES, UNDERLAY)
+    assert err.value.field == 'routed_subnets[0].subnets[0]' and words in err.value.problem, str(err.value)
+
+
+def test_a_lan_behind_its_gateway_still_compiles():
+    underlay = dict(UNDERLAY, db1=dict(UNDERLAY['db1'], connected=[('lan0', ipaddress.ip_network('10.99.0.0/24'))]))
+    routed = [{'gateway': 'db1', 'subnets': ['10.99.0.0/24'], 'lan_interface': 'lan0'}]
+    assert policy.compile_policy(MEMBERS, {'routed_subnets': routed}, GROUPS, ADDRESSES, underlay)['web1']['routes']
+
+
+# Issue 9, defect 9: errors in extra rules are told at their place in extra_rules, not in the compiled table.
+@pytest.mark.parametrize('extra, field', [
+    ([{'rule': 'accept; flush ruleset'}], 'extra_rules[0].rule'),
+    ([{'action': 'accept'}, {'saddr': '10.0.0.300', 'action': 'accept'}], 'extra_rules[1].saddr'),
+    ([{'action': 'accept', 'colour': 'red'}], 'extra_rules[0]'),
+])
+def test_bad_extra_rules_name_their_place(extra, field):
+    with pytest.raises(ValidationError) as err:
+        policy.compile_policy(MEMBERS, {'policies': [WEB_DB], 'extra_rules': extra}, GROUPS, ADDRESSES)
+    assert err.value.field.startswith(field) and 'chains' not in str(err.value), str(err.value)
+
+
+def test_a_group_name_that_cannot_name_a_set_is_refused_even_unused():
+    with pytest.raises(ValidationError) as err:
+        policy.compile_policy(MEMBERS, {'groups': {'web}': ['web1']}}, GROUPS, ADDRESSES)
+    assert err.value.field == 'groups.web}'
