@@ -4,7 +4,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.tmp/collections
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: setup demo units sanity lint build integration test bench clean-labs
+.PHONY: setup demo units sanity lint build integration versions test bench clean-labs
 
 setup:
 	bash tests/setup.sh
@@ -25,11 +25,14 @@ build: setup
 	bash tests/build.sh
 
 integration: setup
-	bash tests/integration/ipam/run.sh
-	bash tests/integration/run.sh
-	bash tests/containers/run.sh
+	bash tests/all.sh ipam scenarios versions containers
 
-test: units sanity lint build integration
+versions: setup
+	bash tests/lab/forwarding-off.sh bash tests/integration/versions/run.sh
+
+# Every suite, also after a failure; a summary table at the end (tests/all.sh).
+test:
+	bash tests/all.sh
 
 bench: setup
 	python3 bench/bench.py

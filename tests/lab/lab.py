@@ -253,8 +253,8 @@ def parse_sysctls(specs, names):
     out = []
     for spec in specs or []:
         head, sep, value = spec.partition("=")
-        target, _, key = head.rpartition(":")
-        target = target or None
+        parts = head.rpartition(":")
+        target, key = parts[0] or None, parts[2]
         if not sep or not SYSCTL_KEY_RE.match(key) or not re.match(r"^[A-Za-z0-9 ._:-]*$", value):
             raise LabError("--sysctl wants [NS:]net.KEY=VALUE: %r" % spec)
         if target is not None and target not in names:
@@ -702,6 +702,8 @@ def bring_up(st):
         jobs.append((["ip", "-n", hv["netns"], "-batch", "-"], "\n".join(b) + "\n"))
     run_parallel(jobs)
 
+    for ns in st["namespaces"]:                # a leftover /etc/netns/<ns> would be bound over /etc
+        shutil.rmtree(os.path.join("/etc/netns", ns), ignore_errors=True)
     for h, hv in st["hosts"].items():
         make_etc(st, h, hv)
     for p in st["private_dirs"]:

@@ -12,8 +12,14 @@
 # Whatever is git-ignored here (.ansible/ from ansible-lint, .venv, .tmp,
 # tests/output) is never copied, so it cannot upset the run.
 #
-# Sanity runs with --python 3.11 --local: the interpreter of .venv, no other
-# Python version.  The exit code is ansible-test's.
+# Sanity runs --local for every Python version ansible-test supports on managed
+# hosts (3.8 to 3.13 for ansible-core 2.19; the modules declare no narrower
+# python_requires): the controller tests under .venv's 3.11, the target tests
+# (compile, import, ...) under each pythonX.Y found on PATH.  pyenv's shims do
+# not work unactivated, so links to pyenv's interpreters go into
+# .tmp/sanity-pythons/ at the head of PATH; a version with no interpreter here
+# is named and skipped (SANITY_PYTHONS=3.11 runs one version only).  Units run
+# with --python 3.11.  The exit code is ansible-test's.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -23,6 +29,29 @@ venv=${VENV:-$root/.venv}
 export PATH="$venv/bin:$PATH"
 
 bash "$root/tests/sanity/setup.sh" >/dev/null
+
+# pythonX.Y for each supported version: the venv's own, else pyenv's newest X.Y.*, else the machine's.
+pythons=$root/.tmp/sanity-pythons
+rm -rf "$pythons"
+mkdir -p "$pythons"
+pyenv_root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
+found=()
+missing=()
+for v in ${SANITY_PYTHONS:-3.8 3.9 3.10 3.11 3.12 3.13}; do
+    candidates=("$venv/bin/python$v")
+    mapfile -t -O 1 candidates < <(printf '%s\n' "$pyenv_root/versions/$v".*/bin/"python$v" | sort -V -r)
+    candidates+=("/usr/bin/python$v")
+    for c in "${candidates[@]}"; do
+        if [ -x "$c" ] && "$c" -c 'import sys' 2>/dev/null; then
+            ln -s "$c" "$pythons/python$v"
+            found+=("$v")
+            break
+        fi
+    done
+    [ -e "$pythons/python$v" ] || missing+=("$v")
+done
+export PATH="$pythons:$PATH"
+echo "sanity: Python ${found[*]}${missing[*]:+ (no interpreter for ${missing[*]}: skipped)}" >&2
 
 dest=$root/.tmp/sanity/ansible_collections/meshforge/vpn
 rm -rf "$dest"
@@ -41,7 +70,10 @@ git -C "$dest" init -q
 cd "$dest"
 case $command in
     sanity)
-        exec ansible-test sanity --python 3.11 --local --color no "$@"
+        python_args=()
+        for v in "${found[@]}"; do python_args+=(--python "$v"); done
+        [ ${#found[@]} -gt 1 ] && python_args=()   # no --python: every supported version on PATH
+        exec ansible-test sanity "${python_args[@]}" --local --color no "$@"
         ;;
     units)
         exec ansible-test units --python 3.11 --venv --color no "$@"
