@@ -30,6 +30,15 @@ def ipsec_site_plan(tunnels, names, hostvars, settings):
     return {'hosts': plans, 'needs_psk_secret': ipsec_plan.needs_psk_secret(plans)}
 
 
+def ipsec_site_problem(tunnels, names, hostvars, settings):
+    """The first problem of the tunnels, ``<variable>: <problem>``, or an empty string (for one ``fail`` task)."""
+    try:
+        ipsec_plan.plan_sites(tunnels, _hosts(names, hostvars), settings)
+    except ValidationError as exc:
+        return str(exc)
+    return ''
+
+
 def ipsec_site_psk(connection, secret, tunnels):
     try:
         return ipsec_plan.site_psk(connection, secret, tunnels)
@@ -45,6 +54,7 @@ class FilterModule(object):
     def filters(self):
         return {
             'ipsec_site_plan': ipsec_site_plan,
+            'ipsec_site_problem': ipsec_site_problem,
             'ipsec_site_psk': ipsec_site_psk,
             'ipsec_status_table': ipsec_status_table,
         }

@@ -20,6 +20,7 @@ __metaclass__ = type
 
 import base64
 import hashlib
+import ipaddress
 import os
 import re
 import socket
@@ -254,6 +255,15 @@ def _credential_path(field, value, directory):
     return value
 
 
+def common_family(field, local, remote, names=('local_ts', 'remote_ts')):
+    """Traffic selectors form a policy only within one address family: local and remote need one in common."""
+    families = [set(ipaddress.ip_network(ts).version for ts in side) for side in (local, remote)]
+    if not families[0] & families[1]:
+        raise v.ValidationError(field, '%s are IPv%s only and %s IPv%s only: no policy can join them; give both '
+                                'sides prefixes of one family' % (names[0], ' and IPv'.join(map(str, sorted(families[0]))),
+                                                                  names[1], ' and IPv'.join(map(str, sorted(families[1])))))
+
+
 def normalize_child(index, raw, defaults, allow_weak, version):
     field = 'children[%d]' % index
     if not isinstance(raw, dict):
@@ -266,6 +276,7 @@ def normalize_child(index, raw, defaults, allow_weak, version):
         if not isinstance(values, list) or not values:
             raise v.ValidationError('%s.%s' % (field, key), 'must be a non-empty list of CIDR prefixes')
         child[key] = [str(v.prefix('%s.%s[%d]' % (field, key, i), ts)) for i, ts in enumerate(values)]
+    common_family(field, child['local_ts'], child['remote_ts'])
     child['mode'] = _choice(field + '.mode', raw.get('mode'), ('tunnel', 'transport'), 'tunnel')
     child['start_action'] = _choice(field + '.start_action', raw.get('start_action'), ('none', 'trap', 'start'), 'none')
     child['close_action'] = _choice(field + '.close_action', raw.get('close_action'), ('none', 'trap', 'start'), 'none')

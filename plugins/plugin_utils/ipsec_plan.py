@@ -96,6 +96,9 @@ def _children(field, tunnel, ends):
             else:
                 raise v.ValidationError('%s.%s_subnets' % (cfield, side), 'no subnets for this end (set it, or '
                                         'ipsec_site_subnets of %s)' % (ends[side]['host'] or 'the peer'))
+        # said in the tunnel's own words: its sides' subnets, left and right
+        swanctl.common_family(cfield if tunnel.get('children') is not None else field, out['left'], out['right'],
+                              ('left_subnets', 'right_subnets'))
         for key in ('esp_proposals', 'rekey_time', 'life_time', 'mode'):
             if child.get(key) is not None:
                 out[key] = child[key]
@@ -163,6 +166,9 @@ def plan_sites(tunnels, hosts, settings):
     ``hosts``: inventory name -> {'ansible_host', 'address', 'id', 'subnets'} (the host's ipsec_site_* variables);
     ``settings``: {'libipsec', 'vici_socket', 'ca_name'}.  Raises ValidationError naming the variable.
     """
+    if settings.get('psk_secret'):
+        # one given by the user (an empty one is generated); checked before any host is touched
+        topology.check_psk_secret('ipsec_site_psk_secret', settings['psk_secret'])
     if tunnels is None:
         tunnels = []
     if not isinstance(tunnels, list):
@@ -239,8 +245,7 @@ def site_psk(connection, secret, tunnels):
     if 'tunnel' in source:
         return tunnels[source['tunnel']]['psk']
     if 'pair' in source:
-        if not secret or len(str(secret)) < 16:
-            raise v.ValidationError('ipsec_site_psk_secret', 'must be a secret of at least 16 characters')
+        topology.check_psk_secret('ipsec_site_psk_secret', secret)
         low, high = source['pair']
         return topology.preshared_key(str(secret), 'ipsec/' + connection['name'], low, high)
     return None

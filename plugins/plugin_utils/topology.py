@@ -62,10 +62,15 @@ def placeholder_key(name):
     return base64.b64encode(hashlib.sha256(('meshforge.vpn pending key\0%s' % name).encode('utf-8')).digest()).decode('ascii')
 
 
+def check_psk_secret(field, secret):
+    """The one secret every pair's key derives from: at least 16 characters."""
+    if not secret or len(str(secret)) < 16:
+        raise v.ValidationError(field, 'must be a secret of at least 16 characters')
+
+
 def add_preshared_keys(peers, secret, interface, name):
     """``peers`` of host ``name`` with each pair's preshared key."""
-    if not secret or len(str(secret)) < 16:
-        raise v.ValidationError('wireguard_mesh_psk_secret', 'must be a secret of at least 16 characters')
+    check_psk_secret('wireguard_mesh_psk_secret', secret)
     return [dict(peer, preshared_key=preshared_key(str(secret), interface, name, peer['description'])) for peer in peers]
 
 
@@ -144,6 +149,9 @@ def check_mesh(members, settings, release=(), rotate_keys=()):
     for key in PATH_SETTINGS:
         if settings.get(key):
             v.absolute_path('wireguard_mesh_' + key, settings[key])
+    if settings.get('psk_secret'):
+        # one given by the user (an empty one is generated); checked here, before the hosts' keys are made
+        check_psk_secret('wireguard_mesh_psk_secret', settings['psk_secret'])
 
 
 def ipam_problem(message, settings):

@@ -1001,3 +1001,20 @@ def test_charon_if_running_needs_a_live_socket(tmp_path):
             ('session', str(tmp_path / 'live.vici'))
     finally:
         live.close()
+
+
+# Issue 9, defect 7: traffic selectors with no family in common cannot form a policy.
+@pytest.mark.parametrize('local_ts, remote_ts, words', [
+    (['10.1.0.0/16'], ['fd20::/64'], 'local_ts are IPv4 only and remote_ts IPv6 only'),
+    (['fd10::/64'], ['10.20.0.0/24', '10.21.0.0/24'], 'local_ts are IPv6 only and remote_ts IPv4 only'),
+])
+def test_traffic_selectors_without_a_common_family_are_refused(local_ts, remote_ts, words):
+    with pytest.raises(ValidationError) as exc:
+        swanctl.normalize_connection(params(children=[child(local_ts=local_ts, remote_ts=remote_ts)]))
+    assert exc.value.field == 'children[0]' and words in exc.value.problem
+
+
+def test_traffic_selectors_with_a_family_in_common_are_accepted():
+    both = swanctl.normalize_connection(params(children=[child(local_ts=['10.1.0.0/16', 'fd10::/64'],
+                                                               remote_ts=['fd20::/64'])]))
+    assert both['children'][0]['remote_ts'] == ['fd20::/64']

@@ -120,3 +120,20 @@ def test_duplicate_names_and_children_defaults():
 def test_host_address_only_needs_no_forwarding():
     hosts = dict(HOSTS, west=dict(HOSTS['west'], subnets=['198.18.1.11/32']))
     assert not plan([PAIR], hosts)['west']['forwarding']
+
+
+# Issue 9, defect 7: sides whose subnets share no family are refused in the tunnel's own words.
+def test_subnets_without_a_common_family_are_refused_naming_the_tunnel():
+    with pytest.raises(ValidationError) as exc:
+        plan([dict(PAIR, right_subnets=['fd20::/64'])])
+    assert exc.value.field == 'ipsec_site_tunnels[0] (west-east)'
+    assert 'left_subnets are IPv4 only and right_subnets IPv6 only' in exc.value.problem
+    with pytest.raises(ValidationError) as exc:
+        plan([dict(PAIR, children=[{'name': 'v6', 'left_subnets': ['fd10::/64']}])])
+    assert exc.value.field == 'ipsec_site_tunnels[0] (west-east).children[0]'
+
+
+def test_a_short_psk_secret_given_by_the_user_is_refused_before_any_tunnel():
+    with pytest.raises(ValidationError) as exc:
+        ipsec_plan.plan_sites([PAIR], HOSTS, dict(SETTINGS, psk_secret='short'))
+    assert str(exc.value) == 'ipsec_site_psk_secret: must be a secret of at least 16 characters'
