@@ -158,13 +158,51 @@ def element(field, value, kinds, interval):
 
 
 def elements(field, values, kinds, interval):
-    """Canonical, de-duplicated, sorted elements."""
+    """Canonical, de-duplicated, sorted elements; those of an interval set must not overlap."""
     if values is None:
         return []
     if not isinstance(values, (list, tuple)):
         raise v.ValidationError(field, 'must be a list of elements')
-    return sorted(set(element('%s[%d]' % (field, i), value, kinds, interval) for i, value in enumerate(values)),
-                  key=element_sort_key)
+    result = sorted(set(element('%s[%d]' % (field, i), value, kinds, interval) for i, value in enumerate(values)),
+                    key=element_sort_key)
+    if interval:
+        check_overlaps(field, result, [], kinds)
+    return result
+
+
+def _span(part, kind):
+    """What one part of an element covers: ``(low, high)`` for addresses and ports, the text itself otherwise."""
+    if kind in ADDRESS_TYPES:
+        if '-' in part:
+            low, high = part.split('-', 1)
+            return int(ipaddress.ip_address(low)), int(ipaddress.ip_address(high))
+        net = ipaddress.ip_network(part)
+        return int(net.network_address), int(net.broadcast_address)
+    if kind == 'inet_service':
+        low, high = (part.split('-', 1) + [part])[:2]
+        return int(low), int(high)
+    return part, part
+
+
+def _overlap(a, b, kinds):
+    return all(x[0] <= y[1] and y[0] <= x[1] if isinstance(x[0], int) else x == y
+               for x, y in zip(*[[_span(p, k) for p, k in zip(e.split(' . '), kinds)] for e in (a, b)]))
+
+
+def check_overlaps(field, texts, kept, kinds):
+    """Refuse elements of an interval set that overlap one another or one of ``kept`` (already in the set).
+
+    nft refuses such a batch with an error that names no element; said here, before nft runs, it names both.
+    """
+    for i, text in enumerate(texts):
+        for other in texts[i + 1:]:
+            if _overlap(text, other, kinds):
+                raise v.ValidationError(field, '%s overlaps %s; an interval set cannot hold both (merge them into one '
+                                        'element)' % (text, other))
+        for other in kept:
+            if other != text and _overlap(text, other, kinds):
+                raise v.ValidationError(field, '%s overlaps %s, already in the set; remove that one in the same '
+                                        'change (exclusive) or merge them' % (text, other))
 
 
 def element_sort_key(text):
@@ -906,6 +944,8 @@ def manage_set(module):
     else:
         add = [e for e in wanted if e not in live['elements']]
         remove = [e for e in live['elements'] if e not in wanted] if params.get('exclusive') else []
+        if interval:
+            check_overlaps('elements', add, [e for e in live['elements'] if e not in remove], live['type'])
     after = sorted((set(live['elements']) | set(add)) - set(remove), key=element_sort_key)
     changed = bool(add or remove)
     result = {'changed': changed, 'added': add, 'removed': remove, 'elements': after,

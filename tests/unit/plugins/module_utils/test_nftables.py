@@ -372,3 +372,37 @@ def test_rejected_table_is_not_persisted(tmp_path):
     assert not os.path.exists(path)
     with pytest.raises(ValidationError, match='path'):
         run_table(net, table_params(path='relative/file.nft'))
+
+
+# Issue 9, defect 9: overlapping intervals are refused before nft runs, naming the field and both elements.
+@pytest.mark.parametrize('live, params, words', [
+    ([], {'elements': ['10.0.0.0/24', '10.0.0.5']}, '10.0.0.0/24 overlaps 10.0.0.5'),
+    ([], {'elements': ['10.0.0.0-10.0.0.9', '10.0.0.8/29']}, 'overlaps 10.0.0.8/29'),
+    (['10.9.0.0/16'], {'elements': ['10.9.1.0/24']}, '10.9.1.0/24 overlaps 10.9.0.0/16, already in the set'),
+])
+def test_set_overlapping_intervals_are_refused_before_nft(live, params, words):
+    net = FakeNet()
+    make_set(net, elements=live)
+    with pytest.raises(ValidationError) as exc:
+        run_set(net, **params)
+    assert str(exc.value).startswith('elements: ') and words in exc.value.problem and net.changing == []
+
+
+def test_set_interval_replaced_in_one_exclusive_change_and_ports_and_concatenations():
+    net = FakeNet()
+    make_set(net, elements=['10.9.0.0/16'])
+    assert run_set(net, elements=['10.9.1.0/24'], exclusive=True)['removed'] == ['10.9.0.0/16']
+    make_set(net, 'ports', ('inet_service',), ('interval',))
+    with pytest.raises(ValidationError) as exc:
+        run_set(net, name='ports', elements=['8000-8100', '8080'])
+    assert exc.value.problem.startswith('8000-8100 overlaps 8080')
+    make_set(net, 'svc', ('ipv4_addr', 'inet_service'), ('interval',))
+    # the same addresses on other ports do not overlap
+    assert run_set(net, name='svc', elements=['10.0.0.0/24 . 22', '10.0.0.0/24 . 443'])['changed']
+
+
+def test_table_set_overlapping_intervals_name_the_set():
+    with pytest.raises(ValidationError) as exc:
+        nf.normalize_set('sets[0]', {'name': 'web_v4', 'type': 'ipv4_addr', 'flags': ['interval'],
+                                     'elements': ['10.0.0.0/8', '10.1.2.3']})
+    assert exc.value.field == 'sets[0].elements'
