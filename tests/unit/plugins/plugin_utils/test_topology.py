@@ -401,3 +401,10 @@ def test_paths_the_modules_get_are_checked_naming_the_variable():
 ])
 def test_ipam_failures_name_the_role_variable(message, expected):
     assert topology.ipam_problem(message, SETTINGS) == expected
+
+
+def test_a_short_psk_secret_given_by_the_user_is_refused_before_any_host():
+    topology.check_mesh(members(['a', 'b']), dict(SETTINGS, psk_secret='x' * 16))
+    with pytest.raises(ValidationError) as err:
+        topology.check_mesh(members(['a', 'b']), dict(SETTINGS, psk_secret='short'))
+    assert str(err.value) == 'wireguard_mesh_psk_secret: must be a secret of at least 16 characters'
