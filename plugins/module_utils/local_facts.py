@@ -56,7 +56,7 @@ def plan(current, records=None, state='present', pools=None):
 def manage(module):
     """Read, and with ``records`` or ``state=absent`` change, the record at ``path``."""
     params = module.params
-    path = v.absolute_path('path', params['path'])
+    path = v.host_path('path', params['path'])
     pools = [v.name('pools', pool) for pool in params['pools']] if params['pools'] is not None else None
     current = read(path)
     if params['records'] is None and params['state'] == 'present':

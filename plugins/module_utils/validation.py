@@ -14,7 +14,9 @@ __metaclass__ = type
 import base64
 import binascii
 import ipaddress
+import os
 import re
+import stat
 
 # \Z, not $: $ also matches before a trailing newline.  A leading '-' would read as an option to
 # wg, ip or wireguard-go ('-f' keeps wireguard-go in the foreground); '.' and '..' are refused by the kernel.
@@ -201,9 +203,45 @@ def fwmark(field, value):
 
 
 def absolute_path(field, value):
+    """An absolute path written plainly: no ``.`` or ``..`` component and no empty one, so it names what it says."""
     value = _text(field, value)
     if not PATH_RE.match(value):
         raise ValidationError(field, '%r must be an absolute path of letters, digits and _./@+=,:-' % value)
+    parts = value.split('/')[1:]
+    if any(part in ('', '.', '..') for part in parts) and value != '/':
+        raise ValidationError(field, '%r has an empty, . or .. component; write the path it means plainly' % value)
+    return value
+
+
+def host_path(field, value, lstat=os.lstat, euid=None):
+    """:func:`absolute_path`, and on this host a path that leads where it says.
+
+    Modules write, read and remove files at these paths as root, so a symbolic link along the way is followed
+    only when root (or the user the module runs as) made it in a directory no other user can change (a sticky
+    directory such as /tmp counts: others cannot replace a link there); that keeps /var/run -> /run and refuses
+    a link someone planted.  The last component must not be a link at all: a file would be written, read or
+    removed somewhere else than the path says.
+    """
+    value = absolute_path(field, value)
+    trusted = (0, os.geteuid() if euid is None else euid)
+    parts = [part for part in value.split('/') if part]
+    current = '/'
+    for index, part in enumerate(parts):
+        parent, current = current, os.path.join(current, part)
+        try:
+            info = lstat(current)
+        except OSError:
+            return value        # the rest does not exist yet: the module creates it
+        if not stat.S_ISLNK(info.st_mode):
+            continue
+        if index == len(parts) - 1:
+            raise ValidationError(field, '%s is a symlink; give the path of the file itself' % current)
+        directory = lstat(parent)
+        writable = directory.st_mode & 0o022 and not directory.st_mode & stat.S_ISVTX
+        if info.st_uid not in trusted or directory.st_uid not in trusted or writable:
+            raise ValidationError(field, '%s is a symlink that another user could have made or changed '
+                                         '(owner uid %d, in %s); give the real path' % (current, info.st_uid, parent))
+        current = os.path.realpath(current)
     return value
 
 

@@ -37,7 +37,10 @@ attributes:
     description: Any host with Python; the file is an Ansible local fact.
 options:
   path:
-    description: The record file.
+    description:
+      - The record file.
+      - An absolute path without V(.), V(..) or empty components; it must not be a symlink, and a symlink
+        along the way is followed only when root made it in a directory no other user can change. A refused path creates nothing.
     type: path
     default: /etc/ansible/facts.d/meshforge_vpn_ipam.fact
   records:

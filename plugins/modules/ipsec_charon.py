@@ -55,7 +55,10 @@ options:
     choices: [stroke, lookip, error-notify]
     default: []
   dropin:
-    description: Path of the drop-in; it must be read after the distribution's plugin settings (C(/etc/strongswan.d/*.conf)).
+    description:
+      - Path of the drop-in; it must be read after the distribution's plugin settings (C(/etc/strongswan.d/*.conf)).
+      - An absolute path without V(.), V(..) or empty components; it must not be a symlink, and a symlink
+        along the way is followed only when root made it in a directory no other user can change.
     type: path
     default: /etc/strongswan.d/meshforge-vpn.conf
   manager:
@@ -68,7 +71,10 @@ options:
     type: str
     default: strongswan
   run_dir:
-    description: Where the supervised daemon keeps C(charon.pid) and C(charon.log) (without systemd only).
+    description:
+      - Where the supervised daemon keeps C(charon.pid) and C(charon.log) (without systemd only).
+      - An absolute path without V(.), V(..) or empty components; it must not be a symlink, and a symlink
+        along the way is followed only when root made it in a directory no other user can change.
     type: path
     default: /run/meshforge-vpn
 seealso:
@@ -116,7 +122,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import charon
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError, host_path
 
 
 def main():
@@ -134,6 +140,9 @@ def main():
     )
     try:
         desired = charon.normalize(module.params)
+        for option in ('dropin', 'run_dir'):
+            host_path(option, desired[option])
+        host_path('vici_socket', charon.socket_path(desired['vici_socket']))
         result = charon.manage(module, desired)
     except ValidationError as exc:
         module.fail_json(msg=str(exc), field=exc.field, missing=[])

@@ -305,7 +305,7 @@ terminated:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError, host_path
 
 ACTIONS = ['clear', 'trap', 'restart']
 
@@ -357,6 +357,7 @@ def main():
         # an absent connection needs only its name; children and the rest are not checked
         module.params = dict((k, module.params[k]) for k in ('name', 'state', 'vici_socket'))
     try:
+        host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
         if not swanctl.HAS_VICI:
             swanctl.normalize_connection(module.params)
             module.fail_json(msg=missing_required_lib('vici'), exception=swanctl.VICI_IMPORT_ERROR)

@@ -245,7 +245,7 @@ sas:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError, section_name
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError, host_path, section_name
 
 
 def main():
@@ -258,7 +258,7 @@ def main():
     )
     try:
         name = section_name('name', module.params['name']) if module.params['name'] else None
-        path = swanctl.vici_socket('vici_socket', module.params['vici_socket'])
+        path = host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
         if not swanctl.HAS_VICI:
             module.fail_json(msg=missing_required_lib('vici'), exception=swanctl.VICI_IMPORT_ERROR)
         info = swanctl.gather_info(swanctl.Charon(path), name)

@@ -90,7 +90,7 @@ charon_running:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError, host_path
 
 
 def main():
@@ -108,6 +108,7 @@ def main():
         return swanctl.Charon(path)
 
     try:
+        host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
         result = swanctl.purge_connections(module, module.params['keep'], connect)
     except ValidationError as exc:
         module.fail_json(msg=str(exc), field=exc.field)

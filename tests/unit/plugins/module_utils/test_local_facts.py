@@ -63,3 +63,22 @@ def test_a_corrupt_record_file_is_named_and_left_alone(tmp_path, capsys):
     result = call({'path': path, 'records': {'wg0': '10.0.0.1'}}, capsys)
     assert result['failed'] and path in result['msg'] and 'fix or remove it' in result['msg']
     assert open(path).read() == '{"wg0": '
+
+
+@pytest.mark.parametrize('relative', ['new/../r.fact', 'new/..', './new/r.fact', 'new//r.fact'])
+def test_a_path_with_dot_components_is_refused_before_anything_is_created(tmp_path, capsys, relative):
+    path = '%s/%s' % (tmp_path, relative)
+    for state in ('present', 'absent'):
+        result = call({'path': path, 'records': {'wg0': '10.0.0.1'}, 'state': state}, capsys)
+        assert result['failed'] and result['msg'].startswith('path: ') and 'component' in result['msg']
+        assert 'Traceback' not in result.get('exception', '')
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_a_symbolic_link_as_the_record_is_refused(tmp_path, capsys):
+    target = tmp_path / 'elsewhere'
+    target.write_text('{}')
+    os.symlink(str(target), str(tmp_path / 'r.fact'))
+    result = call({'path': str(tmp_path / 'r.fact'), 'records': {'wg0': '10.0.0.1'}}, capsys)
+    assert result['failed'] and result['msg'].startswith('path: ') and 'is a symlink' in result['msg']
+    assert target.read_text() == '{}' and os.path.islink(str(tmp_path / 'r.fact'))

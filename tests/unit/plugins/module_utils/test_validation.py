@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import base64
 import ipaddress
+import os
 
 import pytest
 from hypothesis import given, strategies as st
@@ -250,9 +251,45 @@ def test_absolute_path_accepts(value):
                                    '/tmp/$(reboot)', '/tmp/`reboot`', '/tmp/a;reboot', '/tmp/a|b', '/tmp/a&b',
                                    '/tmp/*', '/tmp/a?', "/tmp/'a'", '/tmp/"a"', '/tmp/a>b', '/tmp/a\\b',
                                    # wg-quick cuts a line at '#' and replaces %i
-                                   '/tmp/a#b', '/etc/wireguard/%i.key', '', None])
+                                   '/tmp/a#b', '/etc/wireguard/%i.key', '', None,
+                                   # a path says where it leads: no . or .. component, no empty one
+                                   '/etc/wireguard/../shadow', '/etc/wireguard/..', '/etc/./wireguard/wg0.key',
+                                   '/etc//wireguard/wg0.key', '/etc/wireguard/', '/..'])
 def test_absolute_path_refuses(value):
     raises_for('private_key_file', v.absolute_path, value)
+
+
+def test_host_path_follows_trusted_links_and_refuses_the_rest(tmp_path):
+    real = tmp_path / 'real'
+    real.mkdir()
+    (tmp_path / 'real' / 'wg0.key').write_text('x')
+    os.symlink(str(real), str(tmp_path / 'link'))
+    # a link root made in a directory only root can change (like /var/run -> /run): followed
+    os.chmod(str(tmp_path), 0o755)
+    assert v.host_path('path', '%s/link/wg0.key' % tmp_path) == '%s/link/wg0.key' % tmp_path
+    assert v.host_path('path', '%s/link/new/file' % tmp_path)
+    # the file itself a link: refused
+    os.symlink(str(real / 'wg0.key'), str(real / 'alias.key'))
+    assert 'is a symlink;' in raises_for('path', v.host_path, '%s/real/alias.key' % tmp_path).problem
+    # a directory others may write (not sticky): its links could be anyone's
+    os.chmod(str(tmp_path), 0o777)
+    assert 'another user' in raises_for('path', v.host_path, '%s/link/wg0.key' % tmp_path).problem
+    os.chmod(str(tmp_path), 0o1777)
+    assert v.host_path('path', '%s/link/wg0.key' % tmp_path)
+    os.chmod(str(tmp_path), 0o755)
+
+
+def test_host_path_refuses_a_link_another_user_owns(tmp_path):
+    os.symlink('/etc', str(tmp_path / 'etc'))
+    real_lstat = os.lstat
+
+    def lstat(path):
+        info = real_lstat(path)
+        if path.endswith('/etc') and path.startswith(str(tmp_path)):
+            return os.stat_result((info.st_mode, info.st_ino, info.st_dev, info.st_nlink, 1000) + tuple(info)[5:])
+        return info
+    assert 'owner uid 1000' in raises_for('path', v.host_path, '%s/etc/passwd' % tmp_path, lstat=lstat).problem
+    assert v.host_path('path', '%s/etc/passwd' % tmp_path, lstat=lstat, euid=1000)
 
 
 def test_validation_error_is_a_value_error():
