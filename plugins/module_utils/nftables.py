@@ -24,13 +24,12 @@ __metaclass__ = type
 import hashlib
 import ipaddress
 import json
-import os
 import re
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 # one error for a command that failed, whichever driver ran it
-from ansible_collections.meshforge.vpn.plugins.module_utils.routes import CommandError
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import CommandError, management_connection
 
 FAMILIES = ('inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev')
 ADDRESS_TYPES = {'ipv4_addr': 4, 'ipv6_addr': 6}
@@ -704,47 +703,6 @@ def describe_table(fam, name, sets, chains, rules_of):
 
 # -------------------------------------------------------------- lockout --
 
-def management_connection(environ=None, proc='/proc', pid=None):
-    """The SSH connection this module came through (client, port, server, port), or None.
-
-    ``SSH_CONNECTION`` is in the environment of the SSH session; ``become``
-    (sudo) resets the environment, so the parents' environments are read too.
-    """
-    values = [(environ if environ is not None else os.environ).get('SSH_CONNECTION')]
-    pid = os.getpid() if pid is None else pid
-    for dummy in range(32):
-        try:
-            with open('%s/%d/stat' % (proc, pid)) as handle:
-                pid = int(handle.read().rsplit(')', 1)[1].split()[1])
-            if pid <= 1:
-                break
-            with open('%s/%d/environ' % (proc, pid), 'rb') as handle:
-                for entry in handle.read().split(b'\0'):
-                    if entry.startswith(b'SSH_CONNECTION='):
-                        values.append(entry.split(b'=', 1)[1].decode('ascii', 'replace'))
-        except (IOError, OSError, ValueError, IndexError):
-            break
-    for value in values:
-        parsed = parse_ssh_connection(value)
-        if parsed:
-            return parsed
-    return None
-
-
-def parse_ssh_connection(value):
-    words = (value or '').split()
-    if len(words) != 4:
-        return None
-    try:
-        client, server = (ipaddress.ip_address(w.split('%', 1)[0]) for w in (words[0], words[2]))
-        client_port, server_port = int(words[1]), int(words[3])
-    except ValueError:
-        return None
-    if client.version == 6 and client.ipv4_mapped:
-        client, server = client.ipv4_mapped, server.ipv4_mapped or server
-    return {'client': str(client), 'client_port': client_port, 'server': str(server), 'server_port': server_port}
-
-
 def _ranges(texts):
     found = []
     for text in texts:
@@ -972,7 +930,7 @@ def manage_table(module, connection=None):
     live = parse_table(text) if text is not None else None
     path = module.params.get('path')
     if path is not None:
-        path = v.absolute_path('path', path)
+        path = v.host_path('path', path)
     if desired['state'] == 'absent':
         stale = path is not None and files.read_text(path) is not None
         result = {'changed': live is not None or stale, 'action': 'delete' if live is not None else 'none',

@@ -24,6 +24,7 @@ __metaclass__ = type
 import glob
 import ipaddress
 import json
+import os
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
@@ -131,6 +132,7 @@ def parse_routes(text, family, names=None):
             'metric': int(raw.get('metric') or DEFAULT_METRIC[family]),
             'src': raw.get('prefsrc'),
             'multipath': bool(raw.get('nexthops')),
+            'protocol': str(raw.get('protocol', 'boot')),
         })
     return found
 
@@ -267,6 +269,130 @@ def describe(route, names=None):
     return text
 
 
+# ------------------------------------------------------- safety --
+# A route is checked against the live table before it is added or changed: it must not replace a route another
+# owner holds, and it must not capture the traffic that keeps this host reachable.
+
+def management_connection(environ=None, proc='/proc', pid=None):
+    """The SSH connection this module came through (client, port, server, port), or None.
+
+    ``SSH_CONNECTION`` is in the environment of the SSH session; ``become``
+    (sudo) resets the environment, so the parents' environments are read too.
+    """
+    values = [(environ if environ is not None else os.environ).get('SSH_CONNECTION')]
+    pid = os.getpid() if pid is None else pid
+    for dummy in range(32):
+        try:
+            with open('%s/%d/stat' % (proc, pid)) as handle:
+                pid = int(handle.read().rsplit(')', 1)[1].split()[1])
+            if pid <= 1:
+                break
+            with open('%s/%d/environ' % (proc, pid), 'rb') as handle:
+                for entry in handle.read().split(b'\0'):
+                    if entry.startswith(b'SSH_CONNECTION='):
+                        values.append(entry.split(b'=', 1)[1].decode('ascii', 'replace'))
+        except (IOError, OSError, ValueError, IndexError):
+            break
+    for value in values:
+        parsed = parse_ssh_connection(value)
+        if parsed:
+            return parsed
+    return None
+
+
+def parse_ssh_connection(value):
+    words = (value or '').split()
+    if len(words) != 4:
+        return None
+    try:
+        client, server = (ipaddress.ip_address(w.split('%', 1)[0]) for w in (words[0], words[2]))
+        client_port, server_port = int(words[1]), int(words[3])
+    except ValueError:
+        return None
+    if client.version == 6 and client.ipv4_mapped:
+        client, server = client.ipv4_mapped, server.ipv4_mapped or server
+    return {'client': str(client), 'client_port': client_port, 'server': str(server), 'server_port': server_port}
+
+
+def _net(text):
+    return ipaddress.ip_network(text, strict=False)
+
+
+def same_path(route, live):
+    """True when ``route`` sends traffic where ``live`` already does (same device, and same gateway if it names one)."""
+    return ((route.get('dev') is None or route['dev'] == live['dev'])
+            and (route.get('gateway') is None or route['gateway'] == live['gateway']))
+
+
+def best_route(table_routes, target, skip):
+    """The route of one table the kernel uses for the prefix ``target``: the longest prefix containing it, then the
+    lowest metric; routes keyed in ``skip`` (the one about to be replaced) do not count."""
+    best = None
+    for live in table_routes:
+        net = _net(live['dst'])
+        if net.version != target.version or not target.subnet_of(net) or key(live) in skip:
+            continue
+        if best is None or (net.prefixlen, -live['metric']) > (_net(best['dst']).prefixlen, -best['metric']):
+            best = live
+    return best
+
+
+def protected(table_routes, connection, endpoints):
+    """``(prefix, what)`` a new route must not capture: the management connection's client, the peers' endpoints,
+    and the networks connected to the host's interfaces (the routes the kernel made for their addresses)."""
+    found = []
+    if connection:
+        found.append((_net(connection['client']), 'the management connection from %s' % connection['client']))
+    found += [(_net(addr), 'the peer endpoint %s' % addr) for addr in endpoints]
+    found += [(_net(r['dst']), 'the network %s connected to %s' % (r['dst'], r['dev'])) for r in table_routes
+              if r['protocol'] == 'kernel']
+    return found
+
+
+def refusal(route, table_routes, owned, guarded, names=None):
+    """Why ``route`` must not be added to its table (whose live routes are ``table_routes``), or None.
+
+    Capture: the route contains a guarded prefix and would win the kernel's lookup for it (longer prefix, or as
+    long with a metric as low) over a route that now sends it another way.  ``owned`` are the keys of routes
+    the caller owns and may replace.
+    """
+    new = _net(route['dst'])
+    captured = []
+    for target, what in guarded:
+        if target.version != new.version or not target.subnet_of(new):
+            continue
+        current = best_route(table_routes, target, set([key(route)]) & set(owned))
+        if current is None or same_path(route, current):
+            continue
+        length = _net(current['dst']).prefixlen
+        if new.prefixlen > length or (new.prefixlen == length and route['metric'] <= current['metric']):
+            captured.append('%s (now by %s, proto %s)' % (what, describe(current, names), current['protocol']))
+    if captured:
+        return ('%s would capture %s; a route must not take away what keeps this host and its tunnels reachable'
+                % (describe(route, names), ', '.join(captured)))
+    for live in table_routes:
+        if key(live) == key(route) and key(live) not in owned:
+            return ('%s: the kernel already has this destination, table and metric from another owner (%s, '
+                    'proto %s); it is never replaced: remove that route or give this one another metric'
+                    % (route['dst'], describe(live, names), live['protocol']))
+    return None
+
+
+def check_routes(host, fields_routes, owned, connection, endpoints=(), names=None):
+    """Refuse, before anything changes, the first of ``(field, route)`` that would replace another owner's route or
+    capture the management connection, a peer's endpoint or a connected network; each table is read once."""
+    tables = {}
+    for field, route in fields_routes:
+        family = _net(route['dst']).version
+        if (family, route['table']) not in tables:
+            live = host.table(family, route['table'], names)
+            tables[(family, route['table'])] = (live, protected(live, connection, endpoints))
+        live, guarded = tables[(family, route['table'])]
+        problem = refusal(route, live, owned, guarded, names)
+        if problem:
+            raise v.ValidationError(field, problem)
+
+
 # ---------------------------------------------------------------- host --
 
 class RouteHost(object):
@@ -297,6 +423,14 @@ class RouteHost(object):
                 route['dev'] = dev
         return found
 
+    def table(self, family, table, names=None):
+        """Every route of one family in one table, whoever owns it."""
+        found = parse_routes(self.run([self.ip(), '-j', '-%d' % family, 'route', 'show', 'table', str(table)]),
+                             family, names)
+        for route in found:
+            route['table'] = table      # ip leaves the table out when asked for one
+        return found
+
     def replace(self, route, protocol):
         self.run([self.ip(), 'route', 'replace'] + route_args(route, protocol))
 
@@ -314,8 +448,11 @@ class CommandError(Exception):
 
 # ------------------------------------------------------------ module --
 
-def manage_routes(module, names=None):
-    """The body of the route module: make the tagged routes match ``routes``; returns the module result."""
+def manage_routes(module, names=None, connection=None):
+    """The body of the route module: make the tagged routes match ``routes``; returns the module result.
+
+    ``connection`` is the management SSH connection (read from the environment when None).
+    """
     params = module.params
     names = read_table_names() if names is None else names
     protocol = protocol_tag('protocol', params.get('protocol') if params.get('protocol') is not None else PROTOCOL_ROUTE)
@@ -331,11 +468,16 @@ def manage_routes(module, names=None):
     live = []
     for family in sorted(families):
         live += host.tagged(family, protocol, names=names)
-    steps = plan(desired, live, purge)
     path = params.get('path')
+    if path is not None:
+        path = v.host_path('path', path)
+    steps = plan(desired, live, purge)
+    if steps['add'] or steps['change']:
+        fields = dict((key(r), 'routes[%d].dest' % i) for i, r in enumerate(desired))
+        check_routes(host, [(fields[key(r)], r) for r in steps['add'] + steps['change']], [key(r) for r in live],
+                     management_connection() if connection is None else connection, names=names)
     content = None
     if path is not None:
-        path = v.absolute_path('path', path)
         content = boot_file(desired, protocol)
     persist = content is not None and files.file_needs_change(path, content, 0o644)
     changed = any(steps.values())

@@ -135,6 +135,8 @@ options:
         C(/etc/nftables.conf); the C(meshforge.vpn.vpn_firewall) role installs a unit for it.
       - Written (mode 0644) only after the kernel took the table; removed with O(state=absent). Omit it to keep
         nothing.
+      - An absolute path without V(.), V(..) or empty components; it must not be a symlink, and a symlink
+        along the way is followed only when root made it in a directory no other user can change.
     type: path
 seealso:
   - module: meshforge.vpn.nft_set

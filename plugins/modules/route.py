@@ -19,6 +19,11 @@ description:
     metrics are two routes (the lower metric wins, the other takes over when it is removed).
   - Every route it adds carries the tag, and every deletion names it, so routes of any other owner (the kernel, DHCP,
     routing daemons, hand-made C(static) routes, M(meshforge.vpn.wireguard_interface)'s tag 109) are never removed.
+  - Before anything changes, each route to be added or changed is checked against the live table. It is refused
+    when another owner (another protocol tag, such as the kernel's route of a connected network) holds a route for the
+    same destination, table and metric, which would be replaced; and when it would capture the management SSH
+    connection (the controller's address, also found under C(become)) or a network connected to another interface,
+    that is when its prefix contains them and would win the kernel's lookup over the route that carries them now.
   - Routes are not restored after a reboot by this module itself; O(path) keeps them in a file to restore at boot,
     or run it at boot (or from the role) again.
 author:
@@ -85,6 +90,8 @@ options:
       - A file to keep the present routes of O(routes) in for a reboot, one C(route replace ...) line each, for
         C(ip -force -batch <path>) once the interfaces are up (the C(meshforge.vpn.vpn_firewall) role installs a unit
         for it). Written (mode 0644) when its content differs. Omit it to keep nothing.
+      - An absolute path without V(.), V(..) or empty components; it must not be a symlink, and a symlink
+        along the way is followed only when root made it in a directory no other user can change.
     type: path
 notes:
   - C(ip -j) rather than pyroute2, because iproute2 is on every Linux host and pyroute2 is not.

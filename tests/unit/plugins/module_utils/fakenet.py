@@ -44,7 +44,7 @@ class FakeNet(object):
                 net = ipaddress.ip_network(r['dst'])
                 item = {'dst': 'default' if net.prefixlen == 0 else (str(net.network_address)
                                                                      if net.prefixlen == net.max_prefixlen else str(net)),
-                        'dev': r['dev'], 'flags': []}
+                        'dev': r['dev'], 'protocol': r['protocol'], 'flags': []}
                 if r['table'] != 254:
                     item['table'] = {255: 'local', 253: 'default'}.get(r['table'], str(r['table']))
                 if r['gateway']:
@@ -75,6 +75,7 @@ class FakeNet(object):
         return 0, '', ''
 
     def add_route(self, dst, protocol, dev='eth0', gateway=None, table=254, metric=None, src=None):
+        """A route of any owner; the kernel's own (protocol ``kernel``) are the connected networks."""
         family = ipaddress.ip_network(dst).version
         self.routes.append({'dst': dst, 'gateway': gateway, 'dev': dev, 'table': table,
                             'metric': metric if metric is not None else (0 if family == 4 else 1024),

@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import json
 
 import pytest
@@ -18,11 +19,12 @@ from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet i
 NAMES = dict(rt.BUILTIN_TABLES, vpn=100)
 
 
-def run(net, check=False, diff=False, **params):
+def run(net, check=False, diff=False, connection=None, **params):
+    """One run of the route module's driver; ``connection`` is the management SSH connection (none by default)."""
     params.setdefault('protocol', 110)
     params.setdefault('purge', False)
     module = FakeModule(net, params, check_mode=check, diff=diff)
-    return rt.manage_routes(module, NAMES)
+    return rt.manage_routes(module, NAMES, connection or {})
 
 
 def test_parse_rt_tables():
@@ -149,3 +151,89 @@ def test_boot_file_holds_the_present_routes(tmp_path):
     assert repaired['changed'] and repaired['persisted'] and len(net.changing) == count
     with pytest.raises(ValidationError, match='path'):
         run(net, routes=wanted, path='routes.batch')
+
+
+# ---------------------------------------------------------- issue 9 --
+MANAGEMENT = {'client': '198.18.0.1', 'client_port': 50123, 'server': '198.18.0.10', 'server_port': 22}
+
+
+def underlay():
+    """A host on the underlay 198.18.0.0/24 (eth0) with a LAN 172.20.1.0/24 (eth1) and a default route."""
+    net = FakeNet()
+    net.add_route('198.18.0.0/24', 'kernel', dev='eth0', src='198.18.0.10')
+    net.add_route('172.20.1.0/24', 'kernel', dev='eth1', src='172.20.1.1')
+    net.add_route('0.0.0.0/0', 'boot', dev='eth0', gateway='198.18.0.254')
+    net.add_route('fd00:18::/64', 'kernel', dev='eth0', metric=256)
+    return net
+
+
+def assert_refused(net, field, words, **params):
+    """Refused in check mode and for real, naming the field, with nothing on the host changed."""
+    before = copy.deepcopy(net.routes)
+    for check in (True, False):
+        with pytest.raises(ValidationError) as exc:
+            run(net, check=check, connection=MANAGEMENT, **params)
+        assert exc.value.field == field and str(exc.value).startswith(field + ': ')
+        assert words in exc.value.problem, exc.value.problem
+    assert net.routes == before and net.changing == []
+
+
+@pytest.mark.parametrize('dest, words', [
+    ('198.18.0.0/24', 'would capture the management connection from 198.18.0.1 (now by 198.18.0.0/24 dev eth0 '
+                      'table main metric 0 src 198.18.0.10, proto kernel), the network 198.18.0.0/24 connected to eth0'),
+    ('198.18.0.0/25', 'the management connection from 198.18.0.1'),
+    ('198.18.0.1/32', 'the management connection from 198.18.0.1'),
+    ('172.20.1.0/24', 'the network 172.20.1.0/24 connected to eth1'),
+])
+def test_route_capturing_the_management_connection_or_a_connected_network_is_refused(dest, words):
+    net = underlay()
+    net.add_route('10.70.0.0/16', '110', dev='wg0')
+    assert_refused(net, 'routes[1].dest', words, purge=True,
+                   routes=[{'dest': '10.60.0.0/16', 'dev': 'wg0'}, {'dest': dest, 'dev': 'wg0'}])
+
+
+def test_route_capturing_the_management_connection_behind_the_default_route_is_refused():
+    net = underlay()
+    connection = dict(MANAGEMENT, client='203.0.113.5')
+    for dest in ('203.0.113.0/24', '128.0.0.0/1'):
+        with pytest.raises(ValidationError) as exc:
+            run(net, connection=connection, routes=[{'dest': dest, 'gateway': '198.18.0.9'}])
+        assert 'the management connection from 203.0.113.5' in str(exc.value)
+    assert net.changing == []
+
+
+@pytest.mark.parametrize('route', [
+    {'dest': '198.18.0.128/25', 'dev': 'wg0'},                    # more specific, holds no protected address
+    {'dest': '198.18.0.0/16', 'dev': 'wg0'},                      # less specific: the connected /24 still wins
+    {'dest': '198.18.0.0/24', 'dev': 'wg0', 'metric': 100},        # a standby behind the kernel's route
+    {'dest': '198.18.0.1/32', 'dev': 'eth0'},                     # the way it goes already
+    {'dest': '198.19.250.1/32', 'dev': 'wg0'},                    # an anycast prefix (mesh_ha)
+    {'dest': 'fd00:18::/64', 'dev': 'wg0'},                       # IPv6 metric 1024 stays behind the kernel's 256
+    {'dest': '172.21.0.0/16', 'gateway': '198.18.0.9', 'table': 'vpn'},  # another table holds nothing of these
+])
+def test_legitimate_routes_are_added(route):
+    net = underlay()
+    result = run(net, connection=MANAGEMENT, routes=[route])
+    assert result['changed'] and len(result['added']) == 1
+    assert not run(net, connection=MANAGEMENT, routes=[route])['changed']
+
+
+def test_route_never_replaces_another_owners_route():
+    net = underlay()
+    net.add_route('10.50.0.0/16', 'static', gateway='198.18.0.9')
+    assert_refused(net, 'routes[0].dest', 'another owner (10.50.0.0/16 via 198.18.0.9 dev eth0 table main metric 0, '
+                   'proto static)', routes=[{'dest': '10.50.0.0/16', 'dev': 'wg0'}])
+    # another metric is another route: both stay
+    assert run(net, routes=[{'dest': '10.50.0.0/16', 'dev': 'wg0', 'metric': 100}])['changed']
+    assert sorted((r['protocol'], r['metric']) for r in net.routes if r['dst'] == '10.50.0.0/16') == [
+        ('110', 100), ('static', 0)]
+
+
+def test_absent_removes_only_a_route_with_the_tag():
+    net = underlay()
+    net.add_route('10.50.0.0/16', 'static', gateway='198.18.0.9')
+    before = copy.deepcopy(net.routes)
+    for dest in ('10.50.0.0/16', '172.20.1.0/24'):
+        result = run(net, routes=[{'dest': dest, 'state': 'absent'}])
+        assert not result['changed'] and result['removed'] == []
+    assert net.routes == before and net.changing == []

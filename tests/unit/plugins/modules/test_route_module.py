@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The route and nft_table modules through a real AnsibleModule, with ``ip`` and ``nft`` answered by FakeNet:
+refusals are fail_json messages that start with the option's name, and leave the host as it was."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.meshforge.vpn.plugins.module_utils import routes as rt
+from ansible_collections.meshforge.vpn.plugins.modules import nft_table, route
+from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeModule, FakeNet
+
+
+@pytest.fixture
+def net(monkeypatch):
+    """FakeNet on 198.18.0.0/24 (eth0) and a LAN on eth1; the controller connects from 198.18.0.1."""
+    fake = FakeNet()
+    fake.add_route('198.18.0.0/24', 'kernel', dev='eth0', src='198.18.0.10')
+    fake.add_route('172.20.1.0/24', 'kernel', dev='eth1', src='172.20.1.1')
+    fake.add_route('0.0.0.0/0', 'boot', gateway='198.18.0.254')
+
+    def run_command(self, args, check_rc=False, data=None, **kwargs):
+        return FakeModule(fake, {}).run_command(args, data=data)
+
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False, opt_dirs=None:
+                        '/usr/sbin/%s' % name)
+    monkeypatch.setattr(rt, 'management_connection', lambda: {'client': '198.18.0.1', 'client_port': 50123,
+                                                              'server': '198.18.0.10', 'server_port': 22})
+    monkeypatch.setattr(rt, 'read_table_names', lambda: dict(rt.BUILTIN_TABLES))
+    return fake
+
+
+@pytest.mark.parametrize('routes, message', [
+    ([{'dest': '198.18.0.0/24', 'dev': 'wg0'}], 'routes[0].dest: 198.18.0.0/24 dev wg0 table main metric 0 would '
+                                                'capture the management connection from 198.18.0.1'),
+    ([{'dest': '10.9.0.0/16', 'dev': 'wg0'}, {'dest': '172.20.1.0/24', 'dev': 'wg0'}],
+     'routes[1].dest: 172.20.1.0/24 dev wg0 table main metric 0 would capture the network 172.20.1.0/24 '
+     'connected to eth1'),
+])
+def test_route_module_refuses_a_capture(net, capsys, routes, message):
+    before = copy.deepcopy(net.routes)
+    for check_mode in (True, False):
+        result, _out = run_module(route, {'routes': routes}, capsys, check_mode=check_mode)
+        assert result['failed'] and result['msg'].startswith(message), result['msg']
+    assert net.routes == before and net.changing == []
+
+
+def test_route_module_adds_what_captures_nothing(net, capsys):
+    args = {'routes': [{'dest': '172.20.2.0/24', 'dev': 'wg0'}, {'dest': '198.18.0.128/25', 'dev': 'wg0'}]}
+    result, _out = run_module(route, args, capsys)
+    assert result['changed'] and len(result['added']) == 2
+    assert not run_module(route, args, capsys)[0]['changed']
+
+
+@pytest.mark.parametrize('module, args', [
+    (route, {'routes': [], 'path': '{tmp}/boot/../routes'}),
+    (route, {'routes': [], 'path': 'routes.batch'}),
+    (nft_table, {'name': 'meshforge', 'path': '{tmp}/nft/../table.nft'}),
+])
+def test_paths_with_dot_components_are_refused_before_anything_is_written(net, capsys, tmp_path, module, args):
+    args = dict(args, path=args['path'].format(tmp=tmp_path))
+    result, _out = run_module(module, args, capsys)
+    assert result['failed'] and result['msg'].startswith('path: '), result['msg']
+    assert os.listdir(str(tmp_path)) == [] and net.changing == []
