@@ -33,6 +33,9 @@ ROUTE_PROTOCOL = rt.PROTOCOL_WIREGUARD
 """Routes this module adds for allowed IPs carry this protocol number, so only they are ever removed."""
 
 CONFIG_DIR = '/etc/wireguard'
+MIN_MTU = {4: 576, 6: 1280}
+"""The smallest MTU of each family (RFC 791, RFC 8200)."""
+MAX_MTU = 65535
 MANAGED_HEADER = '# Managed by meshforge.vpn (wireguard_interface). Local changes are overwritten.\n'
 
 
@@ -136,7 +139,7 @@ def normalize_peer(index, raw):
     if raw.get('preshared_key'):
         peer['preshared_key'] = v.wireguard_key(field + '.preshared_key', raw['preshared_key'])
     if raw.get('preshared_key_file'):
-        peer['preshared_key_file'] = v.absolute_path(field + '.preshared_key_file', raw['preshared_key_file'])
+        peer['preshared_key_file'] = v.host_path(field + '.preshared_key_file', raw['preshared_key_file'])
     return peer
 
 
@@ -158,8 +161,8 @@ def normalize_interface(params):
     desired.update({
         'addresses': sorted((str(a) for a in addresses), key=_address_sort_key),
         'listen_port': v.port('listen_port', params['listen_port'], allow_zero=True) if params.get('listen_port') is not None else 0,
-        'private_key_file': v.absolute_path('private_key_file', params.get('private_key_file') or '%s/%s.key' % (CONFIG_DIR, name)),
-        'mtu': v.integer('mtu', params['mtu'], 576, 65535) if params.get('mtu') else None,
+        'private_key_file': v.host_path('private_key_file', params.get('private_key_file') or '%s/%s.key' % (CONFIG_DIR, name)),
+        'mtu': v.integer('mtu', params['mtu'], MIN_MTU[4], MAX_MTU) if params.get('mtu') else None,
         'fwmark': v.fwmark('fwmark', params.get('fwmark')),
         'table': table,
         'implementation': params.get('implementation') or 'auto',
@@ -186,7 +189,21 @@ def normalize_interface(params):
                 raise v.ValidationError('peers[%d].allowed_ips' % index,
                                         '%s with table=auto would replace the default route; set table: off '
                                         'and route it yourself' % prefix)
+    check_mtu(desired)
     return desired
+
+
+def check_mtu(desired):
+    """The kernel takes IPv6 off a link whose MTU is below 1280, with its addresses and routes; refuse that MTU."""
+    if not desired['mtu'] or desired['mtu'] >= MIN_MTU[6]:
+        return
+    ipv6 = [a for a in desired['addresses'] if ipaddress.ip_interface(a).version == 6]
+    if desired['table'] != 'off':
+        ipv6 += [r for r in wanted_routes(desired) if ipaddress.ip_network(r).version == 6]
+    if ipv6:
+        raise v.ValidationError('mtu', '%d is below %d, the smallest MTU that carries IPv6, and the interface has %s; '
+                                       'the kernel would drop its IPv6 addresses and routes'
+                                % (desired['mtu'], MIN_MTU[6], ipv6[0]))
 
 
 def _address_sort_key(text):
@@ -382,14 +399,16 @@ class WireGuardHost(object):
             'implementation': 'kernel' if kind == 'wireguard' else 'userspace',
         }
 
-    def addresses(self, name):
+    def addresses(self, name, link_local=()):
+        """The link's addresses; of the link-local ones only those in ``link_local`` (the kernel makes its own)."""
         out = self.run([self.tool('ip'), '-j', 'address', 'show', 'dev', name])
         found = []
         for link in json.loads(out):
             for addr in link.get('addr_info', []):
-                if addr.get('scope') == 'link':
+                text = '%s/%s' % (addr['local'], addr['prefixlen'])
+                if addr.get('scope') == 'link' and text not in link_local:
                     continue
-                found.append('%s/%s' % (addr['local'], addr['prefixlen']))
+                found.append(text)
         return sorted(found, key=_address_sort_key)
 
     def routes(self, name, table):
@@ -447,7 +466,8 @@ class InterfaceManager(object):
         self.module = module
         self.host = host or WireGuardHost(module)
 
-    def live_state(self, name, table):
+    def live_state(self, name, table, link_local=()):
+        """The interface as the kernel has it; ``link_local`` are the link-local addresses that count (see addresses)."""
         link = self.host.link(name)
         if link is None:
             return None
@@ -457,7 +477,7 @@ class InterfaceManager(object):
             'implementation': link['implementation'],
             'up': link['up'],
             'mtu': link['mtu'],
-            'addresses': self.host.addresses(name),
+            'addresses': self.host.addresses(name, link_local),
             'listen_port': dump['listen_port'],
             'fwmark': dump['fwmark'],
             'private_key_value': dump['private_key'],
@@ -622,9 +642,18 @@ def unit_enabled(module, name):
 
 # ------------------------------------------------------------ modules --
 
+def read_key_text(path, field):
+    """The text of the key file at ``path``, or None when it does not exist; a directory or an unreadable file is
+    refused naming ``field``."""
+    try:
+        return files.read_text(path)
+    except (IOError, OSError) as exc:
+        raise v.ValidationError(field, '%s cannot be read as a key file: %s' % (path, (exc.strerror or exc).lower()))
+
+
 def read_private_key(module, path, field='private_key_file'):
     """The key in ``path`` (registered as a secret), or None when the file does not exist."""
-    text = files.read_text(path)
+    text = read_key_text(path, field)
     if text is None:
         return None
     key = text.strip()
@@ -632,11 +661,14 @@ def read_private_key(module, path, field='private_key_file'):
     return v.wireguard_key(field, key)
 
 
-def manage_interface(module):
-    """Make one WireGuard interface match the module's parameters; returns the module result."""
+def manage_interface(module, connection=None):
+    """Make one WireGuard interface match the module's parameters; returns the module result.
+
+    ``connection`` is the management SSH connection (read from the environment when None).
+    """
     desired = normalize_interface(module.params)
     name = desired['name']
-    config_path = '%s/%s.conf' % (CONFIG_DIR, name)
+    config_path = v.host_path('name', '%s/%s.conf' % (CONFIG_DIR, name))
     manager = InterfaceManager(module)
     host = manager.host
     if desired['state'] == 'absent':
@@ -647,11 +679,15 @@ def manage_interface(module):
         raise v.ValidationError('private_key_file', '%s does not exist on the host; create it with '
                                 'meshforge.vpn.wireguard_key first' % desired['private_key_file'])
     psks = manager.read_psks(desired)
-    live = manager.live_state(name, desired['table'])
+    old_config = files.read_text(config_path)
+    # link-local addresses count when they are wanted or were written before; the kernel's own never do
+    link_local = set(desired['addresses']) | set(config_addresses(old_config))
+    live = manager.live_state(name, desired['table'], link_local)
     steps = manager.plan(desired, live, private_key, psks)
+    if steps['routes_add']:
+        check_routes(module, desired, live, steps['routes_add'], connection)
 
     config = render_config(desired)
-    old_config = files.read_text(config_path)
     config_changed = desired['persist'] and files.file_needs_change(config_path, config, 0o600)
     service = service_steps(module, name, desired, live) if desired['persist'] else {}
     changed = steps_changed(steps) or config_changed or steps_changed(service)
@@ -687,7 +723,7 @@ def manage_interface(module):
             # Where systemd runs, the unit brings a new interface up from the file just written, so that
             # systemd knows it as active (a later restart or stop works); what is left is applied below.
             apply_service(module, name, service, desired['implementation'], start=True)
-            live = manager.live_state(name, desired['table'])
+            live = manager.live_state(name, desired['table'], link_local)
             steps = manager.plan(desired, live, private_key, psks)
             result['implementation'] = live['implementation'] if live else None
         else:
@@ -703,6 +739,52 @@ def manage_interface(module):
     else:
         result['public_key'] = private_key_public(host, private_key) if private_key else None
     return result
+
+
+def config_addresses(config_text):
+    """The addresses of the ``Address`` lines of a wg-quick file."""
+    found = []
+    for line in (config_text or '').splitlines():
+        words = line.split('=', 1)
+        if len(words) == 2 and words[0].strip() == 'Address':
+            found += [a.strip() for a in words[1].split(',') if a.strip()]
+    return found
+
+
+def endpoint_addresses(desired, live, resolve=None):
+    """The addresses the peers are reached at: configured (a DNS name resolved) and, for roamed peers, live."""
+    found = set()
+    live_peers = live['peers'] if live else {}
+    for peer in desired['peers']:
+        endpoints = [peer['endpoint'], (live_peers.get(peer['public_key']) or {}).get('endpoint')]
+        for endpoint in [e for e in endpoints if e]:
+            host, port = endpoint.rsplit(':', 1)
+            host = host.strip('[]')
+            try:
+                found.add(str(ipaddress.ip_address(host)))
+            except ValueError:
+                found |= set(a.split('%', 1)[0] for a in (resolve or _resolve)(host, int(port)))
+    return sorted(found)
+
+
+def check_routes(module, desired, live, prefixes, connection=None):
+    """Refuse routes to allowed IPs that would replace another owner's route or capture the management
+    connection, a peer's endpoint or a connected network (see routes.check_routes)."""
+    table = route_table(desired['table'])
+    table = rt.BUILTIN_TABLES['main'] if table == 'main' else int(table)
+    fields = {}
+    for index, peer in enumerate(desired['peers']):
+        for prefix in peer['allowed_ips']:
+            fields.setdefault(prefix, 'peers[%d].allowed_ips' % index)
+
+    def route(prefix):
+        family = ipaddress.ip_network(prefix).version
+        return {'dst': prefix, 'dev': desired['name'], 'gateway': None, 'src': None, 'table': table,
+                'metric': rt.DEFAULT_METRIC[family]}
+
+    owned = [rt.key(route(prefix)) for prefix in (live['routes'] if live else [])]
+    rt.check_routes(rt.RouteHost(module, CommandError), [(fields[p], route(p)) for p in prefixes], owned,
+                    rt.management_connection() if connection is None else connection, endpoint_addresses(desired, live))
 
 
 def _peer_ref(key, descriptions):
@@ -762,13 +844,30 @@ def remove_interface(module, host, name, config_path):
     return result
 
 
+def check_key_file(module, path):
+    """Refuse to remove ``path`` unless it holds exactly one WireGuard key: one line, base64 of 32 bytes.
+
+    A wrong path (the interface's config, any other file) must not cost the host that file.
+    """
+    problem = 'is not a WireGuard key file (exactly one line of base64 of 32 bytes)'
+    key = read_key_text(path, 'path')
+    key = key[:-1] if key.endswith('\n') else key
+    try:
+        v.wireguard_key('path', key)
+    except v.ValidationError:
+        raise v.ValidationError('path', '%s %s; it is not removed' % (path, problem))
+    module.no_log_values.add(key)
+    if key != key.strip():
+        raise v.ValidationError('path', '%s %s; it is not removed' % (path, problem))
+
+
 def generate_private_key(host):
     return host.run([host.tool('wg'), 'genkey']).strip()
 
 
 def manage_key(module):
     """Ensure (or rotate, or remove) a private key file; returns the module result with the public key only."""
-    path = v.absolute_path('path', module.params['path'])
+    path = v.host_path('path', module.params['path'])
     state = module.params['state']
     host = WireGuardHost(module)
     if state == 'present' and not host.tool('wg', required=False):
@@ -776,7 +875,8 @@ def manage_key(module):
     mode = files.file_mode(path)
     result = {'path': path, 'public_key': None, 'changed': False, 'rotated': False}
     if state == 'absent':
-        # the content is not read: a corrupt key file can be removed too
+        if mode is not None:
+            check_key_file(module, path)
         result['changed'] = mode is not None
         if module._diff:
             result['diff'] = {'before': 'key %s: present\n' % path if mode is not None else '',

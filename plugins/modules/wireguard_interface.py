@@ -24,6 +24,12 @@ description:
   - Peers not listed are removed unless O(purge_peers=false).
   - Routes to every peer's allowed IPs go through the interface (O(table)), tagged with protocol number 109,
     so only routes this module added are ever removed.
+  - Before anything changes, each route to be added is checked against the live routing table and refused when it
+    would capture the management SSH connection (the controller's address, also found under C(become)), a peer's
+    endpoint, or a network connected to another interface, that is when its prefix contains them and would win the
+    kernel's lookup over the route that carries them now. A route for the same destination, table and metric that
+    another owner holds (another protocol, or another interface's WireGuard routes) is refused, never replaced.
+    Less specific prefixes, and more specific ones that hold none of these addresses, are routed as usual.
 author:
   - meshforge developers (@meshforge)
 attributes:
@@ -50,7 +56,10 @@ options:
     choices: [present, absent]
     default: present
   addresses:
-    description: Addresses with prefix length, IPv4 and IPv6, e.g. V(10.10.0.1/24) and V(fd10::1/64).
+    description:
+      - Addresses with prefix length, IPv4 and IPv6, e.g. V(10.10.0.1/24) and V(fd10::1/64).
+      - Link-local addresses (V(fe80::99/64)) are managed like the others. The link-local address the kernel gives
+        an interface by itself is never a difference and is never removed.
     type: list
     elements: str
     default: []
@@ -61,9 +70,14 @@ options:
     description:
       - Path of the private key on the host, as made by M(meshforge.vpn.wireguard_key).
       - When omitted, C(/etc/wireguard/<name>.key).
+      - An absolute path without V(.), V(..) or empty components; it must not be a symlink, and a symlink
+        along the way is followed only when root made it in a directory no other user can change.
     type: path
   mtu:
-    description: MTU of the interface; omitted means the implementation's default (1420).
+    description:
+      - MTU of the interface, 576 to 65535; omitted means the implementation's default (1420).
+      - At least 1280 when the interface has an IPv6 address or routes IPv6 allowed IPs, since the kernel takes IPv6
+        off a link with a smaller MTU.
     type: int
   fwmark:
     description: Firewall mark for the interface's own packets; V(0) or V(off) for none.
@@ -110,7 +124,10 @@ options:
           - A peer that is connected from another endpoint has roamed and is left where it is.
         type: str
       allowed_ips:
-        description: Prefixes routed to this peer and accepted from it.
+        description:
+          - Prefixes routed to this peer and accepted from it.
+          - A prefix whose route would capture the management connection, a peer's endpoint or a connected network,
+            or replace another owner's route, is refused (see the description).
         type: list
         elements: str
         default: []

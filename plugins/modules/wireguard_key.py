@@ -31,11 +31,16 @@ attributes:
     description: Needs C(wg) from wireguard-tools.
 options:
   path:
-    description: Path of the private key file.
+    description:
+      - Path of the private key file.
+      - An absolute path without V(.), V(..) or empty components; it must not be a symlink, and a symlink
+        along the way is followed only when root made it in a directory no other user can change.
     type: path
     default: /etc/wireguard/wg0.key
   state:
-    description: V(absent) removes the key file.
+    description:
+      - V(absent) removes the key file, only when it holds exactly one WireGuard key (one line, base64 of 32 bytes);
+        any other file at O(path) (a wg-quick configuration, a corrupt key) is refused and left as it is.
     type: str
     choices: [present, absent]
     default: present

@@ -40,7 +40,8 @@ class FakeSystem(object):
         self.tools = set(tools)
         self.dns = dict(dns or {})
         self.links = {}
-        self.routes = []            # dicts: dst, dev, table, protocol, family
+        self.routes = []            # dicts: dst, dev, table, protocol, family (metrics are the kernel's defaults)
+        self.management = None      # the SSH connection the module came through (routes.management_connection)
         self.enabled_units = set()
         self.daemon_reloads = 0
         self.commands = []          # (kind, argv)
@@ -176,17 +177,19 @@ class FakeSystem(object):
             for text in self.links[name]['addresses']:
                 iface = ipaddress.ip_interface(text)
                 infos.append({'family': 'inet' if iface.version == 4 else 'inet6', 'local': str(iface.ip),
-                              'prefixlen': iface.network.prefixlen, 'scope': 'global'})
+                              'prefixlen': iface.network.prefixlen,
+                              'scope': 'link' if iface.ip.is_link_local else 'global'})
             if self.links[name]['kind'] == 'tun' and self.links[name]['up']:
                 infos.append({'family': 'inet6', 'local': 'fe80::1', 'prefixlen': 64, 'scope': 'link'})
             return READ_ONLY, 0, json.dumps([{'ifname': name, 'addr_info': infos}]), ''
         if args[:2] == ['-j', '-4'] or args[:2] == ['-j', '-6']:
-            assert args[2:4] == ['route', 'show'] and args[4] == 'table' and args[6] == 'dev', args
-            family, table, name = int(args[1][1]), args[5], args[7]
+            assert args[2:4] == ['route', 'show'] and args[4] == 'table' and args[6:7] in (['dev'], []), args
+            family, table = int(args[1][1]), {'254': 'main'}.get(args[5], args[5])
+            name = args[7] if args[6:] else None
             proto = args[9] if args[8:9] == ['proto'] else None
             found = []
             for route in self.routes:
-                if (route['family'], route['table'], route['dev']) == (family, table, name) \
+                if (route['family'], route['table']) == (family, table) and name in (None, route['dev']) \
                         and proto in (None, route['protocol']):
                     net = ipaddress.ip_network(route['dst'])
                     if net.prefixlen == 0:
@@ -195,7 +198,7 @@ class FakeSystem(object):
                         dst = str(net.network_address)
                     else:
                         dst = str(net)
-                    found.append({'dst': dst, 'dev': name, 'protocol': route['protocol'], 'scope': 'link',
+                    found.append({'dst': dst, 'dev': route['dev'], 'protocol': route['protocol'], 'scope': 'link',
                                   'flags': []})
             return READ_ONLY, 0, json.dumps(found), ''
         if args[:3] == ['link', 'add', 'dev'] and args[4:] == ['type', 'wireguard']:
@@ -242,8 +245,15 @@ class FakeSystem(object):
             words = dict(zip(args[3::2], args[4::2]))
             if not (words['table'] == 'main' or words['table'].isdigit()):
                 return CHANGING, 1, '', 'Error: argument "%s" is wrong: table id value is invalid\n' % words['table']
-            key = (dst, words['dev'], words['table'])
-            self.routes = [r for r in self.routes if (r['dst'], r['dev'], r['table']) != key]
+            # the kernel knows a route by destination and table (and metric): replace takes whoever's route is there,
+            # a delete that names a device and protocol removes only a route that has them
+            if args[1] == 'replace':
+                self.routes = [r for r in self.routes if (r['dst'], r['table']) != (dst, words['table'])]
+            else:
+                key = (dst, words['dev'], words['table'], words['proto'])
+                if key not in [(r['dst'], r['dev'], r['table'], r['protocol']) for r in self.routes]:
+                    return CHANGING, 2, '', 'RTNETLINK answers: No such process\n'
+                self.routes = [r for r in self.routes if (r['dst'], r['dev'], r['table'], r['protocol']) != key]
             if args[1] == 'replace':
                 self.routes.append({'dst': dst, 'dev': words['dev'], 'table': words['table'],
                                     'protocol': words['proto'], 'family': ipaddress.ip_network(dst).version})
@@ -325,4 +335,5 @@ def install(system, wgmod, directory, monkeypatch):
                         lambda name: '%s/wg-quick@%s.service.d/userspace.conf' % (system.dropins, name))
     monkeypatch.setattr(wgmod.WireGuardHost, 'kernel_module_present', lambda self: system.kernel_wireguard)
     monkeypatch.setattr(wgmod, '_resolve', lambda host, port: set(a for h, a in system.dns.items() if h == host))
+    monkeypatch.setattr(wgmod.rt, 'management_connection', lambda: system.management)
     return system

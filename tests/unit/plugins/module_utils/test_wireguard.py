@@ -162,6 +162,10 @@ BAD_INPUTS = [
     (params(listen_port=65536), 'listen_port', 'out of range'),
     (params(listen_port=-1), 'listen_port', 'out of range'),
     (params(mtu=100), 'mtu', 'out of range'),
+    (params(mtu=65536), 'mtu', 'out of range'),
+    (params(mtu=1279), 'mtu', '1279 is below 1280, the smallest MTU that carries IPv6, and the interface has fd10::1/64'),
+    (params(mtu=1200, addresses=['10.10.0.1/24']), 'mtu', 'the interface has fd10::2/128'),
+    (params(private_key_file='/etc/wireguard/../shadow'), 'private_key_file', '.. component'),
     (params(fwmark='mark'), 'fwmark', 'not a number'),
     (params(table='main'), 'table', 'not an integer'),
     (params(private_key_file='wg0.key'), 'private_key_file', 'absolute path'),
@@ -207,6 +211,13 @@ def test_default_route_is_allowed_with_table_off_or_a_number(table):
     desired = wgmod.normalize_interface(raw)
     assert desired['table'] == table
     assert desired['peers'][1]['allowed_ips'] == ['0.0.0.0/0', '::/0']
+
+
+def test_mtu_below_1280_is_fine_without_ipv6():
+    ipv4_peers = [dict(p, allowed_ips=[a for a in p['allowed_ips'] if ':' not in a]) for p in params()['peers']]
+    assert wgmod.normalize_interface(params(mtu=1200, addresses=['10.10.0.1/24'], peers=ipv4_peers))['mtu'] == 1200
+    # IPv6 allowed IPs that get no route (table off) do not need an IPv6 MTU
+    assert wgmod.normalize_interface(params(mtu=576, addresses=['10.10.0.1/24'], table='off'))['mtu'] == 576
 
 
 def test_duplicate_allowed_ips_within_one_peer_collapse():
@@ -605,11 +616,46 @@ def test_manage_key_absent(host):
     assert not again['changed']
 
 
-def test_manage_key_absent_removes_a_corrupt_file(host):
-    path = os.path.join(host.dir, 'wg0.key')
-    files.write_atomic(path, 'garbage\n', 0o600)
-    result, _module = check_then_apply(host, wgmod.manage_key, key_params(host, state='absent'))
-    assert result['changed'] and not os.path.exists(path)
+@pytest.mark.parametrize('content', [
+    'garbage\n', '', PRIV_A + '\n' + PRIV_A + '\n', PRIV_A + '\n\n', ' ' + PRIV_A + '\n', PRIV_A[:-2] + '\n',
+    wgmod.MANAGED_HEADER + '[Interface]\nPostUp = wg set %i private-key /etc/wireguard/wg0.key\n',
+], ids=['garbage', 'empty', 'two keys', 'two lines', 'blank', 'short', 'wg-quick config'])
+def test_manage_key_absent_refuses_a_file_that_is_not_exactly_a_key(host, content):
+    path = os.path.join(host.dir, 'wg0.conf')
+    files.write_atomic(path, content, 0o600)
+    for check_mode in (True, False):
+        with pytest.raises(ValidationError) as info:
+            run(host, wgmod.manage_key, key_params(host, path=path, state='absent'), check_mode=check_mode)
+        assert info.value.field == 'path' and PRIV_A not in str(info.value)
+        assert 'is not a WireGuard key file' in str(info.value) and 'it is not removed' in str(info.value)
+    assert files.read_text(path) == content
+
+
+@pytest.mark.parametrize('state', ['present', 'absent'])
+def test_manage_key_refuses_a_directory(host, state):
+    with pytest.raises(ValidationError) as info:
+        run(host, wgmod.manage_key, key_params(host, path=host.dir, state=state))
+    assert str(info.value) == 'path: %s cannot be read as a key file: is a directory' % host.dir
+    assert os.path.isdir(host.dir)
+
+
+@pytest.mark.parametrize('path', ['{dir}/../wg0.key', '{dir}/./wg0.key', '{dir}//wg0.key', 'wireguard/wg0.key'])
+def test_manage_key_refuses_paths_that_do_not_say_where_they_lead(host, path):
+    write_key(host)
+    for state in ('present', 'absent'):
+        with pytest.raises(ValidationError) as info:
+            run(host, wgmod.manage_key, key_params(host, path=path.format(dir=host.dir), state=state))
+        assert info.value.field == 'path'
+    assert files.read_text(os.path.join(host.dir, 'wg0.key')) == PRIV_A + '\n' and host.commands == []
+
+
+def test_manage_key_refuses_a_symbolic_link(host):
+    target = write_key(host, name='real')
+    os.symlink(target, os.path.join(host.dir, 'wg0.key'))
+    with pytest.raises(ValidationError) as info:
+        run(host, wgmod.manage_key, key_params(host, state='absent'))
+    assert info.value.field == 'path' and 'is a symlink' in str(info.value)
+    assert os.path.exists(target) and os.path.islink(os.path.join(host.dir, 'wg0.key'))
 
 
 def test_manage_key_refuses_a_corrupt_file_and_leaves_it(host):
@@ -919,3 +965,92 @@ def test_gather_info(host):
     assert wgmod.gather_info(module, 'wg0') == info
     assert wgmod.gather_info(module, 'wg7') == {}
     assert host.commands[-1][0] is not CHANGING and host.changing_commands() == changing_before
+
+
+# ----------------------------------------------------------- issue 9 --
+MANAGEMENT = {'client': '198.18.0.1', 'client_port': 50123, 'server': '198.18.0.10', 'server_port': 22}
+
+
+def on_underlay(system):
+    """The host sits on 198.18.0.0/24 (eth0), its controller at 198.18.0.1, peer B's endpoint 198.18.0.7."""
+    system.routes += [{'dst': '198.18.0.0/24', 'dev': 'eth0', 'table': 'main', 'protocol': 'kernel', 'family': 4},
+                      {'dst': '0.0.0.0/0', 'dev': 'eth0', 'table': 'main', 'protocol': 'boot', 'family': 4}]
+    system.management = MANAGEMENT
+    write_key(system)
+    wanted = iface_params(system)
+    wanted['peers'][0]['endpoint'] = '198.18.0.7:51820'
+    return wanted
+
+
+def assert_interface_refused(system, wanted, field, words):
+    files_before = snapshot(system.dir)
+    routes_before = copy.deepcopy(system.routes)
+    changing = len(system.changing_commands())
+    for check_mode in (True, False):
+        with pytest.raises(ValidationError) as info:
+            run(system, wgmod.manage_interface, wanted, check_mode=check_mode)
+        assert info.value.field == field and words in str(info.value), str(info.value)
+    assert len(system.changing_commands()) == changing and snapshot(system.dir) == files_before
+    assert system.routes == routes_before
+
+
+@pytest.mark.parametrize('prefix, words', [
+    ('198.18.0.0/24', 'would capture the management connection from 198.18.0.1'),
+    ('198.18.0.0/24', 'the network 198.18.0.0/24 connected to eth0'),
+    ('198.18.0.0/25', 'the peer endpoint 198.18.0.7'),
+    ('198.18.0.7/32', 'the peer endpoint 198.18.0.7'),
+    ('198.18.0.0/31', 'the management connection from 198.18.0.1'),
+    ('128.0.0.0/1', 'the peer endpoint 198.51.100.70 (now by 0.0.0.0/0 dev eth0'),   # DNS endpoint of peer C
+])
+def test_manage_interface_refuses_allowed_ips_that_capture_the_underlay(host, prefix, words):
+    host.dns['c.example.test'] = '198.51.100.70'
+    wanted = on_underlay(host)
+    wanted['peers'][1].update(endpoint='c.example.test:51820', allowed_ips=['10.10.0.3/32', prefix])
+    assert_interface_refused(host, wanted, 'peers[1].allowed_ips', words)
+
+
+def test_manage_interface_refuses_allowed_ips_that_capture_an_existing_interface_s_peer(host):
+    wanted = on_underlay(host)
+    converge(host, wanted)
+    wanted['peers'][1]['allowed_ips'] = ['10.10.0.3/32', '198.18.0.4/30']
+    assert_interface_refused(host, wanted, 'peers[1].allowed_ips', 'the peer endpoint 198.18.0.7')
+
+
+def test_manage_interface_routes_what_captures_nothing(host):
+    wanted = on_underlay(host)
+    # more specific than the underlay without an endpoint or the controller in it, a LAN, an anycast /32
+    wanted['peers'][1]['allowed_ips'] = ['10.10.0.3/32', '198.18.0.128/25', '172.20.2.0/24', '198.19.250.1/32']
+    converge(host, wanted)
+    assert sorted(r['dst'] for r in host.routes if r['protocol'] == '109') == [
+        '172.20.1.0/24', '172.20.2.0/24', '198.18.0.128/25', '198.19.250.1/32']
+
+
+@pytest.mark.parametrize('owner', [
+    {'dev': 'eth0', 'protocol': 'static'},
+    {'dev': 'wg1', 'protocol': '109'},
+])
+def test_manage_interface_never_replaces_another_owners_route(host, owner):
+    wanted = on_underlay(host)
+    host.routes.append(dict(owner, dst='172.20.1.0/24', table='main', family=4))
+    assert_interface_refused(host, wanted, 'peers[0].allowed_ips', '172.20.1.0/24: the kernel already has this '
+                             'destination, table and metric from another owner (172.20.1.0/24 dev %s table main '
+                             'metric 0, proto %s)' % (owner['dev'], owner['protocol']))
+
+
+@pytest.mark.parametrize('kernel', [True, False])
+def test_manage_interface_link_local_address_converges(host, kernel):
+    host.kernel_wireguard = kernel
+    write_key(host)
+    wanted = iface_params(host, addresses=['10.10.0.1/24', 'fe80::99/64'])
+    result, _module = converge(host, wanted)
+    assert 'fe80::99/64' in host.links['wg0']['addresses']
+    converge(host, iface_params(host))
+    assert host.links['wg0']['addresses'] == ['10.10.0.1/24', 'fd10::1/64']
+
+
+def test_manage_interface_the_kernel_s_link_local_address_is_no_difference(host):
+    host.kernel_wireguard = False      # wireguard-go's TUN device gets fe80::1 from the kernel
+    write_key(host)
+    result, _module = converge(host, iface_params(host))
+    again, _module, _changing = run(host, wgmod.manage_interface, iface_params(host))
+    assert 'fe80::1' not in again['diff']['before'] and again['diff']['before'] == again['diff']['after']

@@ -94,3 +94,20 @@ def test_missing_key_file_fails(host, capsys):
     result, _out = call(wireguard_interface, {'name': 'wg0'}, capsys)
     assert result['failed'] and result['field'] == 'private_key_file'
     assert host.changing_commands() == []
+
+
+def test_key_absent_never_removes_the_interface_config(host, capsys):
+    config = os.path.join(host.dir, 'wg0.conf')
+    with open(config, 'w') as handle:
+        handle.write('[Interface]\nPostUp = wg set %i private-key /etc/wireguard/wg0.key\n')
+    for check_mode in (True, False):
+        result, _out = call(wireguard_key, {'path': config, 'state': 'absent'}, capsys, check_mode=check_mode)
+        assert result['failed'] and result['msg'].startswith('path: %s is not a WireGuard key file' % config)
+    assert os.path.exists(config)
+
+
+def test_interface_refuses_an_mtu_that_drops_ipv6(host, capsys):
+    args = {'name': 'wg0', 'addresses': ['10.10.0.1/24', 'fd10::1/64'], 'mtu': 1200,
+            'private_key_file': os.path.join(host.dir, 'wg0.key')}
+    result, _out = call(wireguard_interface, args, capsys)
+    assert result['failed'] and result['msg'].startswith('mtu: 1200 is below 1280') and host.commands == []
