@@ -58,6 +58,8 @@ FW_SETTINGS = {'interface': 'wg0', 'interface_kind': 'wireguard', 'table': 'mesh
                'routed_subnets': [], 'extra_rules': []}
 FW_GROUPS = {'web': ['web1'], 'db': ['db1'], 'ops': ['ops1']}
 FW_ADDRESSES = {'web1': ['10.88.0.11/24'], 'db1': ['10.88.0.12/24'], 'ops1': ['10.88.0.13/24']}
+FW_HOSTVARS = {'web1': {'ansible_host': '198.18.1.11'}, 'db1': {'ansible_host': '198.18.1.12'},
+               'ops1': {'ansible_host': '198.18.1.13'}}
 SITE_NAMES = ['west', 'east']
 SITE_HOSTVARS = {'west': {'ansible_host': '198.18.1.11', 'ipsec_site_subnets': ['198.19.11.0/24']},
                  'east': {'ansible_host': '198.18.1.12', 'ipsec_site_subnets': ['198.19.12.0/24'],
@@ -159,6 +161,11 @@ def _module_failure(request, tmp_path, monkeypatch, capsys, target, args):
     return result['msg'], changes
 
 
+def _raise(problem):
+    if problem:
+        raise AnsibleFilterError(problem)
+
+
 def _role_failure(tmp_path, target, changes):
     """The message of the role's planner (or of the ipam action) refusing the row's variables."""
     mesh, firewall, ipsec = MeshFilters().filters(), FirewallFilters().filters(), IpsecFilters().filters()
@@ -171,9 +178,12 @@ def _role_failure(tmp_path, target, changes):
         'wireguard_mesh_psk': lambda: mesh['wireguard_mesh_psk']([{'description': 'h2', 'public_key': KEY}],
                                                                  changes['secret'], 'wg0', 'h1'),
         'vpn_firewall': lambda: firewall['firewall_plan'](FW_MEMBERS, _merge(FW_SETTINGS, changes.get('settings')),
-                                                          FW_GROUPS, FW_ADDRESSES, 'vpn_firewall_'),
+                                                          FW_GROUPS, FW_ADDRESSES, 'vpn_firewall_', FW_HOSTVARS),
         'ipsec_site': lambda: ipsec['ipsec_site_plan'](changes.get('tunnels', SITE_TUNNELS), SITE_NAMES,
                                                        _merge(SITE_HOSTVARS, changes.get('hostvars')), SITE_SETTINGS),
+        # the role's check of the whole description, which returns its first problem instead of raising it
+        'wireguard_mesh_problem': lambda: _raise(mesh['wireguard_mesh_problem'](
+            MESH_NAMES, hostvars, settings, changes.get('release'), changes.get('rotate_keys'))),
         'ipam': lambda: run_ipam(_fill(changes, str(tmp_path / 'files')), {'inventory_dir': str(tmp_path)}),
     }
     os.makedirs(str(tmp_path / 'files'), exist_ok=True)
