@@ -49,6 +49,6 @@ HOSTVARS = {'a': {'ansible_host': '198.18.5.11'}, 'b': {'ansible_host': '198.18.
     ({'persist_dir': 'etc/meshforge'}, "vpn_firewall_persist_dir: 'etc/meshforge' must be an absolute path"),
 ])
 def test_the_problem_filter_starts_with_the_variable(settings, expected):
-    problem = FilterModule().filters()['firewall_problem'](['a', 'b'], settings, {}, {'a': ['10.1.0.1'], 'b': ['10.1.0.2']},
-                                                         'vpn_firewall_', HOSTVARS)
+    addresses = {'a': ['10.1.0.1'], 'b': ['10.1.0.2']}
+    problem = FilterModule().filters()['firewall_problem'](['a', 'b'], settings, {}, addresses, 'vpn_firewall_', HOSTVARS)
     assert problem.startswith(expected) and bool(problem) == bool(expected), problem
