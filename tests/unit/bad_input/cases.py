@@ -413,6 +413,15 @@ CASES = [
      'must be a list'),
     ('mesh_release_member_check', 'wireguard_mesh_problem', {'release': ['h2']}, 'wireguard_mesh_ipam_release',
      'still in the mesh group'),
+    ('mesh_group_empty', 'wireguard_mesh_problem', {'names': []}, 'wireguard_mesh_group', 'no hosts'),
+    ('mesh_key_file_traversal', 'wireguard_mesh_problem', {'settings': {'private_key_file': '/etc/wireguard/../shadow'}},
+     'wireguard_mesh_private_key_file', '..'),  # defect 5
+    ('mesh_key_file_relative', 'wireguard_mesh_problem', {'settings': {'private_key_file': 'wg0.key'}},
+     'wireguard_mesh_private_key_file', 'absolute path'),
+    ('mesh_record_file_relative', 'wireguard_mesh_problem', {'settings': {'ipam_record_file': 'ipam.fact'}},
+     'wireguard_mesh_ipam_record_file', 'absolute path'),
+    ('mesh_reserve_first_negative', 'wireguard_mesh_problem', {'settings': {'ipam': {'reserve_first': -1}}},
+     'wireguard_mesh_ipam_reserve_first', 'out of range'),
     ('mesh_psk_secret_short', 'wireguard_mesh_psk', {'secret': 'short'}, 'wireguard_mesh_psk_secret',
      'at least 16'),
     # --------------------------------------------------------------- vpn_firewall (role)
@@ -460,6 +469,10 @@ CASES = [
     ('fw_routed_management', 'vpn_firewall', fw(routed_subnets=[{'gateway': 'db1', 'subnets': ['198.18.1.11/32'],
                                                                   'lan_interface': 'lan0'}]),
      'vpn_firewall_routed_subnets[0]', 'web1'),  # defect 1
+    ('fw_persist_dir_relative', 'vpn_firewall', fw(persist_dir='meshforge-vpn'), 'vpn_firewall_persist_dir',
+     'absolute path'),
+    ('fw_persist_dir_traversal', 'vpn_firewall', fw(persist_dir='/etc/meshforge-vpn/../cron.d'),
+     'vpn_firewall_persist_dir', '..'),  # defect 5
     ('fw_interface_newline', 'vpn_firewall', fw(interface='wg0\n'), 'vpn_firewall_interface', ''),
     ('fw_table_name', 'vpn_firewall', fw(table='meshforge;flush ruleset'), 'vpn_firewall_table', ''),
     # ------------------------------------------------------------------ ipsec_site (role)
@@ -483,6 +496,20 @@ CASES = [
      {'tunnels': [{'name': 'to-box', 'left': 'west', 'right_address': '203.0.113.9 }', 'right_id': 'box.example',
                    'right_subnets': ['10.9.0.0/16'], 'psk': 'a-vault-psk-of-enough-length'}]},
      'ipsec_site_tunnels[0] (to-box).right_address', ''),
+    ('site_psk_secret_short', 'ipsec_site', {'settings': {'psk_secret': 'short'}}, 'ipsec_site_psk_secret',
+     'at least 16'),
+    ('site_vici_tcp', 'ipsec_site', {'settings': {'vici_socket': 'tcp://198.18.1.11:4502'}}, 'ipsec_site_vici_socket',
+     'only unix://', 'new: named as ipsec_site_tunnels[0] (west-east), as west\'s vici_socket'),
+    ('site_vici_newline', 'ipsec_site', {'settings': {'vici_socket': 'unix:///run/x.vici\n'}}, 'ipsec_site_vici_socket',
+     '', 'new: a line break in the socket is accepted'),
+    ('site_ca_name_newline', 'ipsec_site', {'settings': {'ca_name': 'ca\n[x]'}}, 'ipsec_site_ca_name', '',
+     'new: accepted'),
+    ('site_id_newline', 'ipsec_site', {'hostvars': {'west': {'ipsec_site_id': 'west\n}'}}}, 'ipsec_site_id', '',
+     'new: named as the tunnel\'s left_id'),
+    ('site_address_octet', 'ipsec_site', {'hostvars': {'west': {'ipsec_site_address': '198.18.1.300'}}},
+     'ipsec_site_address', '', 'new: accepted'),
+    ('site_subnets_underlay', 'ipsec_site', {'hostvars': {'west': {'ipsec_site_subnets': ['198.18.1.0/24']}}},
+     'ipsec_site_subnets', '', 'new: a traffic selector over the gateways\' own underlay is accepted'),
     ('site_families', 'ipsec_site', tunnel(right_subnets=['fd20::/64']),
      'ipsec_site_tunnels[0] (west-east)', 'IPv6'),  # defect 7
 ]

@@ -179,11 +179,13 @@ def _role_failure(tmp_path, target, changes):
                                                                  changes['secret'], 'wg0', 'h1'),
         'vpn_firewall': lambda: firewall['firewall_plan'](FW_MEMBERS, _merge(FW_SETTINGS, changes.get('settings')),
                                                           FW_GROUPS, FW_ADDRESSES, 'vpn_firewall_', FW_HOSTVARS),
-        'ipsec_site': lambda: ipsec['ipsec_site_plan'](changes.get('tunnels', SITE_TUNNELS), SITE_NAMES,
-                                                       _merge(SITE_HOSTVARS, changes.get('hostvars')), SITE_SETTINGS),
+        # the role's check before any host is touched (it returns its first problem)
+        'ipsec_site': lambda: _raise(ipsec['ipsec_site_problem'](
+            changes.get('tunnels', SITE_TUNNELS), SITE_NAMES, _merge(SITE_HOSTVARS, changes.get('hostvars')),
+            _merge(SITE_SETTINGS, changes.get('settings')))),
         # the role's check of the whole description, which returns its first problem instead of raising it
         'wireguard_mesh_problem': lambda: _raise(mesh['wireguard_mesh_problem'](
-            MESH_NAMES, hostvars, settings, changes.get('release'), changes.get('rotate_keys'))),
+            changes.get('names', MESH_NAMES), hostvars, settings, changes.get('release'), changes.get('rotate_keys'))),
         'ipam': lambda: run_ipam(_fill(changes, str(tmp_path / 'files')), {'inventory_dir': str(tmp_path)}),
     }
     os.makedirs(str(tmp_path / 'files'), exist_ok=True)
@@ -202,6 +204,9 @@ def test_the_valid_bases_are_accepted(tmp_path):
     assert set(firewall) == set(FW_MEMBERS)
     plans = IpsecFilters().filters()['ipsec_site_plan'](SITE_TUNNELS, SITE_NAMES, SITE_HOSTVARS, SITE_SETTINGS)
     assert plans['hosts']['west']['connections']
+    settings = dict(MESH_SETTINGS, private_key_file='/etc/wireguard/wg0.key')
+    assert MeshFilters().filters()['wireguard_mesh_problem'](MESH_NAMES, MESH_HOSTVARS, settings) == ''
+    assert IpsecFilters().filters()['ipsec_site_problem'](SITE_TUNNELS, SITE_NAMES, SITE_HOSTVARS, SITE_SETTINGS) == ''
 
 
 def test_the_table_is_broad():
