@@ -133,6 +133,7 @@ def parse_routes(text, family, names=None):
             'src': raw.get('prefsrc'),
             'multipath': bool(raw.get('nexthops')),
             'protocol': str(raw.get('protocol', 'boot')),
+            'scope': raw.get('scope', 'global'),
         })
     return found
 
@@ -339,13 +340,14 @@ def best_route(table_routes, target, skip):
 
 def protected(table_routes, connection, endpoints):
     """``(prefix, what)`` a new route must not capture: the management connection's client, the peers' endpoints,
-    and the networks connected to the host's interfaces (the routes the kernel made for their addresses)."""
+    and the networks connected to the host's interfaces (routes the kernel made for their addresses, or of scope link:
+    reached on the device itself, with no gateway)."""
     found = []
     if connection:
         found.append((_net(connection['client']), 'the management connection from %s' % connection['client']))
     found += [(_net(addr), 'the peer endpoint %s' % addr) for addr in endpoints]
     found += [(_net(r['dst']), 'the network %s connected to %s' % (r['dst'], r['dev'])) for r in table_routes
-              if r['protocol'] == 'kernel']
+              if r['protocol'] == 'kernel' or r['scope'] == 'link']
     return found
 
 

@@ -40,7 +40,7 @@ class FakeSystem(object):
         self.tools = set(tools)
         self.dns = dict(dns or {})
         self.links = {}
-        self.routes = []            # dicts: dst, dev, table, protocol, family (metrics are the kernel's defaults)
+        self.routes = []            # dicts: dst, dev, table, protocol, family, gateway (optional); default metrics
         self.management = None      # the SSH connection the module came through (routes.management_connection)
         self.enabled_units = set()
         self.daemon_reloads = 0
@@ -198,8 +198,11 @@ class FakeSystem(object):
                         dst = str(net.network_address)
                     else:
                         dst = str(net)
-                    found.append({'dst': dst, 'dev': route['dev'], 'protocol': route['protocol'], 'scope': 'link',
-                                  'flags': []})
+                    found.append({'dst': dst, 'dev': route['dev'], 'protocol': route['protocol'], 'flags': []})
+                    if route.get('gateway'):
+                        found[-1]['gateway'] = route['gateway']
+                    else:
+                        found[-1]['scope'] = 'link'
             return READ_ONLY, 0, json.dumps(found), ''
         if args[:3] == ['link', 'add', 'dev'] and args[4:] == ['type', 'wireguard']:
             if not self.kernel_wireguard:

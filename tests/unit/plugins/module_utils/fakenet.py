@@ -45,6 +45,8 @@ class FakeNet(object):
                 item = {'dst': 'default' if net.prefixlen == 0 else (str(net.network_address)
                                                                      if net.prefixlen == net.max_prefixlen else str(net)),
                         'dev': r['dev'], 'protocol': r['protocol'], 'flags': []}
+                if not r['gateway']:
+                    item['scope'] = 'link'
                 if r['table'] != 254:
                     item['table'] = {255: 'local', 253: 'default'}.get(r['table'], str(r['table']))
                 if r['gateway']:
@@ -75,7 +77,7 @@ class FakeNet(object):
         return 0, '', ''
 
     def add_route(self, dst, protocol, dev='eth0', gateway=None, table=254, metric=None, src=None):
-        """A route of any owner; the kernel's own (protocol ``kernel``) are the connected networks."""
+        """A route of any owner; one without a gateway is of scope link, as the kernel makes it."""
         family = ipaddress.ip_network(dst).version
         self.routes.append({'dst': dst, 'gateway': gateway, 'dev': dev, 'table': table,
                             'metric': metric if metric is not None else (0 if family == 4 else 1024),

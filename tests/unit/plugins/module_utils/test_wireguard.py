@@ -974,7 +974,8 @@ MANAGEMENT = {'client': '198.18.0.1', 'client_port': 50123, 'server': '198.18.0.
 def on_underlay(system):
     """The host sits on 198.18.0.0/24 (eth0), its controller at 198.18.0.1, peer B's endpoint 198.18.0.7."""
     system.routes += [{'dst': '198.18.0.0/24', 'dev': 'eth0', 'table': 'main', 'protocol': 'kernel', 'family': 4},
-                      {'dst': '0.0.0.0/0', 'dev': 'eth0', 'table': 'main', 'protocol': 'boot', 'family': 4}]
+                      {'dst': '0.0.0.0/0', 'dev': 'eth0', 'gateway': '198.18.0.254', 'table': 'main',
+                       'protocol': 'boot', 'family': 4}]
     system.management = MANAGEMENT
     write_key(system)
     wanted = iface_params(system)
@@ -1000,7 +1001,7 @@ def assert_interface_refused(system, wanted, field, words):
     ('198.18.0.0/25', 'the peer endpoint 198.18.0.7'),
     ('198.18.0.7/32', 'the peer endpoint 198.18.0.7'),
     ('198.18.0.0/31', 'the management connection from 198.18.0.1'),
-    ('128.0.0.0/1', 'the peer endpoint 198.51.100.70 (now by 0.0.0.0/0 dev eth0'),   # DNS endpoint of peer C
+    ('128.0.0.0/1', 'the peer endpoint 198.51.100.70 (now by 0.0.0.0/0 via 198.18.0.254 dev eth0'),   # DNS endpoint of peer C
 ])
 def test_manage_interface_refuses_allowed_ips_that_capture_the_underlay(host, prefix, words):
     host.dns['c.example.test'] = '198.51.100.70'
@@ -1025,16 +1026,17 @@ def test_manage_interface_routes_what_captures_nothing(host):
         '172.20.1.0/24', '172.20.2.0/24', '198.18.0.128/25', '198.19.250.1/32']
 
 
-@pytest.mark.parametrize('owner', [
-    {'dev': 'eth0', 'protocol': 'static'},
-    {'dev': 'wg1', 'protocol': '109'},
+@pytest.mark.parametrize('owner, words', [
+    ({'dev': 'eth0', 'protocol': 'static', 'gateway': '198.18.0.9'},
+     '172.20.1.0/24: the kernel already has this destination, table and metric from another owner '
+     '(172.20.1.0/24 via 198.18.0.9 dev eth0 table main metric 0, proto static)'),
+    ({'dev': 'wg1', 'protocol': '109'},           # another interface's route: on its link, so it is a capture too
+     '172.20.1.0/24 dev wg0 table main metric 0 would capture the network 172.20.1.0/24 connected to wg1'),
 ])
-def test_manage_interface_never_replaces_another_owners_route(host, owner):
+def test_manage_interface_never_replaces_another_owners_route(host, owner, words):
     wanted = on_underlay(host)
     host.routes.append(dict(owner, dst='172.20.1.0/24', table='main', family=4))
-    assert_interface_refused(host, wanted, 'peers[0].allowed_ips', '172.20.1.0/24: the kernel already has this '
-                             'destination, table and metric from another owner (172.20.1.0/24 dev %s table main '
-                             'metric 0, proto %s)' % (owner['dev'], owner['protocol']))
+    assert_interface_refused(host, wanted, 'peers[0].allowed_ips', words)
 
 
 @pytest.mark.parametrize('kernel', [True, False])
