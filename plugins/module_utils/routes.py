@@ -338,16 +338,16 @@ def best_route(table_routes, target, skip):
     return best
 
 
-def protected(table_routes, connection, endpoints):
+def protected(table_routes, connection, endpoints, owned):
     """``(prefix, what)`` a new route must not capture: the management connection's client, the peers' endpoints,
     and the networks connected to the host's interfaces (routes the kernel made for their addresses, or of scope link:
-    reached on the device itself, with no gateway)."""
+    reached on the device itself, with no gateway) except the caller's own routes (``owned`` keys), which it may move."""
     found = []
     if connection:
         found.append((_net(connection['client']), 'the management connection from %s' % connection['client']))
     found += [(_net(addr), 'the peer endpoint %s' % addr) for addr in endpoints]
     found += [(_net(r['dst']), 'the network %s connected to %s' % (r['dst'], r['dev'])) for r in table_routes
-              if r['protocol'] == 'kernel' or r['scope'] == 'link']
+              if (r['protocol'] == 'kernel' or r['scope'] == 'link') and key(r) not in owned]
     return found
 
 
@@ -388,7 +388,7 @@ def check_routes(host, fields_routes, owned, connection, endpoints=(), names=Non
         family = _net(route['dst']).version
         if (family, route['table']) not in tables:
             live = host.table(family, route['table'], names)
-            tables[(family, route['table'])] = (live, protected(live, connection, endpoints))
+            tables[(family, route['table'])] = (live, protected(live, connection, endpoints, owned))
         live, guarded = tables[(family, route['table'])]
         problem = refusal(route, live, owned, guarded, names)
         if problem:

@@ -237,3 +237,11 @@ def test_absent_removes_only_a_route_with_the_tag():
         result = run(net, routes=[{'dest': dest, 'state': 'absent'}])
         assert not result['changed'] and result['removed'] == []
     assert net.routes == before and net.changing == []
+
+
+def test_an_own_route_may_move_to_another_device():
+    net = underlay()
+    run(net, connection=MANAGEMENT, routes=[{'dest': '10.70.0.0/16', 'dev': 'wg0'}])
+    moved = run(net, connection=MANAGEMENT, routes=[{'dest': '10.70.0.0/16', 'dev': 'wg1'}])
+    assert moved['changed_routes'] == [{'route': '10.70.0.0/16 dev wg1 table main metric 0', 'fields': ['dev']}]
+    assert [r['dev'] for r in net.routes if r['protocol'] == '110'] == ['wg1']
