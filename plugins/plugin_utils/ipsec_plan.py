@@ -21,7 +21,7 @@ import ipaddress
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import topology
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import topology, underlay
 
 VAR = 'ipsec_site_tunnels'
 TUNNEL_OPTIONS = frozenset([
@@ -50,7 +50,8 @@ def _subnets(field, values):
 def _end(field, tunnel, side, hosts, settings):
     """One end of a tunnel: managed (an inventory host) or an unmanaged appliance (address and identity given)."""
     host = tunnel.get(side)
-    end = {'host': None}
+    end = {'host': None, 'management': None}
+    fields = dict((key, '%s.%s_%s' % (field, side, key)) for key in ('address', 'id', 'subnets'))
     if host is not None:
         host = v.name('%s.%s' % (field, side), host)
         if host not in hosts:
@@ -60,6 +61,12 @@ def _end(field, tunnel, side, hosts, settings):
         address = tunnel.get(side + '_address') or own.get('address') or own.get('ansible_host') or host
         identity = tunnel.get(side + '_id') or own.get('id') or host
         subnets = tunnel.get(side + '_subnets') or own.get('subnets')
+        # a value that comes from the host's variables is told as that variable
+        for key, variable in (('address', 'ipsec_site_address'), ('id', 'ipsec_site_id'),
+                              ('subnets', 'ipsec_site_subnets')):
+            if not tunnel.get('%s_%s' % (side, key)):
+                fields[key] = '%s (%s)' % (variable, host)
+        end['management'] = underlay.ip_literal(own.get('ansible_host') or host)
     else:
         if side == 'left':
             raise v.ValidationError(field + '.left', 'is required: the managed host of the tunnel')
@@ -69,9 +76,10 @@ def _end(field, tunnel, side, hosts, settings):
                                     'right_subnets) of an unmanaged peer')
         identity = tunnel.get('right_id') or address
         subnets = tunnel.get('right_subnets')
-    end['address'] = swanctl.ike_address('%s.%s_address' % (field, side), address)
-    end['id'] = swanctl.identity('%s.%s_id' % (field, side), identity)
-    end['subnets'] = _subnets('%s.%s_subnets' % (field, side), subnets) if subnets else None
+    end['address'] = swanctl.ike_address(fields['address'], address)
+    end['id'] = swanctl.identity(fields['id'], identity)
+    end['subnets'] = _subnets(fields['subnets'], subnets) if subnets else None
+    end['subnets_field'] = fields['subnets']
     return end
 
 
@@ -88,10 +96,13 @@ def _children(field, tunnel, ends):
             raise v.ValidationError(cfield, 'must be a dictionary')
         v.known_options(cfield, child, CHILD_OPTIONS)
         out = {'name': v.section_name(cfield + '.name', child.get('name'))}
+        out['fields'] = {}
         for side in SIDES:
             if child.get(side + '_subnets'):
-                out[side] = _subnets('%s.%s_subnets' % (cfield, side), child[side + '_subnets'])
+                out['fields'][side] = '%s.%s_subnets' % (cfield, side)
+                out[side] = _subnets(out['fields'][side], child[side + '_subnets'])
             elif ends[side]['subnets']:
+                out['fields'][side] = ends[side]['subnets_field']
                 out[side] = ends[side]['subnets']
             else:
                 raise v.ValidationError('%s.%s_subnets' % (cfield, side), 'no subnets for this end (set it, or '
@@ -106,6 +117,36 @@ def _children(field, tunnel, ends):
             raise v.ValidationError(cfield + '.name', '%r is listed twice' % out['name'])
         children.append(out)
     return children
+
+
+def _check_underlay(ends, children):
+    """A managed end routes the other side's subnets into the tunnel (charon's routes, table 220): they must not
+    hold the address Ansible reaches that end at, nor the other side's IKE address unless they are exactly that
+    host (a host-to-host tunnel)."""
+    for side in SIDES:
+        peer = 'right' if side == 'left' else 'left'
+        if ends[side]['host'] is None:
+            continue
+        ike = underlay.ip_literal(ends[peer]['address'])
+        for child in children:
+            for text in child[peer]:
+                prefix = ipaddress.ip_network(text)
+                hosts = {ends[side]['host']: {'management': ends[side]['management']}}
+                if prefix.prefixlen < prefix.max_prefixlen:
+                    hosts[ends[peer]['host'] or ends[peer]['id']] = {'endpoint': ike}
+                underlay.check_prefix(child['fields'][peer], prefix, hosts)
+
+
+def _settings(settings):
+    """The role's own settings, told as its variables."""
+    if settings.get('vici_socket') is not None:
+        v.name('ipsec_site_vici_socket', settings['vici_socket'])
+        swanctl.vici_socket('ipsec_site_vici_socket', settings['vici_socket'])
+    if settings.get('ca_name') is not None:
+        v.section_name('ipsec_site_ca_name', settings['ca_name'])
+    if settings.get('psk_secret'):
+        # one given by the user (an empty one is generated); checked before any host is touched
+        topology.check_psk_secret('ipsec_site_psk_secret', settings['psk_secret'])
 
 
 def _connection(tunnel, ends, children, side, psk_source, settings):
@@ -166,9 +207,7 @@ def plan_sites(tunnels, hosts, settings):
     ``hosts``: inventory name -> {'ansible_host', 'address', 'id', 'subnets'} (the host's ipsec_site_* variables);
     ``settings``: {'libipsec', 'vici_socket', 'ca_name'}.  Raises ValidationError naming the variable.
     """
-    if settings.get('psk_secret'):
-        # one given by the user (an empty one is generated); checked before any host is touched
-        topology.check_psk_secret('ipsec_site_psk_secret', settings['psk_secret'])
+    _settings(settings)
     if tunnels is None:
         tunnels = []
     if not isinstance(tunnels, list):
@@ -192,6 +231,7 @@ def plan_sites(tunnels, hosts, settings):
         if ends['left']['host'] == ends['right']['host']:
             raise v.ValidationError(field + '.right', 'must differ from left')
         children = _children(field, tunnel, ends)
+        _check_underlay(ends, children)
         auth = tunnel.get('auth') or 'psk'
         if auth == 'psk':
             if tunnel.get('psk') is not None:

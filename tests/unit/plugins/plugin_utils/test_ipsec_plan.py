@@ -137,3 +137,37 @@ def test_a_short_psk_secret_given_by_the_user_is_refused_before_any_tunnel():
     with pytest.raises(ValidationError) as exc:
         ipsec_plan.plan_sites([PAIR], HOSTS, dict(SETTINGS, psk_secret='short'))
     assert str(exc.value) == 'ipsec_site_psk_secret: must be a secret of at least 16 characters'
+
+
+# Issue 9: subnets that capture the underlay, and the host's own variables named as such.
+@pytest.mark.parametrize('tunnel, hosts, field, words', [
+    (PAIR, dict(HOSTS, west=dict(HOSTS['west'], subnets=['198.18.1.0/24'])), 'ipsec_site_subnets (west)',
+     'contains the address Ansible reaches east at (198.18.1.12)'),
+    (dict(PAIR, right_subnets=['198.18.0.0/16']), HOSTS, 'ipsec_site_tunnels[0] (west-east).right_subnets',
+     '198.18.0.0/16 contains the endpoint of east (198.18.1.12)'),
+    (dict(APPLIANCE, right_subnets=['203.0.113.0/24']), HOSTS, 'ipsec_site_tunnels[0] (to-box).right_subnets',
+     'contains the endpoint of box.example (203.0.113.9)'),
+    (PAIR, dict(HOSTS, west=dict(HOSTS['west'], id='west\n}')), 'ipsec_site_id (west)', ''),
+    (PAIR, dict(HOSTS, east=dict(HOSTS['east'], address='east\n')), 'ipsec_site_address (east)', ''),
+])
+def test_underlay_captures_and_host_variables_are_named(tunnel, hosts, field, words):
+    with pytest.raises(ValidationError) as exc:
+        plan([tunnel], hosts)
+    assert exc.value.field == field and words in exc.value.problem, str(exc.value)
+
+
+def test_a_host_to_host_tunnel_may_select_the_peers_own_address():
+    hosts = dict(HOSTS, west=dict(HOSTS['west'], subnets=['198.18.1.11/32']),
+                 east=dict(HOSTS['east'], subnets=['198.18.1.12/32']))
+    assert plan([PAIR], hosts)['east']['connections'][0]['children'][0]['remote_ts'] == ['198.18.1.11/32']
+
+
+@pytest.mark.parametrize('settings, field', [
+    ({'vici_socket': 'tcp://198.18.1.11:4502'}, 'ipsec_site_vici_socket'),
+    ({'vici_socket': 'unix:///run/x.vici\n'}, 'ipsec_site_vici_socket'),
+    ({'ca_name': 'ca\n[x]'}, 'ipsec_site_ca_name'),
+])
+def test_the_roles_own_settings_are_named(settings, field):
+    with pytest.raises(ValidationError) as exc:
+        ipsec_plan.plan_sites([PAIR], HOSTS, dict(SETTINGS, **settings))
+    assert exc.value.field == field
