@@ -7,6 +7,9 @@
 #
 # (extensions/molecule/systemd runs on podman containers: tests/containers/run.sh.)
 #
+# `make test` runs it as tests/lab/forwarding-off.sh tests/integration/run.sh: with the root
+# namespace's IP forwarding off, as on a fresh machine (lab hosts never inherit it: tests/lab/README.md).
+#
 # Exits non-zero when any scenario fails.  Whatever happens, the labs the
 # scenarios make (molecule-<scenario>) are torn down on exit.  Run as root.
 set -uo pipefail
