@@ -39,7 +39,7 @@ prepare() {
     local v=$1 req=tests/requirements-$1.txt dir=.tmp/versions/$1 python bundle coll tmp
     [ -f "$req" ] || { echo "versions: no $req" >&2; return 1; }
     case $(sed -n 's/^# python: //p' "$req") in
-        "pyenv "*) python="$(pyenv root 2>/dev/null || echo /nonexistent)/versions/$(sed -n 's/^# python: pyenv //p' "$req")/bin/python" ;;
+        "pyenv "*) python="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")/versions/$(sed -n 's/^# python: pyenv //p' "$req")/bin/python" ;;
         *) python=$(sed -n 's/^# python: //p' "$req") ;;
     esac
     if [ ! -x "$dir/venv/bin/ansible-playbook" ] || ! cmp -s "$req" "$dir/.requirements"; then
