@@ -27,6 +27,22 @@ for role in "$installed"/roles/*/; do
 done
 ansible-playbook --syntax-check -i localhost, meshforge.vpn.wireguard_mesh >/dev/null
 ansible-playbook --syntax-check -i localhost, meshforge.vpn.wireguard_status >/dev/null
+# The execution environment: ansible-builder finds the collection's controller-side
+# dependencies (meta/execution-environment.yml) and writes a build context from
+# the definition users build (no registry here, so the image itself is not built).
+introspected=$(ansible-builder introspect --sanitize .tmp/installed)
+for dep in "cryptography>=3.3  # from collection meshforge.vpn" \
+           "openssh-client [platform:dpkg]  # from collection meshforge.vpn"; do
+    if ! grep -qF -- "$dep" <<<"$introspected"; then
+        echo "build: ansible-builder introspect does not list: $dep" >&2
+        exit 1
+    fi
+done
+rm -rf .tmp/ee
+ansible-builder create -f execution-environment/execution-environment.yml -c .tmp/ee \
+    --output-filename Containerfile >/dev/null
+grep -q '^ARG EE_BASE_IMAGE="quay.io/centos/centos:stream9"$' .tmp/ee/Containerfile
+grep -q 'name: meshforge.vpn' .tmp/ee/_build/requirements.yml
 modules=$(find "$installed/plugins/modules" -name '*.py' | wc -l)
 roles=$(find "$installed/roles" -mindepth 1 -maxdepth 1 -type d | wc -l)
-echo "build: $tarball installs; ansible-doc renders $modules modules and $roles role(s)"
+echo "build: $tarball installs; ansible-doc renders $modules modules and $roles role(s); ansible-builder create wrote .tmp/ee"
