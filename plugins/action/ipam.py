@@ -11,6 +11,7 @@ import os
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import ipam
 
@@ -48,6 +49,7 @@ class ActionModule(ActionBase):
         request = dict((key, args[key]) for key in ('state', 'pools', 'pool', 'network', 'pins', 'records', 'address'))
         request['release_hosts'] = args['release']
         try:
+            v.plain_path('ledger', path)
             if self._task.check_mode or args['state'] == 'query':
                 # the ledger is replaced atomically, so a read without the lock sees one whole version
                 before = ipam.load(path)

@@ -61,6 +61,10 @@ PERSIST_MODE = 0o644
 class Refused(Exception):
     """A change that validation accepts but that must not be applied (it would cut the management connection)."""
 
+    def __init__(self, field, message):
+        super(Refused, self).__init__('%s: %s' % (field, message))
+        self.field = field
+
 
 # ---------------------------------------------------------------- names --
 
@@ -967,8 +971,10 @@ def manage_table(module, connection=None):
         result['management_connection'] = dict(connection, device=device)
         risks = lockout_risks(desired, connection, device)
         if risks and not module.params.get('allow_lockout'):
-            raise Refused('the table would drop the management connection %s:%d -> %s:%d in chain %s; allow it '
-                          'in the rules, or set allow_lockout: true' % (
+            first = [c['name'] for c in desired['chains']].index(risks[0].split(' ', 1)[0])
+            raise Refused('chains[%d]' % first,
+                          'the table would drop the management connection %s:%d -> %s:%d in chain %s; '
+                          'allow it in the rules, or set allow_lockout: true' % (
                               connection['client'], connection['client_port'], connection['server'],
                               connection['server_port'], ', '.join(risks)))
     whole = batch

@@ -369,7 +369,9 @@ def normalize_connection(params):
 
 def vici_socket(field, value):
     """charon's VICI URI: ``unix://`` followed by an absolute path; returns the path."""
-    value = v._text(field, value).strip()
+    value = v._text(field, value)
+    if value != value.strip():
+        raise v.ValidationError(field, '%r: no spaces or line breaks around the socket URI' % value)
     if not value.startswith('unix://'):
         raise v.ValidationError(field, '%r: only unix:// sockets are supported (e.g. %s)' % (value, DEFAULT_SOCKET))
     return v.absolute_path(field, value[len('unix://'):])

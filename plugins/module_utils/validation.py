@@ -17,6 +17,7 @@ import ipaddress
 import os
 import re
 import stat
+import unicodedata
 
 # \Z, not $: $ also matches before a trailing newline.  A leading '-' would read as an option to
 # wg, ip or wireguard-go ('-f' keeps wireguard-go in the foreground); '.' and '..' are refused by the kernel.
@@ -157,7 +158,8 @@ def endpoint_host(field, value):
         return str(ipaddress.ip_address(value))
     except ValueError:
         pass
-    if not HOSTNAME_RE.match(value):
+    # a top-level label is never all digits (RFC 3696 2), so 198.18.1.300 is a mistyped address, not a name
+    if not HOSTNAME_RE.match(value) or value.rstrip('.').rsplit('.', 1)[-1].isdigit():
         raise ValidationError(field, '%r is neither an IP address nor a DNS name' % value)
     return value
 
@@ -210,6 +212,17 @@ def absolute_path(field, value):
     parts = value.split('/')[1:]
     if any(part in ('', '.', '..') for part in parts) and value != '/':
         raise ValidationError(field, '%r has an empty, . or .. component; write the path it means plainly' % value)
+    return value
+
+
+def plain_path(field, value):
+    """A path on the controller (spaces allowed, relative allowed) with no ``.`` or ``..`` component and no control
+    character, so it names the file it says."""
+    value = _text(field, value)
+    if not value or any(unicodedata.category(char).startswith('C') or char in '\u2028\u2029' for char in value):
+        raise ValidationError(field, '%r must be a path without control characters or line breaks' % value)
+    if any(part in ('.', '..') for part in value.split('/')[1:]) or value.split('/')[0] == '..':
+        raise ValidationError(field, '%r has a . or .. component; write the path it means plainly' % value)
     return value
 
 

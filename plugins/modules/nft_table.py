@@ -266,7 +266,7 @@ def main():
     except ValidationError as exc:
         module.fail_json(msg=str(exc), field=exc.field)
     except nftables.Refused as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), field=exc.field)
     except nftables.CommandError as exc:
         module.fail_json(msg=str(exc), rc=exc.rc)
     module.exit_json(**result)

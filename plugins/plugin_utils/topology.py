@@ -27,6 +27,7 @@ import re
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import MAX_MTU, MIN_MTU
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import underlay
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import choose_addresses
 
@@ -146,6 +147,12 @@ def check_mesh(members, settings, release=(), rotate_keys=()):
         raise v.ValidationError('wireguard_mesh_rotate_keys', '%s %s not a member of the mesh, so no key would be '
                                 'rotated there; name members of the mesh group'
                                 % (', '.join(strangers), 'is' if len(strangers) == 1 else 'are'))
+    if settings.get('mtu'):
+        mtu = v.integer('wireguard_mesh_mtu', settings['mtu'], MIN_MTU[4], MAX_MTU)
+        if settings.get('network6') and mtu < MIN_MTU[6]:
+            raise v.ValidationError('wireguard_mesh_mtu', '%d is below %d, the smallest MTU that carries IPv6, and '
+                                    'the mesh has wireguard_mesh_network6: the kernel would drop the interface\'s '
+                                    'IPv6 addresses' % (mtu, MIN_MTU[6]))
     for key in PATH_SETTINGS:
         if settings.get(key):
             v.absolute_path('wireguard_mesh_' + key, settings[key])
