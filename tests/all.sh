@@ -5,7 +5,7 @@
 #   tests/all.sh                      every step
 #   tests/all.sh lint versions        only the steps named
 #
-# Steps: units sanity lint build ipam scenarios versions containers.  tests/setup.sh runs first;
+# Steps: units sanity lint build docs ipam scenarios versions containers.  tests/setup.sh runs first;
 # when it fails nothing else can run.  The namespace steps (scenarios, versions) run with the root
 # namespace's IP forwarding off (tests/lab/forwarding-off.sh), as on a freshly booted machine.
 # Each step's output is shown and kept in tests/output/all/<step>.log.  Exits non-zero when any
@@ -16,7 +16,7 @@ ROOT=$PWD
 export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$ROOT/.tmp/collections" ANSIBLE_NOCOLOR=1
 LOG_DIR=$ROOT/tests/output/all
 
-all=(units sanity lint build ipam scenarios versions containers)
+all=(units sanity lint build docs ipam scenarios versions containers)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${all[@]}")
 
@@ -26,6 +26,7 @@ command_of() {
         sanity) echo "bash tests/sanity/run.sh" ;;
         lint) echo "ansible-lint --profile production --offline" ;;
         build) echo "bash tests/build.sh" ;;
+        docs) echo "bash tests/docs.sh" ;;
         ipam) echo "bash tests/integration/ipam/run.sh" ;;
         scenarios) echo "bash tests/lab/forwarding-off.sh bash tests/integration/run.sh" ;;
         versions) echo "bash tests/lab/forwarding-off.sh bash tests/integration/versions/run.sh" ;;
