@@ -25,6 +25,7 @@ import time
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError
 
 MANAGED_HEADER = '# Managed by meshforge.vpn (ipsec_charon). Local changes are overwritten.\n'
 DEFAULT_DROPIN = '/etc/strongswan.d/meshforge-vpn.conf'
@@ -151,8 +152,8 @@ def socket_answers(uri):
         sock.close()
 
 
-class DaemonError(Exception):
-    pass
+class DaemonError(ModuleError):
+    """charon or swanctl did not start, load or answer."""
 
 
 def stop_daemon(pid):

@@ -29,7 +29,8 @@ import re
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 # one error for a command that failed, whichever driver ran it
-from ansible_collections.meshforge.vpn.plugins.module_utils.routes import CommandError, management_connection
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError, Refused
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import management_connection
 
 FAMILIES = ('inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev')
 ADDRESS_TYPES = {'ipv4_addr': 4, 'ipv6_addr': 6}
@@ -56,14 +57,6 @@ RULE_KEYS = ('iifname', 'oifname', 'saddr', 'daddr', 'protocol', 'sport', 'dport
 # `nft -f` of it at boot (or by hand) gives exactly the live table, fingerprints included.
 PERSIST_HEADER = '# Written by meshforge.vpn.nft_table; loaded at boot with nft -f. Edits are overwritten.\n'
 PERSIST_MODE = 0o644
-
-
-class Refused(Exception):
-    """A change that validation accepts but that must not be applied (it would cut the management connection)."""
-
-    def __init__(self, field, message):
-        super(Refused, self).__init__('%s: %s' % (field, message))
-        self.field = field
 
 
 # ---------------------------------------------------------------- names --

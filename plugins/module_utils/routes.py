@@ -27,6 +27,7 @@ import json
 import os
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 
 PROTOCOL_WIREGUARD = '109'
@@ -438,14 +439,6 @@ class RouteHost(object):
 
     def delete(self, route, protocol):
         self.run([self.ip(), 'route', 'del'] + route_args(route, protocol))
-
-
-class CommandError(Exception):
-    def __init__(self, args, rc, err):
-        self.args_list = args
-        self.rc = rc
-        self.err = err
-        super(CommandError, self).__init__('%s failed (rc=%s): %s' % (' '.join(args), rc, (err or '').strip()))
 
 
 # ------------------------------------------------------------ module --

@@ -29,6 +29,7 @@ from collections import OrderedDict
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError
 
 try:
     import vici
@@ -753,7 +754,7 @@ def connection_status(names, sas):
 
 # -------------------------------------------------------------- host --
 
-class CharonError(Exception):
+class CharonError(ModuleError):
     """charon refused a command or cannot be reached."""
 
 

@@ -25,6 +25,7 @@ import time
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import routes as rt
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError, ModuleError
 
 CONNECTED_WITHIN = 180
 """A peer is connected when its latest handshake is at most this many seconds old (NebulaVPN's definition)."""
@@ -349,16 +350,11 @@ def wanted_routes(desired):
 
 # ---------------------------------------------------------------- host --
 
-class CommandError(Exception):
-    def __init__(self, args, rc, err):
-        self.args_list = args
-        self.rc = rc
-        self.err = err
-        super(CommandError, self).__init__('%s failed (rc=%s): %s' % (' '.join(args), rc, err.strip()))
-
-
-class MissingTool(Exception):
+class MissingTool(ModuleError):
     """A command the module needs is not installed."""
+
+    def fail_keys(self):
+        return {'missing_tools': True}
 
 
 class WireGuardHost(object):

@@ -89,7 +89,7 @@ path:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import local_facts
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 
 
 def main():
@@ -102,11 +102,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = local_facts.manage(module)
-    except ValidationError as exc:
-        module.fail_json(msg='%s (the record is left as it is)' % exc, field=exc.field)
-    module.exit_json(**result)
+    run_module(module, local_facts.manage, untouched='the record')
 
 
 if __name__ == '__main__':

@@ -122,7 +122,16 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import charon
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError, host_path
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path
+
+
+def daemon(module):
+    desired = charon.normalize(module.params)
+    for option in ('dropin', 'run_dir'):
+        host_path(option, desired[option])
+    host_path('vici_socket', charon.socket_path(desired['vici_socket']))
+    return charon.manage(module, desired)
 
 
 def main():
@@ -138,19 +147,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        desired = charon.normalize(module.params)
-        for option in ('dropin', 'run_dir'):
-            host_path(option, desired[option])
-        host_path('vici_socket', charon.socket_path(desired['vici_socket']))
-        result = charon.manage(module, desired)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc), field=exc.field, missing=[])
-    except (charon.DaemonError, OSError) as exc:
-        module.fail_json(msg=str(exc), missing=[])
-    if result.get('failed'):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    run_module(module, daemon, always=dict(missing=[]))
 
 
 if __name__ == '__main__':

@@ -302,12 +302,25 @@ terminated:
   elements: int
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError, host_path
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import require_library, run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path
 
 ACTIONS = ['clear', 'trap', 'restart']
+
+
+def connection(module):
+    if module.params['state'] == 'absent':
+        # an absent connection needs only its name; children and the rest are not checked
+        module.params = dict((k, module.params[k]) for k in ('name', 'state', 'vici_socket'))
+    host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
+    if not swanctl.HAS_VICI:
+        # every value is checked before the missing library is named
+        swanctl.normalize_connection(module.params)
+    require_library(swanctl.HAS_VICI, 'vici', swanctl.VICI_IMPORT_ERROR)
+    return swanctl.manage_connection(module)
 
 
 def main():
@@ -353,20 +366,7 @@ def main():
         required_if=[('state', 'present', ['children'])],
         supports_check_mode=True,
     )
-    if module.params['state'] == 'absent':
-        # an absent connection needs only its name; children and the rest are not checked
-        module.params = dict((k, module.params[k]) for k in ('name', 'state', 'vici_socket'))
-    try:
-        host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
-        if not swanctl.HAS_VICI:
-            swanctl.normalize_connection(module.params)
-            module.fail_json(msg=missing_required_lib('vici'), exception=swanctl.VICI_IMPORT_ERROR)
-        result = swanctl.manage_connection(module)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc), field=exc.field)
-    except swanctl.CharonError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(module, connection)
 
 
 if __name__ == '__main__':

@@ -242,10 +242,18 @@ sas:
           elements: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError, host_path, section_name
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import require_library, run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path, section_name
+
+
+def info(module):
+    name = section_name('name', module.params['name']) if module.params['name'] else None
+    path = host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
+    require_library(swanctl.HAS_VICI, 'vici', swanctl.VICI_IMPORT_ERROR)
+    return dict(changed=False, **swanctl.gather_info(swanctl.Charon(path), name))
 
 
 def main():
@@ -256,17 +264,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        name = section_name('name', module.params['name']) if module.params['name'] else None
-        path = host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
-        if not swanctl.HAS_VICI:
-            module.fail_json(msg=missing_required_lib('vici'), exception=swanctl.VICI_IMPORT_ERROR)
-        info = swanctl.gather_info(swanctl.Charon(path), name)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc), field=exc.field)
-    except swanctl.CharonError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **info)
+    run_module(module, info)
 
 
 if __name__ == '__main__':

@@ -87,10 +87,21 @@ charon_running:
   type: bool
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError, host_path
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import require_library, run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path
+
+
+def connect(path):
+    require_library(swanctl.HAS_VICI, 'vici', swanctl.VICI_IMPORT_ERROR)
+    return swanctl.Charon(path)
+
+
+def purge(module):
+    host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
+    return swanctl.purge_connections(module, module.params['keep'], connect)
 
 
 def main():
@@ -101,20 +112,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-
-    def connect(path):
-        if not swanctl.HAS_VICI:
-            module.fail_json(msg=missing_required_lib('vici'), exception=swanctl.VICI_IMPORT_ERROR)
-        return swanctl.Charon(path)
-
-    try:
-        host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
-        result = swanctl.purge_connections(module, module.params['keep'], connect)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc), field=exc.field)
-    except (swanctl.CharonError, OSError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(module, purge)
 
 
 if __name__ == '__main__':

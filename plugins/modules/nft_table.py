@@ -232,7 +232,7 @@ management_connection:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import nftables
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 
 
 def main():
@@ -261,15 +261,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = nftables.manage_table(module)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc), field=exc.field)
-    except nftables.Refused as exc:
-        module.fail_json(msg=str(exc), field=exc.field)
-    except nftables.CommandError as exc:
-        module.fail_json(msg=str(exc), rc=exc.rc)
-    module.exit_json(**result)
+    run_module(module, nftables.manage_table)
 
 
 if __name__ == '__main__':

@@ -157,7 +157,7 @@ protocol:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import routes
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 
 
 def main():
@@ -178,13 +178,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = routes.manage_routes(module)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc), field=exc.field)
-    except routes.CommandError as exc:
-        module.fail_json(msg=str(exc), rc=exc.rc)
-    module.exit_json(**result)
+    run_module(module, routes.manage_routes)
 
 
 if __name__ == '__main__':

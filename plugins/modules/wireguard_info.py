@@ -139,19 +139,18 @@ interfaces:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError, interface_name
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import interface_name
+
+
+def info(module):
+    name = interface_name('name', module.params['name']) if module.params['name'] else None
+    return dict(changed=False, interfaces=wireguard.gather_info(module, name))
 
 
 def main():
     module = AnsibleModule(argument_spec=dict(name=dict(type='str')), supports_check_mode=True)
-    try:
-        name = interface_name('name', module.params['name']) if module.params['name'] else None
-        interfaces = wireguard.gather_info(module, name)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc), field=exc.field)
-    except wireguard.CommandError as exc:
-        module.fail_json(msg=str(exc), rc=exc.rc)
-    module.exit_json(changed=False, interfaces=interfaces)
+    run_module(module, info)
 
 
 if __name__ == '__main__':

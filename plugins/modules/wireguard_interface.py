@@ -213,7 +213,7 @@ config_changed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 
 
 def main():
@@ -242,13 +242,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = wireguard.manage_interface(module)
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc), field=exc.field)
-    except wireguard.CommandError as exc:
-        module.fail_json(msg=str(exc), rc=exc.rc)
-    module.exit_json(**result)
+    run_module(module, wireguard.manage_interface)
 
 
 if __name__ == '__main__':

@@ -91,7 +91,7 @@ missing_tools:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 
 
 def main():
@@ -103,15 +103,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = wireguard.manage_key(module)
-    except ValidationError as exc:
-        module.fail_json(msg='%s (the file is left as it is)' % exc, field=exc.field)
-    except wireguard.MissingTool as exc:
-        module.fail_json(msg=str(exc), missing_tools=True)
-    except wireguard.CommandError as exc:
-        module.fail_json(msg=str(exc), rc=exc.rc)
-    module.exit_json(**result)
+    run_module(module, wireguard.manage_key, untouched='the file')
 
 
 if __name__ == '__main__':

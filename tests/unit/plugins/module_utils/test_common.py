@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""run_module: every error a driver raises becomes the same fail_json in every module."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.meshforge.vpn.plugins.module_utils import charon, nftables, routes, swanctl, wireguard
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import (
+    CommandError, MissingLibrary, ModuleError, Refused, require_library, run_module)
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+
+
+def result_of(body, capsys, **kwargs):
+    with patch_module_args({'secret': 's3cr3t-value'}):
+        module = AnsibleModule(argument_spec=dict(secret=dict(type='str', no_log=True)))
+        with pytest.raises(SystemExit):
+            run_module(module, body, **kwargs)
+    return json.loads(capsys.readouterr().out)
+
+
+def raising(exc):
+    def body(module):
+        raise exc
+    return body
+
+
+def test_result_and_failed_result(capsys):
+    assert result_of(lambda module: {'changed': True, 'x': 1}, capsys) == {'changed': True, 'x': 1, 'invocation': {
+        'module_args': {'secret': 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'}}}
+    failed = result_of(lambda module: {'changed': False, 'failed': True, 'msg': 'no', 'missing': ['swanctl']}, capsys)
+    assert failed['failed'] and failed['msg'] == 'no' and failed['missing'] == ['swanctl']
+
+
+@pytest.mark.parametrize('exc, keys', [
+    (ValidationError('peers[0].endpoint', 'not a host:port'), {'msg': 'peers[0].endpoint: not a host:port',
+                                                               'field': 'peers[0].endpoint'}),
+    (CommandError(['nft', '-j', 'list', 'ruleset'], 1, 'Error: no such table\n'),
+     {'msg': 'nft -j list ruleset failed (rc=1): Error: no such table', 'rc': 1}),
+    (CommandError(['ip', 'link'], 2, None), {'msg': 'ip link failed (rc=2): ', 'rc': 2}),
+    (Refused('chains[0]', 'would cut the management connection'),
+     {'msg': 'chains[0]: would cut the management connection', 'field': 'chains[0]'}),
+    (wireguard.MissingTool('wg (package wireguard-tools) is not installed'),
+     {'msg': 'wg (package wireguard-tools) is not installed', 'missing_tools': True}),
+    (swanctl.CharonError('charon does not answer'), {'msg': 'charon does not answer'}),
+    (charon.DaemonError('charon exited with 1 at start'), {'msg': 'charon exited with 1 at start'}),
+    (OSError(13, 'Permission denied'), {'msg': '[Errno 13] Permission denied'}),
+])
+def test_each_error_fails_with_its_keys(exc, keys, capsys):
+    result = result_of(raising(exc), capsys)
+    assert result['failed'] and dict((k, result[k]) for k in keys) == keys
+    assert set(result) - set(keys) == {'failed', 'invocation'}
+
+
+def test_untouched_and_always(capsys):
+    result = result_of(raising(ValidationError('path', 'is a directory')), capsys, untouched='the file',
+                       always={'missing': []})
+    assert result['msg'] == 'path: is a directory (the file is left as it is)' and result['missing'] == []
+    assert result_of(raising(OSError('gone')), capsys, always={'missing': []})['missing'] == []
+
+
+def test_missing_library(capsys):
+    require_library(True, 'vici', None)
+    with pytest.raises(MissingLibrary):
+        require_library(False, 'vici', 'Traceback ...')
+    result = result_of(lambda module: require_library(False, 'vici', 'Traceback ...'), capsys)
+    assert result['failed'] and 'Failed to import the required Python library (vici)' in result['msg']
+
+
+def test_one_error_type_under_the_old_names():
+    assert routes.CommandError is wireguard.CommandError is nftables.CommandError is CommandError
+    assert nftables.Refused is Refused
+    for error in (wireguard.MissingTool, swanctl.CharonError, charon.DaemonError, CommandError, Refused):
+        assert issubclass(error, ModuleError)
+
+
+def test_secrets_are_masked_in_failures(capsys):
+    out = result_of(raising(CommandError(['wg', 'set'], 1, 'bad key s3cr3t-value')), capsys)
+    assert 's3cr3t-value' not in json.dumps(out)
