@@ -25,9 +25,6 @@ description:
 author:
   - meshforge developers (@meshforge)
 attributes:
-  check_mode:
-    support: full
-    description: Predicts exactly the C(changed) a real run reports; reads charon but changes nothing.
   diff_mode:
     support: full
     description: Shows the configuration file and whether charon holds the connection; never the pre-shared key.
@@ -37,6 +34,9 @@ attributes:
     description: strongSwan's charon (C(charon-systemd) or C(charon)) with the vici plugin.
 requirements:
   - The C(vici) Python package (strongSwan's VICI client, e.g. C(vici==6.0.3)) for the Python that runs the module.
+extends_documentation_fragment:
+  - meshforge.vpn.attributes.charon
+  - meshforge.vpn.vici
 options:
   name:
     description: Connection name; also names its files. 1 to 64 letters, digits, C(_) and C(-).
@@ -48,10 +48,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  vici_socket:
-    description: charon's VICI socket, as a C(unix://) URI.
-    type: str
-    default: unix:///var/run/charon.vici
   version:
     description: IKE major version.
     type: int

@@ -22,26 +22,19 @@ description:
 author:
   - meshforge developers (@meshforge)
 attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Changes nothing.
   platform:
     platforms: linux
     support: full
     description: strongSwan's charon with the vici plugin.
 requirements:
   - The C(vici) Python package (strongSwan's VICI client) for the Python that runs the module.
+extends_documentation_fragment:
+  - meshforge.vpn.attributes.info
+  - meshforge.vpn.vici
 options:
   name:
     description: One connection; all when omitted.
     type: str
-  vici_socket:
-    description: charon's VICI socket, as a C(unix://) URI.
-    type: str
-    default: unix:///var/run/charon.vici
 seealso:
   - module: meshforge.vpn.ipsec_connection
 '''

@@ -24,9 +24,6 @@ description:
 author:
   - meshforge developers (@meshforge)
 attributes:
-  check_mode:
-    support: full
-    description: Predicts exactly the C(changed) a real run reports; reads charon but changes nothing.
   diff_mode:
     support: full
     description: The managed connection names before and after.
@@ -36,16 +33,15 @@ attributes:
     description: strongSwan's charon with the vici plugin (only when something is to be removed).
 requirements:
   - The C(vici) Python package for the Python that runs the module, when a running charon holds something to remove.
+extends_documentation_fragment:
+  - meshforge.vpn.attributes.charon
+  - meshforge.vpn.vici
 options:
   keep:
     description: Names of the managed connections to keep; every other managed connection is removed.
     type: list
     elements: str
     required: true
-  vici_socket:
-    description: charon's VICI socket as a C(unix://) URI.
-    type: str
-    default: unix:///var/run/charon.vici
 seealso:
   - module: meshforge.vpn.ipsec_connection
   - module: meshforge.vpn.ipsec_info

@@ -32,12 +32,9 @@ attributes:
     platforms: linux
     support: full
     description: Linux with C(nft) (nftables 0.9 or later, JSON support).
+extends_documentation_fragment:
+  - meshforge.vpn.nftables
 options:
-  family:
-    description: Family of the table.
-    type: str
-    choices: [inet, ip, ip6, arp, bridge, netdev]
-    default: inet
   table:
     description: Name of the table that holds the set.
     type: str

@@ -38,12 +38,9 @@ attributes:
     platforms: linux
     support: full
     description: Linux with C(nft) (nftables 0.9.3 or later) and C(ip) (iproute2).
+extends_documentation_fragment:
+  - meshforge.vpn.nftables
 options:
-  family:
-    description: Family of the table.
-    type: str
-    choices: [inet, ip, ip6, arp, bridge, netdev]
-    default: inet
   name:
     description: Name of the table.
     type: str

@@ -29,9 +29,6 @@ description:
 author:
   - meshforge developers (@meshforge)
 attributes:
-  check_mode:
-    support: full
-    description: Predicts exactly the C(changed) a real run reports.
   diff_mode:
     support: full
     description: Shows the tagged routes before and after.
@@ -39,6 +36,8 @@ attributes:
     platforms: linux
     support: full
     description: Linux with C(ip) (iproute2) with JSON output (C(ip -j), iproute2 4.13 or later).
+extends_documentation_fragment:
+  - meshforge.vpn.attributes
 options:
   routes:
     description: The routes.

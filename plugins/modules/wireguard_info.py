@@ -21,16 +21,12 @@ description:
 author:
   - meshforge developers (@meshforge)
 attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Changes nothing.
   platform:
     platforms: linux
     support: full
     description: Needs C(wg) and C(ip).
+extends_documentation_fragment:
+  - meshforge.vpn.attributes.info
 options:
   name:
     description: One interface; all interfaces when omitted.

@@ -1,0 +1,19 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The table family of the modules that manage nftables.
+    DOCUMENTATION = r'''
+options:
+  family:
+    description: Family of the table.
+    type: str
+    choices: [inet, ip, ip6, arp, bridge, netdev]
+    default: inet
+'''
