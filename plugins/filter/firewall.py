@@ -61,6 +61,18 @@ def firewall_problem(members, settings, groups=None, addresses=None, variable_pr
     return ''
 
 
+def firewall_check_problem(result, plan, variable_prefix=''):
+    """The failure of a member's check of its table (nft_table in check mode, registered with failed_when: false),
+    naming the role's variable when nft rejected one of its extra rules; empty if the check passed."""
+    # registered with failed_when: false, so Ansible says failed: false; a check that ran says what it would do
+    if not isinstance(result, dict) or result.get('skipped') or 'action' in result:
+        return ''
+    message = str(result.get('msg') or 'meshforge.vpn.nft_table failed')
+    found = policy.nft_rejection(plan or {}, message)
+    return '%s%s: %s' % (variable_prefix, found[0], found[1]) if found else message
+
+
 class FilterModule(object):
     def filters(self):
-        return {'firewall_plan': firewall_plan, 'firewall_problem': firewall_problem}
+        return {'firewall_plan': firewall_plan, 'firewall_problem': firewall_problem,
+                'firewall_check_problem': firewall_check_problem}

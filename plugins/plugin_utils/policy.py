@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import re
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import nftables
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
@@ -286,9 +287,12 @@ def compile_policy(members, settings, inventory_groups=None, addresses=None, und
         sets = [{'name': set_name(group, family), 'type': 'ipv4_addr' if family == 4 else 'ipv6_addr',
                  'flags': ['interval'], 'elements': list(groups[group][family])}
                 for group, family in sorted(used_sets)]
+        first_extra = len(vpn_rules) - len(extra_rules) - (1 if policies else 0)
         plans[host] = {'table': {'family': 'inet', 'name': table, 'sets': sets, 'chains': chains},
-                       'routes': routes.get(host, [])}
-        _check_table(plans[host]['table'], len(vpn_rules) - len(extra_rules) - (1 if policies else 0), len(extra_rules))
+                       'routes': routes.get(host, []),
+                       # where extra_rules sit in the table, to tell a host's nft rejection at its place
+                       'extra_rules': {'chain': 1, 'first': first_extra, 'count': len(extra_rules)}}
+        _check_table(plans[host]['table'], first_extra, len(extra_rules))
     return plans
 
 
@@ -314,6 +318,30 @@ def _check_table(table, first_extra, count):
             if first_extra <= int(index) < first_extra + count:
                 raise v.ValidationError('extra_rules[%d]%s' % (int(index) - first_extra, rest), exc.problem)
         raise
+
+
+def nft_rejection(plan, message):
+    """``(field, problem)`` of the extra rule a host's ``nft --check`` of ``plan``'s table rejected, or None.
+
+    nft names the line of the batch it read (``/dev/stdin:LINE:COLUMNS: Error: ...``); the batch is the module's
+    rendering of the same table, whose last lines are the rules, one a line, chain after chain.
+    """
+    match = re.search(r'/dev/stdin:(\d+):[\d-]+: Error: ([^\n]*)', message or '')
+    extra = plan.get('extra_rules') or {}
+    if not match or not extra.get('count'):
+        return None
+    desired = nftables.normalize_table(plan['table'])
+    lines = nftables.render_table(desired).splitlines()
+    index = int(match.group(1)) - 1 - (len(lines) - sum(len(c['rules']) for c in desired['chains']))
+    for number, chain in enumerate(desired['chains']):
+        if 0 <= index < len(chain['rules']):
+            position = index - extra['first']
+            if number == extra['chain'] and 0 <= position < extra['count']:
+                return ('extra_rules[%d].rule' % position, '%r is rejected by nft on the host: %s'
+                        % (plan['table']['chains'][number]['rules'][index].get('rule'), match.group(2).strip()))
+            return None
+        index -= len(chain['rules'])
+    return None
 
 
 def _hosts(group_names, hosts_of):

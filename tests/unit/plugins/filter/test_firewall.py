@@ -10,6 +10,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.filter.firewall import FilterModule
+from ansible_collections.meshforge.vpn.plugins.module_utils import nftables as nf
 
 
 def test_filter_plans_and_names_the_field():
@@ -52,3 +53,18 @@ def test_the_problem_filter_starts_with_the_variable(settings, expected):
     addresses = {'a': ['10.1.0.1'], 'b': ['10.1.0.2']}
     problem = FilterModule().filters()['firewall_problem'](['a', 'b'], settings, {}, addresses, 'vpn_firewall_', HOSTVARS)
     assert problem.startswith(expected) and bool(problem) == bool(expected), problem
+
+
+def test_check_problem_names_the_extra_rule_a_host_s_nft_rejects():
+    filters = FilterModule().filters()
+    plans = filters['firewall_plan'](['a'], {'extra_rules': [{'rule': 'tcp dport nosuchservice accept'}]}, {},
+                                     {'a': ['10.1.0.1/24']})
+    line = [n for n, text in enumerate(nf.render_table(nf.normalize_table(plans['a']['table'])).splitlines(), 1)
+            if 'nosuchservice' in text][0]
+    failed = {'failed': False, 'failed_when_result': False, 'msg': 'nft --check -f - failed (rc=1): /dev/stdin:%d:29-41: Error: Could not resolve '
+                                     'service: Servname not supported' % line}
+    problem = filters['firewall_check_problem'](failed, plans['a'], 'vpn_firewall_')
+    assert problem.startswith("vpn_firewall_extra_rules[0].rule: 'tcp dport nosuchservice accept' is rejected by nft")
+    assert filters['firewall_check_problem']({'changed': False, 'action': 'none'}, plans['a'], 'vpn_firewall_') == ''
+    lockout = {'failed': False, 'msg': 'chains[0]: the table would drop the management connection'}
+    assert filters['firewall_check_problem'](lockout, plans['a'], 'vpn_firewall_') == lockout['msg']

@@ -236,3 +236,29 @@ def test_a_group_name_that_cannot_name_a_set_is_refused_even_unused():
     with pytest.raises(ValidationError) as err:
         policy.compile_policy(MEMBERS, {'groups': {'web}': ['web1']}}, GROUPS, ADDRESSES)
     assert err.value.field == 'groups.web}'
+
+
+# Issue 9, defect 9: an extra rule that only the host's nft rejects is told as the role's variable, not as
+# the table's chains[1].rules[N].
+def _nft_error_at(table_plan, rule_text, error):
+    """nft's message for the line of the module's batch that holds ``rule_text``."""
+    lines = nf.render_table(nf.normalize_table(table_plan['table'])).splitlines()
+    number = [i for i, line in enumerate(lines, 1) if (' %s comment ' % rule_text) in line][0]
+    return 'nft --check -f - failed (rc=1): /dev/stdin:%d:29-41: Error: %s\n%s\n' % (number, error, lines[number - 1])
+
+
+def test_a_host_s_nft_rejection_is_told_at_its_extra_rule():
+    extras = [{'rule': 'tcp dport 53 accept'}, {'rule': 'tcp dport nosuchservice accept'}]
+    result = plan([WEB_DB, OPS], extra_rules=extras)['db1']
+    message = _nft_error_at(result, 'tcp dport nosuchservice accept', 'Could not resolve service: Servname')
+    field, problem = policy.nft_rejection(result, message)
+    assert field == 'extra_rules[1].rule'
+    assert "'tcp dport nosuchservice accept' is rejected by nft on the host: Could not resolve service" in problem
+
+
+def test_a_host_s_nft_rejection_elsewhere_is_not_blamed_on_an_extra_rule():
+    result = plan([WEB_DB], extra_rules=[{'rule': 'tcp dport 53 accept'}])['db1']
+    first = nf.render_table(nf.normalize_table(result['table'])).splitlines().index('}') + 2
+    assert policy.nft_rejection(result, '/dev/stdin:%d:1-3: Error: something' % first) is None
+    assert policy.nft_rejection(result, 'nft failed: no line number') is None
+    assert policy.nft_rejection(plan([WEB_DB])['db1'], '/dev/stdin:%d:1-3: Error: x' % first) is None
