@@ -12,7 +12,7 @@ A row is ``(id, target, input, field, problem[, defect])``:
   changes in the role's valid base (``hostvars``/``settings``/``groups``/``tunnels``, see test_bad_input.py);
 - the error message must start with ``field`` and contain ``problem``; nothing may change.
 
-``defect`` (a number) names the issue 9 defects that concurrent changes fix (the row is a strict xfail until then):
+``defect`` (a number) names the issue 9 defect a row proves fixed (a row still marked with one is a strict xfail):
  1 a routed subnet that captures the underlay (an endpoint, the ansible_host)   7 a child with IPv4-only local_ts
  2 ``route`` over a prefix the kernel owns                                        and IPv6-only remote_ts
  3 ``wireguard_interface`` mtu below 1280 with an IPv6 address                  8 (molecule) rotate_keys non-member
