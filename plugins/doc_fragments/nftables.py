@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The table family of the modules that manage nftables.
+    # The table family of the modules that manage nftables, and their manual page (listed after the module's own).
     DOCUMENTATION = r'''
 options:
   family:
@@ -16,4 +16,8 @@ options:
     type: str
     choices: [inet, ip, ip6, arp, bridge, netdev]
     default: inet
+seealso:
+  - name: nft(8)
+    description: The nftables command line tool.
+    link: https://www.netfilter.org/projects/nftables/manpage.html
 '''

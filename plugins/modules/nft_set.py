@@ -65,9 +65,6 @@ notes:
   - Sets with the C(auto-merge) flag merge adjacent elements, so their listed elements drift from what was given; list merged elements.
 seealso:
   - module: meshforge.vpn.nft_table
-  - name: nft(8)
-    description: The nftables command line tool.
-    link: https://www.netfilter.org/projects/nftables/manpage.html
 '''
 
 EXAMPLES = r'''

@@ -137,9 +137,6 @@ options:
     type: path
 seealso:
   - module: meshforge.vpn.nft_set
-  - name: nft(8)
-    description: The nftables command line tool.
-    link: https://www.netfilter.org/projects/nftables/manpage.html
 '''
 
 EXAMPLES = r'''
