@@ -15,6 +15,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import nftables as nf
 from ansible_collections.meshforge.vpn.plugins.module_utils import routes as rt
 from ansible_collections.meshforge.vpn.plugins.modules import nft_table, route
 from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
@@ -73,3 +74,14 @@ def test_paths_with_dot_components_are_refused_before_anything_is_written(net, c
     result, _out = run_module(module, args, capsys)
     assert result['failed'] and result['msg'].startswith('path: '), result['msg']
     assert os.listdir(str(tmp_path)) == [] and net.changing == []
+
+
+def test_nft_table_lockout_fails_naming_the_chain(net, capsys, monkeypatch):
+    monkeypatch.setattr(nf, 'management_connection', rt.management_connection)
+    args = {'chains': [{'name': 'c', 'type': 'filter', 'hook': 'input', 'priority': 0, 'policy': 'drop'}]}
+    for check_mode in (True, False):
+        result, _out = run_module(nft_table, args, capsys, check_mode=check_mode)
+        assert result['failed'] and result['field'] == 'chains[0]', result
+        assert result['msg'].startswith('chains[0]: the table would drop the management connection'), result
+        assert 'rc' not in result
+    assert net.tables == {} and net.changing == []

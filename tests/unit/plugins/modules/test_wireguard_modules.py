@@ -111,3 +111,11 @@ def test_interface_refuses_an_mtu_that_drops_ipv6(host, capsys):
             'private_key_file': os.path.join(host.dir, 'wg0.key')}
     result, _out = call(wireguard_interface, args, capsys)
     assert result['failed'] and result['msg'].startswith('mtu: 1200 is below 1280') and host.commands == []
+
+
+def test_key_without_wg_fails_with_missing_tools(host, capsys):
+    host.tools.discard('wg')
+    key_path = os.path.join(host.dir, 'wg0.key')
+    result, _out = call(wireguard_key, {'path': key_path}, capsys)
+    assert result['failed'] and result['missing_tools'] is True and 'wg (package wireguard-tools)' in result['msg']
+    assert not os.path.exists(key_path)
