@@ -31,7 +31,7 @@ fi
 antsibull-docs lint-collection-docs --plugin-docs .
 
 site=.tmp/docsite
-rm -rf "$site" && mkdir -m 0700 -p "$site"
+rm -rf "$site" && mkdir -p "$(dirname "$site")" && mkdir -m 0700 "$site"
 antsibull-docs sphinx-init --use-current --dest-dir "$site" meshforge.vpn >/dev/null
 chmod 0700 "$site/rst"
 (cd "$site" && antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything \

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: nft_set
 short_description: Add and remove the elements of one named nftables set, element by element
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Reads the set live with C(nft -j list set), compares its elements with O(elements) and adds or deletes only the
     elements that differ, in one C(nft -f) transaction. Nothing else is reloaded or flushed; rules, other sets and

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: nft_table
 short_description: Own one whole nftables table, rendered from a structured description and replaced atomically
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Renders the table (sets, chains, rules, NAT) from O(sets) and O(chains), reads the live table with C(nft -j list table),
     and changes it only when it differs. No other table is read for changing, flushed or replaced, so Docker's,

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: route
 short_description: Make the IPv4 and IPv6 routes this collection owns match a list, changing only the difference
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Reads the routes that carry the module's protocol tag (O(protocol)) live with C(ip -j route show), compares them
     with O(routes) and adds, replaces or deletes only the routes that differ, with C(ip route replace) and C(ip route del).

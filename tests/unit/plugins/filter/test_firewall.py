@@ -61,8 +61,9 @@ def test_check_problem_names_the_extra_rule_a_host_s_nft_rejects():
                                      {'a': ['10.1.0.1/24']})
     line = [n for n, text in enumerate(nf.render_table(nf.normalize_table(plans['a']['table'])).splitlines(), 1)
             if 'nosuchservice' in text][0]
-    failed = {'failed': False, 'failed_when_result': False, 'msg': 'nft --check -f - failed (rc=1): /dev/stdin:%d:29-41: Error: Could not resolve '
-                                     'service: Servname not supported' % line}
+    failed = {'failed': False, 'failed_when_result': False,
+              'msg': 'nft --check -f - failed (rc=1): /dev/stdin:%d:29-41: Error: Could not resolve service: '
+                     'Servname not supported' % line}
     problem = filters['firewall_check_problem'](failed, plans['a'], 'vpn_firewall_')
     assert problem.startswith("vpn_firewall_extra_rules[0].rule: 'tcp dport nosuchservice accept' is rejected by nft")
     assert filters['firewall_check_problem']({'changed': False, 'action': 'none'}, plans['a'], 'vpn_firewall_') == ''
