@@ -99,8 +99,12 @@ def wireguard_mesh_psk(peers, secret, interface, name):
         raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)
 
 
-def wireguard_status_table(info_by_host):
-    return report.wireguard_table(info_by_host)
+def wireguard_status_table(results_by_host):
+    return report.wireguard_table(results_by_host)
+
+
+def wireguard_status_report(results_by_host):
+    return report.wireguard_status(results_by_host)
 
 
 class FilterModule(object):
@@ -112,4 +116,5 @@ class FilterModule(object):
             'wireguard_mesh_ipam_problem': wireguard_mesh_ipam_problem,
             'wireguard_mesh_psk': wireguard_mesh_psk,
             'wireguard_status_table': wireguard_status_table,
+            'wireguard_status_report': wireguard_status_report,
         }

@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from collections.abc import Mapping
+
 
 def _age(seconds):
     if seconds is None:
@@ -26,26 +28,100 @@ def _bytes(count):
     return str(count)
 
 
-def wireguard_table(info_by_host):
-    """One line per peer of every interface of every host, as ``wireguard_info`` returned them."""
-    header = ('HOST', 'IFACE', 'PEER', 'ENDPOINT', 'ALLOWED IPS', 'HANDSHAKE', 'RX', 'TX', 'STATUS')
-    rows = []
-    for host in sorted(info_by_host):
-        interfaces = info_by_host[host] or {}
-        if not interfaces:
-            rows.append((host, '-', '-', '-', '-', '-', '-', '-', 'no interface'))
-        for name in sorted(interfaces):
+def _read(result):
+    """(interfaces, problem) from one member's registered ``wireguard_info`` result, or from its ``interfaces``
+    alone. No result at all means the read never ran on the member: it was unreachable."""
+    if result is None:
+        return None, 'UNREACHABLE'
+    if isinstance(result, Mapping) and ('interfaces' in result or 'unreachable' in result or 'failed' in result):
+        if result.get('unreachable'):
+            return None, 'UNREACHABLE'
+        if result.get('failed') or 'interfaces' not in result:
+            return None, 'FAILED'
+        result = result['interfaces']
+    return dict(result or {}), None
+
+
+def wireguard_status(results_by_host):
+    """The live state of every member, as one document: ``hosts`` (member -> ``status``, ``reason``,
+    ``interfaces`` -> ``public_key``, ``peers`` with ``member``, ``status`` and ``reason``) and a ``summary``.
+
+    ``results_by_host`` maps every member to its registered ``wireguard_info`` result, its ``interfaces``, or None
+    when it has none (unreachable). Both ends are cross-checked: a peer whose member was read and has no interface,
+    or does not list this interface's public key among its peers, is DOWN whatever its handshake age says. Peers
+    are matched to members by public key, or by their description (the member's name) when the member has no
+    interface and so no key."""
+    read = dict((host, _read(results_by_host[host])) for host in results_by_host)
+    by_key = {}
+    for host, (interfaces, problem) in read.items():
+        for name, interface in (interfaces or {}).items():
+            if interface.get('public_key'):
+                by_key[interface['public_key']] = (host, name)
+    hosts = {}
+    up = total = 0
+    for host in sorted(read):
+        interfaces, problem = read[host]
+        entry = {'status': problem or ('ok' if interfaces else 'no interface'), 'reason': None, 'interfaces': {}}
+        if problem == 'FAILED':
+            entry['reason'] = str(results_by_host[host].get('msg') or 'wireguard_info failed')
+        elif problem:
+            entry['reason'] = 'not reachable over SSH'
+        elif not interfaces:
+            entry['reason'] = 'no WireGuard interface'
+        for name in sorted(interfaces or {}):
             interface = interfaces[name]
+            peers = []
             for peer in interface.get('peers') or []:
+                member, other = by_key.get(peer.get('public_key'), (None, None))
+                if member is None and peer.get('description') in read:
+                    member = peer['description']
+                status, reason = ('connected', None) if peer.get('connected') else (
+                    'DOWN', 'no handshake within 180 s')
+                other_interfaces, other_problem = read.get(member, (None, None))
+                if member is not None and not other_problem:
+                    if other is None:
+                        status, reason = 'DOWN', '%s has no WireGuard interface' % member
+                    elif interface.get('public_key') and interface['public_key'] not in [
+                            p.get('public_key') for p in other_interfaces[other].get('peers') or []]:
+                        status, reason = 'DOWN', '%s does not list %s as a peer' % (member, host)
+                total += 1
+                up += status == 'connected'
+                peers.append(dict(peer, member=member, status=status, reason=reason))
+            entry['interfaces'][name] = {'public_key': interface.get('public_key'), 'peers': peers}
+        hosts[host] = entry
+    unreachable = sorted(h for h in hosts if hosts[h]['status'] == 'UNREACHABLE')
+    failed = sorted(h for h in hosts if hosts[h]['status'] == 'FAILED')
+    no_interface = sorted(h for h in hosts if hosts[h]['status'] == 'no interface')
+    text = '%d of %d peers connected' % (up, total)
+    for members, what in ((unreachable, '%s unreachable'), (failed, '%s could not be read'),
+                          (no_interface, 'no WireGuard interface on %s')):
+        if members:
+            text += '; ' + what % ', '.join(members)
+    return {'hosts': hosts, 'summary': {
+        'peers_total': total, 'peers_connected': up, 'unreachable': unreachable, 'failed': failed,
+        'no_interface': no_interface, 'healthy': up == total and not (unreachable or failed or no_interface),
+        'text': text}}
+
+
+def wireguard_table(results_by_host):
+    """One line per peer of every interface of every member, one line for a member without a row of its own
+    (UNREACHABLE, FAILED, no interface), and the summary of :func:`wireguard_status`."""
+    status = wireguard_status(results_by_host)
+    header = ('HOST', 'IFACE', 'PEER', 'ENDPOINT', 'ALLOWED IPS', 'HANDSHAKE', 'RX', 'TX', 'STATUS', 'REASON')
+    rows = []
+    for host in sorted(status['hosts']):
+        entry = status['hosts'][host]
+        if entry['status'] != 'ok':
+            rows.append((host, '-', '-', '-', '-', '-', '-', '-', entry['status'], entry['reason'] or ''))
+        for name in sorted(entry['interfaces']):
+            for peer in entry['interfaces'][name]['peers']:
                 rows.append((host, name, peer.get('description') or peer['public_key'][:10] + '...',
                              peer.get('endpoint') or '-', ','.join(peer.get('allowed_ips') or []) or '-',
                              _age(peer.get('latest_handshake_age')), _bytes(peer.get('transfer_rx') or 0),
-                             _bytes(peer.get('transfer_tx') or 0), 'connected' if peer.get('connected') else 'DOWN'))
+                             _bytes(peer.get('transfer_tx') or 0), peer['status'], peer['reason'] or ''))
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     lines = ['  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header] + rows]
-    total = sum(1 for r in rows if r[-1] in ('connected', 'DOWN'))
-    up = sum(1 for r in rows if r[-1] == 'connected')
-    lines.append('%d of %d peers connected' % (up, total))
+    lines.append(status['summary']['text'])
     return lines
 
 

@@ -6,7 +6,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshforge.vpn.plugins.plugin_utils.report import wireguard_table
+import json
+
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.report import wireguard_status, wireguard_table
 
 
 def test_table_one_line_per_peer_and_summary():
@@ -19,7 +21,7 @@ def test_table_one_line_per_peer_and_summary():
     assert 'h2' in lines[1] and '1m15s ago' in lines[1] and '2.0 KiB' in lines[1] and 'connected' in lines[1]
     assert 'AAAAAAAAAA...' in lines[2] and 'never' in lines[2] and 'DOWN' in lines[2]
     assert 'no interface' in lines[3]
-    assert lines[-1] == '1 of 2 peers connected'
+    assert lines[-1] == '1 of 2 peers connected; no WireGuard interface on h9'
 
 
 def test_ipsec_table_one_line_per_child_and_down_connections():
@@ -40,3 +42,98 @@ def test_ipsec_table_one_line_per_child_and_down_connections():
     assert '198.19.11.0/24 === 198.19.12.0/24' in row and '2.0 KiB/4p' in row and '84 B/1p' in row and row.endswith('up')
     assert 'to-box' in lines[2] and lines[2].endswith('DOWN')
     assert lines[-1] == '1 of 2 connections established'
+
+
+def _key(char):
+    return char * 43 + '='
+
+
+def _mesh(*names, **overrides):
+    """wireguard_info results of a full mesh of ``names``, every peer connected; ``overrides`` replaces a
+    member's whole result."""
+    results = {}
+    for name in names:
+        peers = [{'public_key': _key(other[-1].upper()), 'description': other, 'endpoint': '198.18.1.1:51820',
+                  'allowed_ips': ['10.88.0.%s/32' % other[-1]], 'latest_handshake_age': 5, 'transfer_rx': 1,
+                  'transfer_tx': 1, 'connected': True} for other in names if other != name]
+        interface = {'public_key': _key(name[-1].upper()), 'peers': peers}
+        results[name] = {'changed': False, 'interfaces': {'wg0': interface}}
+    results.update(overrides)
+    return results
+
+
+def test_status_all_up_is_healthy():
+    status = wireguard_status(_mesh('h1', 'h2', 'h3'))
+    assert status['summary'] == {'peers_total': 6, 'peers_connected': 6, 'unreachable': [], 'failed': [],
+                                 'no_interface': [], 'healthy': True, 'text': '6 of 6 peers connected'}
+    peer = status['hosts']['h1']['interfaces']['wg0']['peers'][0]
+    assert (peer['member'], peer['status'], peer['reason']) == ('h2', 'connected', None)
+    assert wireguard_table(_mesh('h1', 'h2', 'h3'))[-1] == '6 of 6 peers connected'
+
+
+def test_status_one_peer_down():
+    results = _mesh('h1', 'h2', 'h3')
+    results['h1']['interfaces']['wg0']['peers'][1].update(connected=False, latest_handshake_age=900)
+    status = wireguard_status(results)
+    peer = status['hosts']['h1']['interfaces']['wg0']['peers'][1]
+    assert (peer['member'], peer['status'], peer['reason']) == ('h3', 'DOWN', 'no handshake within 180 s')
+    assert status['summary']['text'] == '5 of 6 peers connected'
+    assert status['summary']['healthy'] is False
+
+
+def test_status_unreachable_member_has_a_row_and_is_counted():
+    unreachable = {'unreachable': True, 'msg': 'Failed to connect to the host via ssh', 'changed': False}
+    for result in (None, unreachable):
+        results = _mesh('h1', 'h2', 'h3', h3=result)
+        results['h1']['interfaces']['wg0']['peers'][1].update(connected=False, latest_handshake_age=None)
+        status = wireguard_status(results)
+        assert status['hosts']['h3'] == {'status': 'UNREACHABLE', 'reason': 'not reachable over SSH',
+                                         'interfaces': {}}
+        assert status['summary']['unreachable'] == ['h3'] and status['summary']['healthy'] is False
+        assert status['summary']['text'] == '3 of 4 peers connected; h3 unreachable'
+        lines = wireguard_table(results)
+        assert [line.split()[:2] + line.split()[-5:-4] for line in lines if line.startswith('h3')] == [
+            ['h3', '-', 'UNREACHABLE']]
+
+
+def test_status_member_without_interface_is_down_whatever_the_handshake():
+    results = _mesh('h1', 'h2', 'h3', h2={'changed': False, 'interfaces': {}})
+    status = wireguard_status(results)
+    for host in ('h1', 'h3'):
+        peer = [p for p in status['hosts'][host]['interfaces']['wg0']['peers'] if p['description'] == 'h2'][0]
+        assert peer['latest_handshake_age'] == 5 and peer['connected'] is True
+        assert (peer['member'], peer['status'], peer['reason']) == ('h2', 'DOWN', 'h2 has no WireGuard interface')
+    assert status['hosts']['h2']['status'] == 'no interface'
+    assert status['summary']['text'] == '2 of 4 peers connected; no WireGuard interface on h2'
+    lines = wireguard_table(results)
+    assert any(line.startswith('h1') and 'DOWN' in line and 'h2 has no WireGuard interface' in line
+               for line in lines)
+
+
+def test_status_member_that_does_not_list_this_host_is_down():
+    results = _mesh('h1', 'h2')
+    results['h2']['interfaces']['wg0']['peers'] = []
+    peer = wireguard_status(results)['hosts']['h1']['interfaces']['wg0']['peers'][0]
+    assert (peer['status'], peer['reason']) == ('DOWN', 'h2 does not list h1 as a peer')
+
+
+def test_status_failed_read_and_peer_outside_the_group():
+    results = _mesh('h1', 'h2', h2={'failed': True, 'msg': 'wg: not found', 'changed': False})
+    results['h1']['interfaces']['wg0']['peers'].append(
+        {'public_key': _key('Z'), 'description': 'laptop', 'connected': True, 'latest_handshake_age': 3})
+    status = wireguard_status(results)
+    assert status['hosts']['h2'] == {'status': 'FAILED', 'reason': 'wg: not found', 'interfaces': {}}
+    assert [(p['member'], p['status']) for p in status['hosts']['h1']['interfaces']['wg0']['peers']] == [
+        ('h2', 'connected'), (None, 'connected')]
+    assert status['summary']['text'] == '2 of 2 peers connected; h2 could not be read'
+
+
+def test_status_json_shape():
+    status = json.loads(json.dumps(wireguard_status(_mesh('h1', 'h2'))))
+    assert sorted(status) == ['hosts', 'summary']
+    assert sorted(status['hosts']['h1']) == ['interfaces', 'reason', 'status']
+    assert sorted(status['hosts']['h1']['interfaces']['wg0']) == ['peers', 'public_key']
+    assert {'public_key', 'description', 'member', 'status', 'reason', 'latest_handshake_age',
+            'connected'} <= set(status['hosts']['h1']['interfaces']['wg0']['peers'][0])
+    assert sorted(status['summary']) == ['failed', 'healthy', 'no_interface', 'peers_connected', 'peers_total',
+                                         'text', 'unreachable']
