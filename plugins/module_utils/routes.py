@@ -401,14 +401,13 @@ def check_routes(host, fields_routes, owned, connection, endpoints=(), names=Non
 class RouteHost(object):
     """Runs ``ip`` for routes; failures raise :class:`CommandError`."""
 
-    def __init__(self, module, error=None):
+    def __init__(self, module):
         self.module = module
-        self.error = error or CommandError
 
     def run(self, args):
         rc, out, err = self.module.run_command(args)
         if rc != 0:
-            raise self.error(args, rc, err or out)
+            raise CommandError(args, rc, err or out)
         return out
 
     def ip(self):

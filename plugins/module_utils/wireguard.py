@@ -409,7 +409,7 @@ class WireGuardHost(object):
 
     def routes(self, name, table):
         """Prefixes of the routes into ``name`` in ``table`` that carry this module's protocol."""
-        host = rt.RouteHost(self.module, CommandError)
+        host = rt.RouteHost(self.module)
         return sorted(route['dst'] for family in (4, 6) for route in host.tagged(family, ROUTE_PROTOCOL, table, name))
 
     def kernel_module_present(self):
@@ -580,7 +580,7 @@ class InterfaceManager(object):
             self.host.ip(['link', 'set', 'dev', name, 'mtu', str(steps['mtu'])])
         if steps['up']:
             self.host.ip(['link', 'set', 'dev', name, 'up'])
-        routes = rt.RouteHost(self.module, CommandError)
+        routes = rt.RouteHost(self.module)
         for route in steps['routes_del']:
             routes.delete(_route(route, name, desired['table']), ROUTE_PROTOCOL)
         for route in steps['routes_add']:
@@ -779,7 +779,7 @@ def check_routes(module, desired, live, prefixes, connection=None):
                 'metric': rt.DEFAULT_METRIC[family]}
 
     owned = [rt.key(route(prefix)) for prefix in (live['routes'] if live else [])]
-    rt.check_routes(rt.RouteHost(module, CommandError), [(fields[p], route(p)) for p in prefixes], owned,
+    rt.check_routes(rt.RouteHost(module), [(fields[p], route(p)) for p in prefixes], owned,
                     rt.management_connection() if connection is None else connection, endpoint_addresses(desired, live))
 
 

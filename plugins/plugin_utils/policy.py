@@ -287,12 +287,12 @@ def compile_policy(members, settings, inventory_groups=None, addresses=None, und
         sets = [{'name': set_name(group, family), 'type': 'ipv4_addr' if family == 4 else 'ipv6_addr',
                  'flags': ['interval'], 'elements': list(groups[group][family])}
                 for group, family in sorted(used_sets)]
-        first_extra = len(vpn_rules) - len(extra_rules) - (1 if policies else 0)
         plans[host] = {'table': {'family': 'inet', 'name': table, 'sets': sets, 'chains': chains},
                        'routes': routes.get(host, []),
-                       # where extra_rules sit in the table, to tell a host's nft rejection at its place
-                       'extra_rules': {'chain': 1, 'first': first_extra, 'count': len(extra_rules)}}
-        _check_table(plans[host]['table'], first_extra, len(extra_rules))
+                       # where extra_rules sit in the table, to tell a problem with one at its place
+                       'extra_rules': {'chain': 1, 'first': len(vpn_rules) - len(extra_rules) - (1 if policies else 0),
+                                       'count': len(extra_rules)}}
+        _check_table(plans[host])
     return plans
 
 
@@ -304,19 +304,27 @@ def _check_underlay(routed, underlay):
             underlay_check.check_prefix('%s.subnets[%d]' % (entry['field'], i), subnet, underlay, gateways)
 
 
-def _check_table(table, first_extra, count):
+def _extra_rule_field(plan, chain, index, rest=''):
+    """``extra_rules[N]<rest>`` when rule ``index`` of chain ``chain`` of the plan's table is an extra rule, or None."""
+    extra = plan['extra_rules']
+    position = index - extra['first']
+    if chain == extra['chain'] and 0 <= position < extra['count']:
+        return 'extra_rules[%d]%s' % (position, rest)
+    return None
+
+
+def _check_table(plan):
     """The module's own check of the table (meshforge.vpn.nft_table), on the controller.
 
     Only ``extra_rules`` come into the table unchecked, so a problem is told at its place in ``extra_rules``.
     """
     try:
-        nftables.normalize_table(table)
+        nftables.normalize_table(plan['table'])
     except v.ValidationError as exc:
-        place = 'chains[1].rules['
-        if exc.field.startswith(place):
-            index, rest = exc.field[len(place):].split(']', 1)
-            if first_extra <= int(index) < first_extra + count:
-                raise v.ValidationError('extra_rules[%d]%s' % (int(index) - first_extra, rest), exc.problem)
+        match = re.match(r'chains\[(\d+)\]\.rules\[(\d+)\](.*)\Z', exc.field)
+        field = match and _extra_rule_field(plan, int(match.group(1)), int(match.group(2)), match.group(3))
+        if field:
+            raise v.ValidationError(field, exc.problem)
         raise
 
 
@@ -335,9 +343,9 @@ def nft_rejection(plan, message):
     index = int(match.group(1)) - 1 - (len(lines) - sum(len(c['rules']) for c in desired['chains']))
     for number, chain in enumerate(desired['chains']):
         if 0 <= index < len(chain['rules']):
-            position = index - extra['first']
-            if number == extra['chain'] and 0 <= position < extra['count']:
-                return ('extra_rules[%d].rule' % position, '%r is rejected by nft on the host: %s'
+            field = _extra_rule_field(plan, number, index, '.rule')
+            if field:
+                return (field, '%r is rejected by nft on the host: %s'
                         % (plan['table']['chains'][number]['rules'][index].get('rule'), match.group(2).strip()))
             return None
         index -= len(chain['rules'])
