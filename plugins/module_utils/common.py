@@ -50,6 +50,13 @@ class Refused(ModuleError):
         return {'field': self.field}
 
 
+class MissingTool(ModuleError):
+    """A command the module needs is not installed; the result says ``missing_tools`` so a role can install it."""
+
+    def fail_keys(self):
+        return {'missing_tools': True}
+
+
 class MissingLibrary(ModuleError):
     """A Python package the module needs on the host is not installed."""
 

@@ -30,7 +30,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 # one error for a command that failed, whichever driver ran it
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError, Refused
-from ansible_collections.meshforge.vpn.plugins.module_utils.routes import management_connection
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes.safety import management_connection
 
 FAMILIES = ('inet', 'ip', 'ip6', 'arp', 'bridge', 'netdev')
 ADDRESS_TYPES = {'ipv4_addr': 4, 'ipv6_addr': 6}

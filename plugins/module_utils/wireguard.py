@@ -23,7 +23,9 @@ import tempfile
 import time
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
-from ansible_collections.meshforge.vpn.plugins.module_utils import routes as rt
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import model as rt
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes.resource import RouteHost
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes.safety import check_routes as check_live_routes, management_connection
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError, ModuleError
 
@@ -409,7 +411,7 @@ class WireGuardHost(object):
 
     def routes(self, name, table):
         """Prefixes of the routes into ``name`` in ``table`` that carry this module's protocol."""
-        host = rt.RouteHost(self.module)
+        host = RouteHost(self.module)
         return sorted(route['dst'] for family in (4, 6) for route in host.tagged(family, ROUTE_PROTOCOL, table, name))
 
     def kernel_module_present(self):
@@ -580,7 +582,7 @@ class InterfaceManager(object):
             self.host.ip(['link', 'set', 'dev', name, 'mtu', str(steps['mtu'])])
         if steps['up']:
             self.host.ip(['link', 'set', 'dev', name, 'up'])
-        routes = rt.RouteHost(self.module)
+        routes = RouteHost(self.module)
         for route in steps['routes_del']:
             routes.delete(_route(route, name, desired['table']), ROUTE_PROTOCOL)
         for route in steps['routes_add']:
@@ -779,8 +781,8 @@ def check_routes(module, desired, live, prefixes, connection=None):
                 'metric': rt.DEFAULT_METRIC[family]}
 
     owned = [rt.key(route(prefix)) for prefix in (live['routes'] if live else [])]
-    rt.check_routes(rt.RouteHost(module), [(fields[p], route(p)) for p in prefixes], owned,
-                    rt.management_connection() if connection is None else connection, endpoint_addresses(desired, live))
+    check_live_routes(RouteHost(module), [(fields[p], route(p)) for p in prefixes], owned,
+                    management_connection() if connection is None else connection, endpoint_addresses(desired, live))
 
 
 def _peer_ref(key, descriptions):

@@ -155,7 +155,7 @@ protocol:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import routes
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes.resource import manage_routes
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 
 
@@ -177,7 +177,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, routes.manage_routes)
+    run_module(module, manage_routes)
 
 
 if __name__ == '__main__':

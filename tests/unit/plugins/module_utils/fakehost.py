@@ -338,5 +338,5 @@ def install(system, wgmod, directory, monkeypatch):
                         lambda name: '%s/wg-quick@%s.service.d/userspace.conf' % (system.dropins, name))
     monkeypatch.setattr(wgmod.WireGuardHost, 'kernel_module_present', lambda self: system.kernel_wireguard)
     monkeypatch.setattr(wgmod, '_resolve', lambda host, port: set(a for h, a in system.dns.items() if h == host))
-    monkeypatch.setattr(wgmod.rt, 'management_connection', lambda: system.management)
+    monkeypatch.setattr(wgmod, 'management_connection', lambda: system.management)
     return system

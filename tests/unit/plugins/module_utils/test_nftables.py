@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import nftables as nf
-from ansible_collections.meshforge.vpn.plugins.module_utils import routes as rt
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeModule, FakeNet
 
@@ -324,16 +324,16 @@ def test_lockout_refused_unless_allowed():
 
 
 def test_management_connection_from_environment_and_parents(tmp_path):
-    assert rt.parse_ssh_connection('::ffff:198.18.0.10 50123 ::ffff:198.18.0.1 22') == SSH
-    assert rt.parse_ssh_connection('garbage') is None
+    assert safety.parse_ssh_connection('::ffff:198.18.0.10 50123 ::ffff:198.18.0.1 22') == SSH
+    assert safety.parse_ssh_connection('garbage') is None
     proc = tmp_path
     for pid, ppid, env in ((30, 20, b'PATH=/bin\0'), (20, 10, b'SSH_CONNECTION=198.18.0.10 50123 198.18.0.1 22\0'),
                            (10, 1, b'')):
         (proc / str(pid)).mkdir()
         (proc / str(pid) / 'stat').write_text('%d (python3 (x)) S %d 0 0' % (pid, ppid))
         (proc / str(pid) / 'environ').write_bytes(env)
-    assert rt.management_connection({}, str(proc), 30) == SSH
-    assert rt.management_connection({'SSH_CONNECTION': '198.18.0.99 1 198.18.0.1 2222'}, str(proc), 30)['server_port'] == 2222
+    assert safety.management_connection({}, str(proc), 30) == SSH
+    assert safety.management_connection({'SSH_CONNECTION': '198.18.0.99 1 198.18.0.1 2222'}, str(proc), 30)['server_port'] == 2222
 
 
 def test_persisted_file_follows_the_table(tmp_path):

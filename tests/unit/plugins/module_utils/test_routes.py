@@ -11,7 +11,9 @@ import json
 
 import pytest
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import routes as rt
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import model as rt
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import resource as routes_resource
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeModule, FakeNet
@@ -24,7 +26,7 @@ def run(net, check=False, diff=False, connection=None, **params):
     params.setdefault('protocol', 110)
     params.setdefault('purge', False)
     module = FakeModule(net, params, check_mode=check, diff=diff)
-    return rt.manage_routes(module, NAMES, connection or {})
+    return routes_resource.manage_routes(module, NAMES, connection or {})
 
 
 def test_parse_rt_tables():

@@ -16,7 +16,9 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import nftables as nf
-from ansible_collections.meshforge.vpn.plugins.module_utils import routes as rt
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import model as rt
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import resource as routes_resource
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
 from ansible_collections.meshforge.vpn.plugins.modules import nft_table, route
 from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeModule, FakeNet
@@ -36,9 +38,9 @@ def net(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False, opt_dirs=None:
                         '/usr/sbin/%s' % name)
-    monkeypatch.setattr(rt, 'management_connection', lambda: {'client': '198.18.0.1', 'client_port': 50123,
+    monkeypatch.setattr(safety, 'management_connection', lambda: {'client': '198.18.0.1', 'client_port': 50123,
                                                               'server': '198.18.0.10', 'server_port': 22})
-    monkeypatch.setattr(rt, 'read_table_names', lambda: dict(rt.BUILTIN_TABLES))
+    monkeypatch.setattr(routes_resource, 'read_table_names', lambda: dict(rt.BUILTIN_TABLES))
     return fake
 
 
@@ -77,7 +79,7 @@ def test_paths_with_dot_components_are_refused_before_anything_is_written(net, c
 
 
 def test_nft_table_lockout_fails_naming_the_chain(net, capsys, monkeypatch):
-    monkeypatch.setattr(nf, 'management_connection', rt.management_connection)
+    monkeypatch.setattr(nf, 'management_connection', safety.management_connection)
     args = {'chains': [{'name': 'c', 'type': 'filter', 'hook': 'input', 'priority': 0, 'policy': 'drop'}]}
     for check_mode in (True, False):
         result, _out = run_module(nft_table, args, capsys, check_mode=check_mode)
