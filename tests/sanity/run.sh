@@ -18,7 +18,8 @@
 # (compile, import, ...) under each pythonX.Y found on PATH.  pyenv's shims do
 # not work unactivated, so links to pyenv's interpreters go into
 # .tmp/sanity-pythons/ at the head of PATH; a version with no interpreter here
-# is named and skipped (SANITY_PYTHONS=3.11 runs one version only).  Units run
+# is named and skipped (SANITY_PYTHONS=3.11 runs one version only).  SANITY_DIR (default .tmp/sanity) is
+# where the copy goes: two runs at once need two directories.  Units run
 # with --python 3.11.  The exit code is ansible-test's.
 set -euo pipefail
 
@@ -53,7 +54,7 @@ done
 export PATH="$pythons:$PATH"
 echo "sanity: Python ${found[*]}${missing[*]:+ (no interpreter for ${missing[*]}: skipped)}" >&2
 
-dest=$root/.tmp/sanity/ansible_collections/meshforge/vpn
+dest=${SANITY_DIR:-$root/.tmp/sanity}/ansible_collections/meshforge/vpn
 rm -rf "$dest"
 mkdir -p "$dest"
 (
