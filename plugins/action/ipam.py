@@ -7,15 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import ipam
-
-LEDGER_NAME = 'meshforge_vpn_ipam.json'
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam import request, storage
 
 ARGUMENT_SPEC = dict(
     ledger=dict(type='path'),
@@ -25,7 +21,7 @@ ARGUMENT_SPEC = dict(
     hosts=dict(type='list', elements='str'),
     pins=dict(type='dict'),
     records=dict(type='dict'),
-    state=dict(type='str', default='present', choices=list(ipam.STATES)),
+    state=dict(type='str', default='present', choices=list(request.STATES)),
     address=dict(type='str'),
     release=dict(type='list', elements='str'),
 )
@@ -41,25 +37,17 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         dummy, args = self.validate_argument_spec(ARGUMENT_SPEC, mutually_exclusive=[('pool', 'network')])
-        path = args['ledger'] or os.path.join(
-            task_vars.get('inventory_dir') or task_vars.get('playbook_dir') or os.getcwd(), LEDGER_NAME)
+        path = args['ledger'] or storage.default_path(task_vars)
         hosts = args['hosts']
         if hosts is None and args['state'] != 'query':
             hosts = [task_vars.get('inventory_hostname')]
-        request = dict((key, args[key]) for key in ('state', 'pools', 'pool', 'network', 'pins', 'records', 'address'))
-        request['release_hosts'] = args['release']
+        options = dict((key, args[key]) for key in ('state', 'pools', 'pool', 'network', 'pins', 'records', 'address'))
+        options.update(hosts=hosts, release_hosts=args['release'])
         try:
             v.plain_path('ledger', path)
-            if self._task.check_mode or args['state'] == 'query':
-                # the ledger is replaced atomically, so a read without the lock sees one whole version
-                before = ipam.load(path)
-                after, outcome = ipam.apply_request(before, hosts=hosts, **request)
-            else:
-                with ipam.locked(path):
-                    before = ipam.load(path)
-                    after, outcome = ipam.apply_request(before, hosts=hosts, **request)
-                    if after != before or not os.path.exists(path):
-                        ipam.save(path, after)
+            before, after, outcome = storage.update(
+                path, lambda ledger: request.apply_request(ledger, **options),
+                dry_run=self._task.check_mode or args['state'] == 'query')
         except ValidationError as exc:
             # a failed result, not an exception: failed_when still applies (the wireguard_mesh role reports the
             # failure itself, naming its own variable)
@@ -69,5 +57,5 @@ class ActionModule(ActionBase):
         result['ledger'] = path
         if self._task.diff and after != before:
             result['diff'] = {'before_header': path, 'after_header': path,
-                              'before': ipam.dumps(before) if before.pools else '', 'after': ipam.dumps(after)}
+                              'before': storage.dumps(before) if before.pools else '', 'after': storage.dumps(after)}
         return result

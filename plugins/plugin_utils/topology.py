@@ -30,6 +30,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils import validation as
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import MAX_MTU, MIN_MTU
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import underlay
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import choose_addresses
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.pools import pool_names
 
 TOPOLOGIES = ('full', 'hub_spoke')
 # role variables (wireguard_mesh_<key>) that reach a module as a path
@@ -121,15 +122,19 @@ def host_field(key, name):
     return 'wireguard_mesh_%s (%s)' % (key, name)
 
 
-def ipam_pools(settings):
-    """The address manager's pool names of a mesh: ``(ipv4 pool, ipv6 pool)``, named after its network.
+def ipam_network(settings):
+    """The mesh's network in the address ledger.
 
-    The network defaults to the interface's name, so a value that came from the interface is reported as
+    It defaults to the interface's name, so a value that came from the interface is reported as
     ``wireguard_mesh_interface``, the variable the user set.
     """
     interface = v.interface_name('wireguard_mesh_interface', settings.get('interface') or 'wg0')
-    network = v.name('wireguard_mesh_ipam_network', settings.get('ipam_network') or interface)
-    return network, network + '_v6'
+    return v.name('wireguard_mesh_ipam_network', settings.get('ipam_network') or interface)
+
+
+def ipam_pools(settings):
+    """The address manager's pools of the mesh's network: ``(ipv4 pool, ipv6 pool)``."""
+    return pool_names(ipam_network(settings))
 
 
 def check_mesh(members, settings, release=(), rotate_keys=()):
@@ -191,7 +196,8 @@ def ipam_request(members, settings, release=()):
     lists hosts whose addresses are to be freed; a current member is refused,
     since releasing it would renumber a live host.
     """
-    pool4, pool6 = ipam_pools(settings)
+    ledger_network = ipam_network(settings)
+    pool4, pool6 = pool_names(ledger_network)
     network = v.network('wireguard_mesh_network', settings.get('network'))
     network6 = v.network('wireguard_mesh_network6', settings['network6']) if settings.get('network6') else None
     options = settings.get('ipam') or {}
@@ -205,7 +211,7 @@ def ipam_request(members, settings, release=()):
     for pool, net, key in ((pool4, network, 'address'), (pool6, network6, 'address6')):
         if net is None:
             continue
-        pools[pool] = {'cidr': str(net), 'network': pool4, 'reserve_first': reserve_first,
+        pools[pool] = {'cidr': str(net), 'network': ledger_network, 'reserve_first': reserve_first,
                        'exclude': [str(e) for e in excluded if e.version == net.version]}
         for name in sorted(members):
             value = (members[name] or {}).get(key)
@@ -217,7 +223,7 @@ def ipam_request(members, settings, release=()):
     if still:
         raise v.ValidationError('wireguard_mesh_ipam_release', '%s still in the mesh group; remove it from the group '
                                 'before releasing its address' % ', '.join(still))
-    return {'network': pool4, 'pools': pools, 'pins': pins, 'release': sorted(set(release))}
+    return {'network': ledger_network, 'pools': pools, 'pins': pins, 'release': sorted(set(release))}
 
 
 def apply_allocation(members, settings, addresses):
