@@ -12,11 +12,12 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import policy, underlay
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam import ledger as ipam_ledger, storage as ipam_storage
 
 
 # Fields named after a settings key; a role passes its variable prefix so that an error names its variable.
 SETTINGS_FIELDS = ('interface', 'interface_kind', 'table', 'groups', 'policies', 'routed_subnets', 'extra_rules',
-                   'addresses', 'persist_dir')
+                   'addresses', 'persist_dir', 'ipam_ledger', 'ipam_network')
 
 
 def _underlay(members, hostvars, interface):
@@ -31,12 +32,24 @@ def _underlay(members, hostvars, interface):
     return found
 
 
+def _ledger_addresses(settings):
+    """What each host holds in the address ledger ``ipam_ledger``, in the pools of the network ``ipam_network``."""
+    try:
+        ledger = ipam_storage.load(settings['ipam_ledger'], missing_ok=False)
+    except ValidationError as exc:
+        raise ValidationError('ipam_ledger', str(exc))
+    network = v.name('ipam_network', settings.get('ipam_network') or settings.get('interface') or 'wg0')
+    return ipam_ledger.network_addresses(ledger, network)
+
+
 def _compile(members, settings, groups, addresses, variable_prefix, hostvars):
     settings = dict(settings or {})
     try:
         if settings.get('persist_dir'):
             # where the modules keep the table and routes for boot (their option path)
             v.absolute_path('persist_dir', settings['persist_dir'])
+        if not addresses and settings.get('ipam_ledger'):
+            addresses = _ledger_addresses(settings)
         return policy.compile_policy(list(members), settings, dict(groups or {}), dict(addresses or {}),
                                      _underlay(members, hostvars, settings.get('interface') or 'wg0'))
     except ValidationError as exc:

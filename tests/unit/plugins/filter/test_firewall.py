@@ -11,6 +11,9 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.filter.firewall import FilterModule
 from ansible_collections.meshforge.vpn.plugins.module_utils import nftables as nf
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.ledger import Ledger
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.pools import pools_from_spec
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.storage import save
 
 
 def test_filter_plans_and_names_the_field():
@@ -69,3 +72,24 @@ def test_check_problem_names_the_extra_rule_a_host_s_nft_rejects():
     assert filters['firewall_check_problem']({'changed': False, 'action': 'none'}, plans['a'], 'vpn_firewall_') == ''
     lockout = {'failed': False, 'msg': 'chains[0]: the table would drop the management connection'}
     assert filters['firewall_check_problem'](lockout, plans['a'], 'vpn_firewall_') == lockout['msg']
+
+
+def test_without_addresses_the_members_hold_theirs_in_the_ledger_s_network(tmp_path):
+    """The role's vpn_firewall_addresses is empty unless the mesh role passes its plans: then the ledger says."""
+    path = str(tmp_path / 'ledger.json')
+    save(path, Ledger(pools_from_spec({'office': {'cidr': '10.1.0.0/24', 'network': 'office'},
+                                       'office_v6': {'cidr': 'fd01::/64', 'network': 'office'},
+                                       'wg0': {'cidr': '10.2.0.0/24', 'network': 'wg0'}}),
+                      {'office': {'a': '10.1.0.1', 'b': '10.1.0.2'}, 'office_v6': {'a': 'fd01::1'},
+                       'wg0': {'a': '10.2.0.1'}}))
+    filters = FilterModule().filters()
+    settings = {'interface': 'wg0', 'ipam_ledger': path, 'ipam_network': 'office',
+                'policies': [{'sources': ['g'], 'destinations': ['all'], 'protocol': 'tcp', 'ports': [22]}]}
+    plans = filters['firewall_plan'](['a', 'b'], settings, {'g': ['a']}, {}, 'vpn_firewall_')
+    sets = dict((s['name'], s['elements']) for s in plans['b']['table']['sets'])
+    assert sets == {'g_g_v4': ['10.1.0.1'], 'g_g_v6': ['fd01::1']}
+    given = filters['firewall_plan'](['a', 'b'], settings, {'g': ['a']}, {'a': ['10.9.0.1'], 'b': ['10.9.0.2']})
+    assert [s['elements'] for s in given['b']['table']['sets']] == [['10.9.0.1']]
+    missing = dict(settings, ipam_ledger=str(tmp_path / 'none.json'))
+    assert filters['firewall_problem'](['a', 'b'], missing, {'g': ['a']}, {}, 'vpn_firewall_') == (
+        'vpn_firewall_ipam_ledger: %s: no ledger at this path' % missing['ipam_ledger'])
