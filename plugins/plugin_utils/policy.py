@@ -32,6 +32,7 @@ from ansible_collections.meshforge.vpn.plugins.plugin_utils import underlay as u
 
 PROTOCOLS = ('all', 'tcp', 'udp', 'icmp')
 ACTIONS = ('accept', 'drop')
+POLICY_KEYS = ('name', 'sources', 'destinations', 'protocol', 'ports', 'bidirectional', 'action')
 ALL = 'all'
 ND_TYPES = ['nd-neighbor-solicit', 'nd-neighbor-advert', 'nd-router-solicit', 'nd-router-advert']
 INPUT_CHAIN, VPN_CHAIN, FORWARD_CHAIN, NAT_CHAIN = 'input', 'vpn_in', 'forward', 'postrouting'
@@ -113,7 +114,7 @@ def normalize_policy(index, raw, groups):
     field = 'policies[%d]' % index
     if not isinstance(raw, dict):
         raise v.ValidationError(field, 'must be a dict')
-    unknown = sorted(set(raw) - {'name', 'sources', 'destinations', 'protocol', 'ports', 'bidirectional', 'action'})
+    unknown = sorted(set(raw) - set(POLICY_KEYS))
     if unknown:
         raise v.ValidationError(field, 'unknown keys %s' % ', '.join(unknown))
     policy = {'name': v.config_value(field + '.name', raw['name'], 64) if raw.get('name') else 'policy %d' % index}
