@@ -57,10 +57,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  exclusive:
-    description: With O(state=present), remove every element that is not listed, so the set holds exactly O(elements).
+  purge:
+    description:
+      - With O(state=present), remove every element that is not listed, so the set holds exactly O(elements).
+      - The old name O(exclusive) is kept as an alias.
     type: bool
     default: false
+    aliases: [exclusive]
 notes:
   - Sets with the C(auto-merge) flag merge adjacent elements, so their listed elements drift from what was given; list merged elements.
 seealso:
@@ -81,7 +84,7 @@ EXAMPLES = r'''
     elements:
       - 10.10.0.2 . 5432
       - [10.10.0.3, 22]
-    exclusive: true
+    purge: true
 
 - name: Take one element out
   meshforge.vpn.nft_set:
@@ -112,11 +115,15 @@ set_type:
   description: The set's type, e.g. C(ipv4_addr) or C(ipv4_addr . inet_service).
   returned: always
   type: str
+persisted:
+  description: Always V(false); nft_set keeps no file (the table's boot file is nft_table's O(path)).
+  returned: always
+  type: bool
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import nftables
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.resource import manage_set
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 
 
@@ -128,11 +135,11 @@ def main():
             name=dict(type='str', required=True),
             elements=dict(type='list', elements='raw', default=[]),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            exclusive=dict(type='bool', default=False),
+            purge=dict(type='bool', default=False, aliases=['exclusive']),
         ),
         supports_check_mode=True,
     )
-    run_module(module, nftables.manage_set)
+    run_module(module, manage_set)
 
 
 if __name__ == '__main__':

@@ -225,7 +225,7 @@ management_connection:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import nftables
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.resource import manage_table
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 
 
@@ -255,7 +255,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, nftables.manage_table)
+    run_module(module, manage_table)
 
 
 if __name__ == '__main__':

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A fake host for the route, nft_set and nft_table drivers: ``ip route`` and ``nft`` over an in-memory model.
 
-``nft -f`` understands the batches module_utils/nftables.py writes (and nothing else); ``nft -j list``
+``nft -f`` understands the batches module_utils/nftables/render.py writes (and nothing else); ``nft -j list``
 answers in libnftables' JSON shape.  Every command is recorded, changing ones as such.
 """
 

@@ -13,7 +13,13 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import nftables as nf
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError, Refused
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.elements import element
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.live import json_element, parse_table
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.lockout import lockout_risks
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.render import PERSIST_HEADER, render_table
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.resource import manage_set, manage_table
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.table import normalize_set, normalize_table
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeModule, FakeNet
@@ -44,7 +50,7 @@ RECORDED = {'nftables': [
 
 
 def test_parse_recorded_table():
-    table = nf.parse_table(json.dumps(RECORDED))
+    table = parse_table(json.dumps(RECORDED))
     assert table['sets']['web4']['elements'] == ['10.0.0.1', '10.0.1.0/24', '10.0.2.1-10.0.2.9', '10.0.3.0/24']
     assert table['sets']['svc']['elements'] == ['10.0.0.1 . 22', '10.0.0.2 . 443']
     assert table['sets']['ports']['elements'] == ['22', '8000-8080']
@@ -68,7 +74,7 @@ def test_parse_recorded_table():
     ('wg0', ['ifname'], False, 'wg0'),
 ])
 def test_element_canonical(value, kinds, interval, expected):
-    assert nf.element('e', value, kinds, interval) == expected
+    assert element('e', value, kinds, interval) == expected
 
 
 @pytest.mark.parametrize('value, kinds, interval, words', [
@@ -82,7 +88,7 @@ def test_element_canonical(value, kinds, interval, expected):
 ])
 def test_invalid_elements(value, kinds, interval, words):
     with pytest.raises(ValidationError) as exc:
-        nf.element('elements[0]', value, kinds, interval)
+        element('elements[0]', value, kinds, interval)
     assert exc.value.field == 'elements[0]' and words in str(exc.value)
 
 
@@ -90,11 +96,11 @@ def test_invalid_elements(value, kinds, interval, words):
 def test_prefix_roundtrips_through_json(addr, length):
     import ipaddress
     net = ipaddress.ip_network('%s/%d' % (addr, length), strict=False)
-    text = nf.element('e', str(net), ['ipv4_addr'], True)
+    text = element('e', str(net), ['ipv4_addr'], True)
     as_json = FakeNet.element_json(text)
-    assert nf.json_element(as_json) == text
+    assert json_element(as_json) == text
     low, high = net.network_address, net.broadcast_address
-    assert nf.element('e', '%s-%s' % (low, high), ['ipv4_addr'], True) == text
+    assert element('e', '%s-%s' % (low, high), ['ipv4_addr'], True) == text
 
 
 # ------------------------------------------------------------------ nft_set --
@@ -105,9 +111,9 @@ def make_set(net, name='web_v4', kinds=('ipv4_addr',), flags=('interval',), elem
 
 
 def run_set(net, check=False, diff=False, **params):
-    base = {'family': 'inet', 'table': 'meshforge', 'name': 'web_v4', 'state': 'present', 'exclusive': False}
+    base = {'family': 'inet', 'table': 'meshforge', 'name': 'web_v4', 'state': 'present', 'purge': False}
     base.update(params)
-    return nf.manage_set(FakeModule(net, base, check_mode=check, diff=diff))
+    return manage_set(FakeModule(net, base, check_mode=check, diff=diff))
 
 
 def test_set_add_remove_exclusive():
@@ -121,10 +127,10 @@ def test_set_add_remove_exclusive():
     assert result['diff']['after'] == '10.0.0.1\n10.0.0.2\n10.9.0.0/16\n'
     assert net.changing[-1] == ['/usr/sbin/nft', '-f', '-']
     assert not run_set(net, elements=['10.0.0.2'])['changed']
-    exclusive = run_set(net, elements=['10.0.0.2', '10.20.0.0-10.20.255.255'], exclusive=True)
+    exclusive = run_set(net, elements=['10.0.0.2', '10.20.0.0-10.20.255.255'], purge=True)
     assert exclusive['removed'] == ['10.0.0.1', '10.9.0.0/16'] and exclusive['added'] == ['10.20.0.0/16']
     assert net.tables[('inet', 'meshforge')]['sets']['web_v4']['elements'] == {'10.0.0.2', '10.20.0.0/16'}
-    assert not run_set(net, elements=['10.20.0.0/16', '10.0.0.2'], exclusive=True)['changed']
+    assert not run_set(net, elements=['10.20.0.0/16', '10.0.0.2'], purge=True)['changed']
     gone = run_set(net, elements=['10.0.0.2', '10.0.0.3'], state='absent')
     assert gone['removed'] == ['10.0.0.2']
     assert set(other) == set(net.tables)
@@ -133,7 +139,7 @@ def test_set_add_remove_exclusive():
 def test_set_concatenation():
     net = FakeNet()
     make_set(net, 'svc', ('ipv4_addr', 'inet_service'), (), ['10.0.0.1 . 22'])
-    result = run_set(net, name='svc', elements=[['10.0.0.1', 22], '10.0.0.2 . 443'], exclusive=True)
+    result = run_set(net, name='svc', elements=[['10.0.0.1', 22], '10.0.0.2 . 443'], purge=True)
     assert result['added'] == ['10.0.0.2 . 443'] and result['removed'] == [] and result['changed']
 
 
@@ -173,18 +179,18 @@ def table_params(**extra):
 
 
 def run_table(net, params, check=False, diff=False, connection=False):
-    return nf.manage_table(FakeModule(net, params, check_mode=check, diff=diff), connection=connection)
+    return manage_table(FakeModule(net, params, check_mode=check, diff=diff), connection=connection)
 
 
 def test_render_rules():
-    desired = nf.normalize_table(table_params())
+    desired = normalize_table(table_params())
     texts = [r['text'] for c in desired['chains'] for r in c['rules']]
     assert texts == ['ct state established,related accept', 'iifname "wg0" jump vpn_in',
                      'ip saddr @web_v4 tcp dport { 5432, 8000-8080 } accept',
                      'meta l4proto ipv6-icmp icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept',
                      'drop', 'oifname "eth1" ip saddr 10.10.0.0/24 masquerade']
     assert desired['chains'][2]['priority'] == 100
-    batch = nf.render_table(desired)
+    batch = render_table(desired)
     assert batch.startswith('table inet meshforge\ndelete table inet meshforge\ntable inet meshforge {\n')
     assert 'add rule inet meshforge vpn_in ip saddr @web_v4 tcp dport { 5432, 8000-8080 } accept comment "mf:' in batch
 
@@ -240,7 +246,7 @@ def test_nft_check_failure_applies_nothing():
     net.check_fails = 'bogus'
     params = table_params()
     params['chains'][1]['rules'].insert(0, {'rule': 'tcp dport bogus accept'})
-    with pytest.raises(nf.CommandError):
+    with pytest.raises(CommandError):
         run_table(net, params)
     assert net.tables == {}
 
@@ -304,19 +310,19 @@ def lockout_params(rules, policy='accept', hook='input'):
     ([{'saddr': ['fd00::/8'], 'action': 'drop'}], 'accept', False),
 ])
 def test_lockout_evaluation(rules, policy, locked):
-    desired = nf.normalize_table(lockout_params(rules, policy))
-    assert bool(nf.lockout_risks(desired, SSH, 'eth0')) is locked
+    desired = normalize_table(lockout_params(rules, policy))
+    assert bool(lockout_risks(desired, SSH, 'eth0')) is locked
 
 
 def test_lockout_output_hook():
-    desired = nf.normalize_table(lockout_params([{'protocol': 'tcp', 'sport': [22], 'action': 'drop'}], hook='output'))
-    assert nf.lockout_risks(desired, SSH, 'eth0') == ['c (from us, ct state established)']
+    desired = normalize_table(lockout_params([{'protocol': 'tcp', 'sport': [22], 'action': 'drop'}], hook='output'))
+    assert lockout_risks(desired, SSH, 'eth0') == ['c (from us, ct state established)']
 
 
 def test_lockout_refused_unless_allowed():
     net = FakeNet()
     params = lockout_params([], 'drop')
-    with pytest.raises(nf.Refused) as exc:
+    with pytest.raises(Refused) as exc:
         run_table(net, params, connection=SSH)
     assert '198.18.0.10:50123 -> 198.18.0.1:22' in str(exc.value) and net.tables == {}
     result = run_table(net, dict(params, allow_lockout=True), connection=SSH)
@@ -343,8 +349,8 @@ def test_persisted_file_follows_the_table(tmp_path):
     first = run_table(net, table_params(path=path))
     assert first['persisted'] and first['action'] == 'create'
     text = open(path).read()
-    assert text.startswith(nf.PERSIST_HEADER + 'table inet meshforge\ndelete table inet meshforge\n')
-    assert text == nf.PERSIST_HEADER + nf.render_table(nf.normalize_table(table_params()))
+    assert text.startswith(PERSIST_HEADER + 'table inet meshforge\ndelete table inet meshforge\n')
+    assert text == PERSIST_HEADER + render_table(normalize_table(table_params()))
     again = run_table(net, table_params(path=path))
     assert not again['changed'] and not again['persisted']
     # the file alone differs (edited or lost): only the file is rewritten, the table is left alone
@@ -358,7 +364,7 @@ def test_persisted_file_follows_the_table(tmp_path):
     params = table_params(path=path)
     params['sets'][0]['elements'] = ['10.10.0.2']
     assert run_table(net, params)['action'] == 'elements'
-    assert open(path).read() == nf.PERSIST_HEADER + nf.render_table(nf.normalize_table(params))
+    assert open(path).read() == PERSIST_HEADER + render_table(normalize_table(params))
     assert run_table(net, table_params(state='absent', path=path))['persisted'] and not os.path.exists(path)
 
 
@@ -368,7 +374,7 @@ def test_rejected_table_is_not_persisted(tmp_path):
     net.check_fails = 'bogus'
     params = table_params(path=path)
     params['chains'][1]['rules'].insert(0, {'rule': 'tcp dport bogus accept'})
-    with pytest.raises(nf.CommandError):
+    with pytest.raises(CommandError):
         run_table(net, params)
     assert not os.path.exists(path)
     with pytest.raises(ValidationError, match='path'):
@@ -392,7 +398,7 @@ def test_set_overlapping_intervals_are_refused_before_nft(live, params, words):
 def test_set_interval_replaced_in_one_exclusive_change_and_ports_and_concatenations():
     net = FakeNet()
     make_set(net, elements=['10.9.0.0/16'])
-    assert run_set(net, elements=['10.9.1.0/24'], exclusive=True)['removed'] == ['10.9.0.0/16']
+    assert run_set(net, elements=['10.9.1.0/24'], purge=True)['removed'] == ['10.9.0.0/16']
     make_set(net, 'ports', ('inet_service',), ('interval',))
     with pytest.raises(ValidationError) as exc:
         run_set(net, name='ports', elements=['8000-8100', '8080'])
@@ -404,6 +410,6 @@ def test_set_interval_replaced_in_one_exclusive_change_and_ports_and_concatenati
 
 def test_table_set_overlapping_intervals_name_the_set():
     with pytest.raises(ValidationError) as exc:
-        nf.normalize_set('sets[0]', {'name': 'web_v4', 'type': 'ipv4_addr', 'flags': ['interval'],
+        normalize_set('sets[0]', {'name': 'web_v4', 'type': 'ipv4_addr', 'flags': ['interval'],
                                      'elements': ['10.0.0.0/8', '10.1.2.3']})
     assert exc.value.field == 'sets[0].elements'

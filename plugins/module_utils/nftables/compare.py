@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What turns the live table into the desired one: nothing, element changes only, or the whole table replaced."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+def _chain_signature(chain):
+    return tuple(chain.get(k) for k in ('name', 'type', 'hook', 'priority', 'policy', 'device'))
+
+
+def compare_table(desired, live):
+    """What turns ``live`` (None: absent) into ``desired``: ``action`` is none, create, elements or replace."""
+    result = {'action': 'none', 'rules_added': [], 'rules_removed': [], 'elements_added': {}, 'elements_removed': {},
+              'sets_changed': [], 'chains_changed': []}
+    if live is None:
+        result['action'] = 'create'
+        result['rules_added'] = ['%s: %s' % (c['name'], r['text']) for c in desired['chains'] for r in c['rules']]
+        result['elements_added'] = dict((n, s['elements']) for n, s in desired['sets'].items() if s['elements'])
+        return result
+    replace = bool(live['other'])
+    live_chains = dict((c['name'], c) for c in live['chains'])
+    for chain in desired['chains']:
+        if chain['name'] not in live_chains or _chain_signature(live_chains[chain['name']]) != _chain_signature(chain):
+            result['chains_changed'].append(chain['name'])
+    result['chains_changed'] += sorted(set(live_chains) - set(c['name'] for c in desired['chains']))
+    for chain in desired['chains']:
+        wanted = [r['fingerprint'] for r in chain['rules']]
+        present = live['rules'].get(chain['name'], [])
+        if wanted != [r['fingerprint'] for r in present]:
+            known = set(wanted)
+            have = set(r['fingerprint'] for r in present)
+            result['rules_added'] += ['%s: %s' % (chain['name'], r['text']) for r in chain['rules']
+                                      if r['fingerprint'] not in have]
+            result['rules_removed'] += ['%s: %s' % (chain['name'], r['text']) for r in present
+                                        if r['fingerprint'] is None or r['fingerprint'] not in known]
+            replace = True
+    for name in sorted(set(live['rules']) - set(c['name'] for c in desired['chains'])):
+        result['rules_removed'] += ['%s: %s' % (name, r['text']) for r in live['rules'][name]]
+    for name, item in sorted(desired['sets'].items()):
+        current = live['sets'].get(name)
+        if current is None or (current['type'], current['flags']) != (item['type'], item['flags']):
+            result['sets_changed'].append(name)
+            current_elements = current['elements'] if current else []
+        else:
+            current_elements = current['elements']
+        added = [e for e in item['elements'] if e not in current_elements]
+        removed = [e for e in current_elements if e not in item['elements']]
+        if added:
+            result['elements_added'][name] = added
+        if removed:
+            result['elements_removed'][name] = removed
+    result['sets_changed'] += sorted(set(live['sets']) - set(desired['sets']))
+    replace = replace or bool(result['chains_changed'] or result['sets_changed'])
+    if replace:
+        result['action'] = 'replace'
+    elif result['elements_added'] or result['elements_removed']:
+        result['action'] = 'elements'
+    return result
+
+
