@@ -100,12 +100,31 @@ def normalize_rule(field, raw, table_family, sets, chains):
         text = v.nft_rule_text(field + '.rule', raw['rule'])
         return _finish_rule(text, comment, {'raw': text})
     model = {'raw': None}
+    # the order of the words is nft's own order of a rule: match interfaces, addresses, protocol, state; then act
+    words = _interfaces(field, raw, model)
+    words += _addresses(field, raw, table_family, sets, model)
+    words += _protocol_match(field, raw, sets, model)
+    words += _ct_state(field, raw, model)
+    if raw.get('counter'):
+        words.append('counter')
+    if raw.get('log_prefix'):
+        words.append('log prefix "%s"' % v.config_value(field + '.log_prefix', raw['log_prefix'], 64))
+    words.append(_verdict(field, raw, table_family, chains, model))
+    return _finish_rule(' '.join(words), comment, model)
+
+
+def _interfaces(field, raw, model):
     words = []
     for key in ('iifname', 'oifname'):
         names = [v.interface_name('%s.%s' % (field, key), n) for n in _as_list(raw.get(key))]
         model[key] = sorted(set(names)) or None
         if names:
             words.append('%s %s' % (key, _anonymous(['"%s"' % n for n in sorted(set(names))])))
+    return words
+
+
+def _addresses(field, raw, table_family, sets, model):
+    words = []
     model['version'] = None
     for key in ('saddr', 'daddr'):
         model[key] = None
@@ -119,13 +138,19 @@ def normalize_rule(field, raw, table_family, sets, chains):
         model['version'] = version
         model[key] = addr_model
         words.append('%s %s %s' % ('ip' if version == 4 else 'ip6', key, text))
+    return words
+
+
+def _protocol_match(field, raw, sets, model):
+    """The protocol words: ports (tcp, udp, or both through ``th``), ICMP types, or the protocol alone."""
     protocols = []
-    for i, proto in enumerate(_as_list(raw.get('protocol'))):
+    for proto in _as_list(raw.get('protocol')):
         if proto not in PROTOCOLS:
             raise v.ValidationError('%s.protocol' % field, '%r is not one of %s' % (proto, ', '.join(PROTOCOLS)))
         protocols.append(proto)
     protocols = sorted(set(protocols))
     model['protocols'] = protocols or None
+    model['sport'] = model['dport'] = None
     ports = [k for k in ('sport', 'dport') if raw.get(k) not in (None, [])]
     icmp_types = [k for k in ('icmp_type', 'icmpv6_type') if raw.get(k) not in (None, [])]
     if ports and (not protocols or set(protocols) - {'tcp', 'udp'}):
@@ -133,49 +158,59 @@ def normalize_rule(field, raw, table_family, sets, chains):
                                 % (', '.join(protocols) or 'none'))
     if ports and icmp_types:
         raise v.ValidationError(field + '.' + icmp_types[0], 'cannot be combined with ports')
-    for key in ('sport', 'dport'):
-        model[key] = None
     if ports:
-        if len(protocols) == 1:
-            prefix = protocols[0]
-        else:
-            words.append('meta l4proto { tcp, udp }')
-            prefix = 'th'
-        for key in ports:
-            text, port_model = _ports('%s.%s' % (field, key), raw[key], sets)
-            model[key] = port_model
-            words.append('%s %s %s' % (prefix, key, text))
-    elif icmp_types:
-        key = icmp_types[0]
-        if len(icmp_types) > 1:
-            raise v.ValidationError(field + '.icmpv6_type', 'icmp_type and icmpv6_type go into separate rules')
-        allowed = ICMP_TYPES if key == 'icmp_type' else ICMPV6_TYPES
-        proto = 'icmp' if key == 'icmp_type' else 'icmpv6'
-        if protocols and protocols != [proto]:
-            raise v.ValidationError('%s.%s' % (field, key), 'needs protocol %s' % proto)
-        if model['version'] not in (None, 4 if proto == 'icmp' else 6):
-            raise v.ValidationError('%s.%s' % (field, key), 'does not match the addresses of the rule')
-        types = []
-        for i, name in enumerate(_as_list(raw[key])):
-            if name not in allowed:
-                raise v.ValidationError('%s.%s[%d]' % (field, key, i), '%r is not one of %s' % (name, ', '.join(allowed)))
-            types.append(name)
-        model['protocols'] = [proto]
-        words.append('%s type %s' % (proto, _anonymous(sorted(set(types)))))
-    elif protocols:
-        words.append('meta l4proto %s' % _anonymous([PROTOCOLS[p] for p in protocols]))
+        return _port_words(field, raw, sets, model, ports, protocols)
+    if icmp_types:
+        return _icmp_words(field, raw, model, icmp_types, protocols)
+    if protocols:
+        return ['meta l4proto %s' % _anonymous([PROTOCOLS[p] for p in protocols])]
+    return []
+
+
+def _port_words(field, raw, sets, model, ports, protocols):
+    words = []
+    if len(protocols) == 1:
+        prefix = protocols[0]
+    else:
+        words.append('meta l4proto { tcp, udp }')
+        prefix = 'th'
+    for key in ports:
+        text, port_model = _ports('%s.%s' % (field, key), raw[key], sets)
+        model[key] = port_model
+        words.append('%s %s %s' % (prefix, key, text))
+    return words
+
+
+def _icmp_words(field, raw, model, icmp_types, protocols):
+    key = icmp_types[0]
+    if len(icmp_types) > 1:
+        raise v.ValidationError(field + '.icmpv6_type', 'icmp_type and icmpv6_type go into separate rules')
+    allowed = ICMP_TYPES if key == 'icmp_type' else ICMPV6_TYPES
+    proto = 'icmp' if key == 'icmp_type' else 'icmpv6'
+    if protocols and protocols != [proto]:
+        raise v.ValidationError('%s.%s' % (field, key), 'needs protocol %s' % proto)
+    if model['version'] not in (None, 4 if proto == 'icmp' else 6):
+        raise v.ValidationError('%s.%s' % (field, key), 'does not match the addresses of the rule')
+    types = []
+    for i, name in enumerate(_as_list(raw[key])):
+        if name not in allowed:
+            raise v.ValidationError('%s.%s[%d]' % (field, key, i), '%r is not one of %s' % (name, ', '.join(allowed)))
+        types.append(name)
+    model['protocols'] = [proto]
+    return ['%s type %s' % (proto, _anonymous(sorted(set(types))))]
+
+
+def _ct_state(field, raw, model):
     states = []
     for i, state in enumerate(_as_list(raw.get('ct_state'))):
         if state not in CT_STATES:
             raise v.ValidationError('%s.ct_state[%d]' % (field, i), '%r is not one of %s' % (state, ', '.join(CT_STATES)))
         states.append(state)
     model['ct_state'] = sorted(set(states)) or None
-    if states:
-        words.append('ct state %s' % ','.join(s for s in CT_STATES if s in states))
-    if raw.get('counter'):
-        words.append('counter')
-    if raw.get('log_prefix'):
-        words.append('log prefix "%s"' % v.config_value(field + '.log_prefix', raw['log_prefix'], 64))
+    return ['ct state %s' % ','.join(s for s in CT_STATES if s in states)] if states else []
+
+
+def _verdict(field, raw, table_family, chains, model):
     action = raw.get('action')
     if action is None:
         raise v.ValidationError(field + '.action', 'is required for a structured rule (%s)' % ', '.join(VERDICTS))
@@ -188,16 +223,13 @@ def normalize_rule(field, raw, table_family, sets, chains):
         if target not in chains:
             raise v.ValidationError(field + '.target', 'chain %r is not defined in this table' % target)
         model['target'] = target
-        words.append('%s %s' % (action, target))
-    elif action in ('snat', 'dnat'):
+        return '%s %s' % (action, target)
+    if action in ('snat', 'dnat'):
         to = v.address(field + '.to', str(raw.get('to') or ''))
         if table_family == 'inet':
-            words.append('%s %s to %s' % (action, 'ip' if to.version == 4 else 'ip6', to))
-        else:
-            words.append('%s to %s' % (action, to))
-    else:
-        words.append(action)
-    return _finish_rule(' '.join(words), comment, model)
+            return '%s %s to %s' % (action, 'ip' if to.version == 4 else 'ip6', to)
+        return '%s to %s' % (action, to)
+    return action
 
 
 def _finish_rule(text, comment, model):
