@@ -116,7 +116,7 @@ set_type:
   returned: always
   type: str
 persisted:
-  description: Always V(false); nft_set keeps no file (the table's boot file is nft_table's O(path)).
+  description: Always V(false); nft_set keeps no file (the table's boot file is the O(meshforge.vpn.nft_table#module:path) of nft_table).
   returned: always
   type: bool
 '''

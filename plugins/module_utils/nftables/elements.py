@@ -173,4 +173,3 @@ def element_sort_key(text):
 def render_element(text, kinds):
     """nft text of a canonical element: interface names quoted, everything else as is."""
     return ' . '.join('"%s"' % part if kind == 'ifname' else part for part, kind in zip(text.split(' . '), kinds))
-

@@ -126,4 +126,3 @@ def _json_value(value):
         except (ValueError, KeyError, TypeError):
             return json.dumps(value, sort_keys=True)
     return str(value)
-

@@ -142,5 +142,3 @@ def lockout_risks(desired, connection, device):
                                                        packet['ct_state']))
                 break
     return risks
-
-

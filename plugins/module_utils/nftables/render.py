@@ -78,5 +78,3 @@ def describe_table(fam, name, sets, chains, rules_of):
         lines.append(head)
         lines += ['  rule %s' % text for text in rules_of(chain)]
     return '\n'.join(lines) + '\n'
-
-

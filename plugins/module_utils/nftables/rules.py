@@ -236,4 +236,3 @@ def _finish_rule(text, comment, model):
     mark = fingerprint(text + '\0' + (comment or ''))
     return {'text': text, 'comment': comment, 'fingerprint': mark, 'model': model,
             'nft_comment': 'mf:%s%s' % (mark, ' ' + comment if comment else '')}
-

@@ -88,5 +88,3 @@ def normalize_chain(field, raw, fam, sets, names):
     chain['rules'] = [normalize_rule('%s.rules[%d]' % (field, i), r, fam, sets, names)
                       for i, r in enumerate(raw.get('rules') or [])]
     return chain
-
-

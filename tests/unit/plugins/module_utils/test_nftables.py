@@ -411,5 +411,5 @@ def test_set_interval_replaced_in_one_exclusive_change_and_ports_and_concatenati
 def test_table_set_overlapping_intervals_name_the_set():
     with pytest.raises(ValidationError) as exc:
         normalize_set('sets[0]', {'name': 'web_v4', 'type': 'ipv4_addr', 'flags': ['interval'],
-                                     'elements': ['10.0.0.0/8', '10.1.2.3']})
+                                  'elements': ['10.0.0.0/8', '10.1.2.3']})
     assert exc.value.field == 'sets[0].elements'
