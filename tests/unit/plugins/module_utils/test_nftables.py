@@ -233,6 +233,29 @@ def test_table_elements_only_then_rule_change_replaces():
     assert not run_table(net, params)['changed']
 
 
+def test_nft_check_runs_in_check_mode_too():
+    """The batch goes through nft --check before check mode stops, so check mode fails where a real run would."""
+    net = FakeNet()
+    net.check_fails = 'bogus'
+    params = table_params()
+    params['chains'][1]['rules'].insert(0, {'rule': 'tcp dport bogus accept'})
+    with pytest.raises(CommandError):
+        run_table(net, params, check=True)
+    make_set(net, elements=['10.0.0.1'])
+    net.check_fails = '10.0.0.2'
+    with pytest.raises(CommandError):
+        run_set(net, check=True, elements=['10.0.0.2'])
+    assert net.changing == []
+
+
+def test_set_result_keys():
+    net = FakeNet()
+    make_set(net, elements=['10.0.0.1'])
+    result = run_set(net, elements=['10.0.0.2'])
+    assert sorted(result) == ['added', 'changed', 'elements', 'persisted', 'removed', 'set_type']
+    assert result['persisted'] is False and result['elements'] == ['10.0.0.1', '10.0.0.2']
+
+
 def test_table_with_hand_added_rule_is_replaced():
     net = FakeNet()
     run_table(net, table_params())
