@@ -125,6 +125,37 @@ def parse_descriptions(config_text):
 
 # ------------------------------------------------------------ validation --
 
+def peer_options():
+    """The options of one wireguard_interface peer: the one definition the module and the planner contract test use."""
+    return dict(
+        public_key=dict(type='str', required=True),
+        description=dict(type='str'),
+        endpoint=dict(type='str'),
+        allowed_ips=dict(type='list', elements='str', default=[]),
+        persistent_keepalive=dict(type='int', default=0),
+        preshared_key=dict(type='str', no_log=True),
+        preshared_key_file=dict(type='path', no_log=False),
+    )
+
+
+def interface_argument_spec():
+    """wireguard_interface's argument spec (a fresh copy: AnsibleModule may change what it is given)."""
+    return dict(
+        name=dict(type='str', required=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        addresses=dict(type='list', elements='str', default=[]),
+        listen_port=dict(type='int'),
+        private_key_file=dict(type='path'),
+        mtu=dict(type='int'),
+        fwmark=dict(type='str'),
+        table=dict(type='str', default='auto'),
+        implementation=dict(type='str', choices=['auto', 'kernel', 'userspace'], default='auto'),
+        purge_peers=dict(type='bool', default=True),
+        persist=dict(type='bool', default=True),
+        peers=dict(type='list', elements='dict', default=[], options=peer_options()),
+    )
+
+
 def normalize_peer(index, raw):
     field = 'peers[%d]' % index
     peer = {

@@ -218,28 +218,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_mo
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            addresses=dict(type='list', elements='str', default=[]),
-            listen_port=dict(type='int'),
-            private_key_file=dict(type='path'),
-            mtu=dict(type='int'),
-            fwmark=dict(type='str'),
-            table=dict(type='str', default='auto'),
-            implementation=dict(type='str', choices=['auto', 'kernel', 'userspace'], default='auto'),
-            purge_peers=dict(type='bool', default=True),
-            persist=dict(type='bool', default=True),
-            peers=dict(type='list', elements='dict', default=[], options=dict(
-                public_key=dict(type='str', required=True),
-                description=dict(type='str'),
-                endpoint=dict(type='str'),
-                allowed_ips=dict(type='list', elements='str', default=[]),
-                persistent_keepalive=dict(type='int', default=0),
-                preshared_key=dict(type='str', no_log=True),
-                preshared_key_file=dict(type='path', no_log=False),
-            )),
-        ),
+        argument_spec=wireguard.interface_argument_spec(),
         supports_check_mode=True,
     )
     run_module(module, wireguard.manage_interface)
