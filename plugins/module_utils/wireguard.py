@@ -129,6 +129,7 @@ def peer_options():
     """The options of one wireguard_interface peer: the one definition the module and the planner contract test use."""
     return dict(
         public_key=dict(type='str', required=True),
+        name=dict(type='str'),
         description=dict(type='str'),
         endpoint=dict(type='str'),
         allowed_ips=dict(type='list', elements='str', default=[]),
@@ -150,7 +151,7 @@ def interface_argument_spec():
         fwmark=dict(type='str'),
         table=dict(type='str', default='auto'),
         implementation=dict(type='str', choices=['auto', 'kernel', 'userspace'], default='auto'),
-        purge_peers=dict(type='bool', default=True),
+        purge=dict(type='bool', default=True, aliases=['purge_peers']),
         persist=dict(type='bool', default=True),
         peers=dict(type='list', elements='dict', default=[], options=peer_options()),
     )
@@ -160,6 +161,7 @@ def normalize_peer(index, raw):
     field = 'peers[%d]' % index
     peer = {
         'public_key': v.wireguard_key(field + '.public_key', raw.get('public_key')),
+        'name': v.free_text(field + '.name', raw['name']) if raw.get('name') else None,
         'description': v.free_text(field + '.description', raw['description']) if raw.get('description') else None,
         'endpoint': v.endpoint(field + '.endpoint', raw['endpoint']) if raw.get('endpoint') else None,
         'allowed_ips': sorted(set(str(v.prefix('%s.allowed_ips[%d]' % (field, i), ip))
@@ -200,7 +202,7 @@ def normalize_interface(params):
         'fwmark': v.fwmark('fwmark', params.get('fwmark')),
         'table': table,
         'implementation': params.get('implementation') or 'auto',
-        'purge_peers': params.get('purge_peers', True),
+        'purge_peers': params.get('purge', params.get('purge_peers', True)),
         'persist': params.get('persist', True),
         'peers': [],
     })
@@ -343,8 +345,8 @@ def render_config(desired):
             out.append('PostUp = wg set %%i peer %s preshared-key %s\n' % (peer['public_key'], peer['preshared_key_file']))
     for peer in desired['peers']:
         out.append('\n')
-        if peer['description']:
-            out.append('# %s\n' % peer['description'])
+        if peer.get('name') or peer['description']:
+            out.append('# %s\n' % (peer.get('name') or peer['description']))
         out.append('[Peer]\nPublicKey = %s\n' % peer['public_key'])
         if peer['preshared_key']:
             out.append('PresharedKey = %s\n' % peer['preshared_key'])
@@ -722,7 +724,7 @@ def manage_interface(module, connection=None):
     changed = steps_changed(steps) or config_changed or steps_changed(service)
 
     descriptions = parse_descriptions(old_config)
-    descriptions.update((p['public_key'], p['description']) for p in desired['peers'] if p['description'])
+    descriptions.update((p['public_key'], p.get('name') or p['description']) for p in desired['peers'] if p.get('name') or p['description'])
     result = {
         'changed': changed,
         'peers_added': [_peer_ref(k, descriptions) for k in steps['peers_add']],

@@ -21,7 +21,7 @@ description:
     the file. Routes are added by C(PostUp) too, exactly as this module adds them, so a run after a reboot changes nothing.
   - Where systemd runs, the C(wg-quick@<name>) unit is enabled, and a new interface is brought up by starting it, so
     that systemd knows the unit as active; on a host whose kernel has no WireGuard, a drop-in selects C(wireguard-go).
-  - Peers not listed are removed unless O(purge_peers=false).
+  - Peers not listed are removed unless O(purge=false).
   - Routes to every peer's allowed IPs go through the interface (O(table)), tagged with protocol number 109,
     so only routes this module added are ever removed.
   - Before anything changes, each route to be added is checked against the live routing table and refused when it
@@ -97,8 +97,9 @@ options:
     type: str
     choices: [auto, kernel, userspace]
     default: auto
-  purge_peers:
+  purge:
     description: Remove live peers that are not listed.
+    aliases: [purge_peers]
     type: bool
     default: true
   persist:
@@ -115,6 +116,11 @@ options:
         description: The peer's public key (base64 of 32 bytes).
         type: str
         required: true
+      name:
+        description:
+          - The peer's name, shown instead of O(peers[].description) in diffs, results and the configuration file's comment.
+          - No newline or control character.
+        type: str
       description:
         description: A name for the peer, used in diffs, results and as a comment in the configuration file.
         type: str

@@ -143,7 +143,7 @@ def test_normalize_interface_normal_form():
     assert desired['private_key_file'] == '/etc/wireguard/wg0.key'
     assert (desired['listen_port'], desired['fwmark'], desired['table'], desired['mtu']) == (51820, 16, 'auto', None)
     assert desired['peers'][0]['allowed_ips'] == ['10.10.0.2/32', '172.20.1.0/24', 'fd10::2/128']
-    assert desired['peers'][1] == {'public_key': PUB_C, 'description': None, 'endpoint': None,
+    assert desired['peers'][1] == {'public_key': PUB_C, 'name': None, 'description': None, 'endpoint': None,
                                    'allowed_ips': ['10.10.0.3/32'], 'persistent_keepalive': 0,
                                    'preshared_key': None, 'preshared_key_file': None}
 
@@ -1056,3 +1056,15 @@ def test_manage_interface_the_kernel_s_link_local_address_is_no_difference(host)
     result, _module = converge(host, iface_params(host))
     again, _module, _changing = run(host, wgmod.manage_interface, iface_params(host))
     assert 'fe80::1' not in again['diff']['before'] and again['diff']['before'] == again['diff']['after']
+
+
+def test_peer_name_is_shown_instead_of_the_description_and_checked_like_it():
+    desired = wgmod.normalize_interface(peer_params(0, name='branch-one', description='branch-1'))
+    assert '# branch-one\n' in wgmod.render_config(desired)
+    with pytest.raises(wgmod.v.ValidationError, match='peers\\[0\\].name'):
+        wgmod.normalize_interface(peer_params(0, name='a\nb'))
+
+
+def test_purge_peers_is_an_alias_of_purge():
+    assert wgmod.normalize_interface(params(purge=False))['purge_peers'] is False
+    assert wgmod.normalize_interface(params(purge_peers=False))['purge_peers'] is False
