@@ -815,7 +815,7 @@ def check_routes(module, desired, live, prefixes, connection=None):
 
     owned = [rt.key(route(prefix)) for prefix in (live['routes'] if live else [])]
     check_live_routes(RouteHost(module), [(fields[p], route(p)) for p in prefixes], owned,
-                    management_connection() if connection is None else connection, endpoint_addresses(desired, live))
+                      management_connection() if connection is None else connection, endpoint_addresses(desired, live))
 
 
 def _peer_ref(key, descriptions):
