@@ -18,7 +18,7 @@ description:
     the file's name is written in one place.
 options: {}
 author:
-  - meshforge developers
+  - meshforge developers (@meshforge)
 '''
 
 EXAMPLES = r'''

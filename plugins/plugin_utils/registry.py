@@ -59,7 +59,7 @@ def _boolean(field, value):
 CHECKS = {
     'public_key': v.wireguard_key,
     'endpoint': _text,
-    'listen_port': lambda field, value: v.port(field, value),
+    'listen_port': v.port,
     'address': _optional(lambda field, value: str(v.address(field, value))),
     'address6': _optional(lambda field, value: str(v.address(field, value))),
     'routed_subnets': _subnets,

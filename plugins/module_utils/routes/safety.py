@@ -14,9 +14,9 @@ import os
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes.model import describe, key
 
-# ------------------------------------------------------- safety --
 # A route is checked against the live table before it is added or changed: it must not replace a route another
 # owner holds, and it must not capture the traffic that keeps this host reachable.
+
 
 def management_connection(environ=None, proc='/proc', pid=None):
     """The SSH connection this module came through (client, port, server, port), or None.

@@ -197,7 +197,6 @@ def release(ledger, pool, host, history=True):
     return Ledger(ledger.pools.values(), allocations, released), address
 
 
-
 def holder(ledger, pool, address):
     """The host that holds ``address`` in ``pool``, or None."""
     spec = pool_of(ledger, pool)

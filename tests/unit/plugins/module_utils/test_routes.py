@@ -13,7 +13,6 @@ import pytest
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import model as rt
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import resource as routes_resource
-from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeModule, FakeNet

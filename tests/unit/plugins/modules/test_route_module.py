@@ -39,7 +39,7 @@ def net(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False, opt_dirs=None:
                         '/usr/sbin/%s' % name)
     monkeypatch.setattr(safety, 'management_connection', lambda: {'client': '198.18.0.1', 'client_port': 50123,
-                                                              'server': '198.18.0.10', 'server_port': 22})
+                                                                  'server': '198.18.0.10', 'server_port': 22})
     monkeypatch.setattr(routes_resource, 'read_table_names', lambda: dict(rt.BUILTIN_TABLES))
     return fake
 

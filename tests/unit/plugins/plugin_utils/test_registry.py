@@ -38,14 +38,14 @@ def test_record_then_load_gives_the_same_registry(tmp_path):
 
 
 def test_a_rerun_with_the_same_values_changes_no_peer_visible_value():
-    first, changed = registry.record(registry.empty(), 'wg0', {'h1': entry()}, NOW)
+    first = registry.record(registry.empty(), 'wg0', {'h1': entry()}, NOW)[0]
     second, changed = registry.record(first, 'wg0', {'h1': entry()}, '2026-12-06T00:00:00Z')
     assert changed == []
     assert registry.behind(first, second, 'wg0', ['h2']) == {}
 
 
 def test_behind_names_what_members_outside_the_run_miss():
-    first, _ = registry.record(registry.empty(), 'wg0', {'h1': entry(), 'h2': entry(public_key=KEY2)}, NOW)
+    first = registry.record(registry.empty(), 'wg0', {'h1': entry(), 'h2': entry(public_key=KEY2)}, NOW)[0]
     second, changed = registry.record(first, 'wg0', {'h1': entry(listen_port=51999), 'h3': entry()}, NOW)
     assert changed == ['h1', 'h3']
     assert registry.behind(first, second, 'wg0', ['h2']) == {'h2': ['h1 changed listen_port', 'new member h3']}
@@ -87,7 +87,7 @@ def test_a_missing_registry_is_empty_and_a_dry_run_writes_nothing(tmp_path):
 
 
 def test_forget_removes_a_member():
-    first, _ = registry.record(registry.empty(), 'wg0', {'h1': entry(), 'h2': entry()}, NOW)
+    first = registry.record(registry.empty(), 'wg0', {'h1': entry(), 'h2': entry()}, NOW)[0]
     assert sorted(registry.members(registry.forget(first, 'wg0', ['h2']), 'wg0')) == ['h1']
 
 
