@@ -25,9 +25,10 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import nftables
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.module_utils.nftables import port_range
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.elements import port_range
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.render import render_table
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.table import normalize_table
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import underlay as underlay_check
 
 PROTOCOLS = ('all', 'tcp', 'udp', 'icmp')
@@ -320,7 +321,7 @@ def _check_table(plan):
     Only ``extra_rules`` come into the table unchecked, so a problem is told at its place in ``extra_rules``.
     """
     try:
-        nftables.normalize_table(plan['table'])
+        normalize_table(plan['table'])
     except v.ValidationError as exc:
         match = re.match(r'chains\[(\d+)\]\.rules\[(\d+)\](.*)\Z', exc.field)
         field = match and _extra_rule_field(plan, int(match.group(1)), int(match.group(2)), match.group(3))
@@ -339,8 +340,8 @@ def nft_rejection(plan, message):
     extra = plan.get('extra_rules') or {}
     if not match or not extra.get('count'):
         return None
-    desired = nftables.normalize_table(plan['table'])
-    lines = nftables.render_table(desired).splitlines()
+    desired = normalize_table(plan['table'])
+    lines = render_table(desired).splitlines()
     index = int(match.group(1)) - 1 - (len(lines) - sum(len(c['rules']) for c in desired['chains']))
     for number, chain in enumerate(desired['chains']):
         if 0 <= index < len(chain['rules']):

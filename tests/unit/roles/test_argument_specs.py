@@ -19,7 +19,7 @@ import yaml
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.meshforge.vpn.plugins.module_utils.nftables import RULE_KEYS
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.rules import RULE_KEYS
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import ipsec_plan, policy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

@@ -10,7 +10,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.filter.firewall import FilterModule
-from ansible_collections.meshforge.vpn.plugins.module_utils import nftables as nf
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.render import render_table
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.table import normalize_table
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.ledger import Ledger
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.pools import pools_from_spec
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.storage import save
@@ -62,7 +63,7 @@ def test_check_problem_names_the_extra_rule_a_host_s_nft_rejects():
     filters = FilterModule().filters()
     plans = filters['firewall_plan'](['a'], {'extra_rules': [{'rule': 'tcp dport nosuchservice accept'}]}, {},
                                      {'a': ['10.1.0.1/24']})
-    line = [n for n, text in enumerate(nf.render_table(nf.normalize_table(plans['a']['table'])).splitlines(), 1)
+    line = [n for n, text in enumerate(render_table(normalize_table(plans['a']['table'])).splitlines(), 1)
             if 'nosuchservice' in text][0]
     failed = {'failed': False, 'failed_when_result': False,
               'msg': 'nft --check -f - failed (rc=1): /dev/stdin:%d:29-41: Error: Could not resolve service: '

@@ -15,7 +15,6 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import nftables as nf
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import model as rt
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import resource as routes_resource
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
@@ -78,8 +77,7 @@ def test_paths_with_dot_components_are_refused_before_anything_is_written(net, c
     assert os.listdir(str(tmp_path)) == [] and net.changing == []
 
 
-def test_nft_table_lockout_fails_naming_the_chain(net, capsys, monkeypatch):
-    monkeypatch.setattr(nf, 'management_connection', safety.management_connection)
+def test_nft_table_lockout_fails_naming_the_chain(net, capsys):
     args = {'chains': [{'name': 'c', 'type': 'filter', 'hook': 'input', 'priority': 0, 'policy': 'drop'}]}
     for check_mode in (True, False):
         result, _out = run_module(nft_table, args, capsys, check_mode=check_mode)

@@ -11,7 +11,8 @@ import ipaddress
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import nftables as nf
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.render import render_table
+from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.table import normalize_table
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import policy
 
@@ -134,8 +135,8 @@ def test_every_table_is_accepted_by_nft_table():
                   routed_subnets=[{'gateway': 'db1', 'subnets': ['172.20.0.0/24', 'fd20::/64'], 'lan_interface': 'eth1',
                                    'masquerade': True}])
     for host in MEMBERS:
-        desired = nf.normalize_table(dict(result[host]['table'], state='present'))
-        nf.render_table(desired)
+        desired = normalize_table(dict(result[host]['table'], state='present'))
+        render_table(desired)
 
 
 @pytest.mark.parametrize('policies, extra, field, words', [
@@ -242,7 +243,7 @@ def test_a_group_name_that_cannot_name_a_set_is_refused_even_unused():
 # the table's chains[1].rules[N].
 def _nft_error_at(table_plan, rule_text, error):
     """nft's message for the line of the module's batch that holds ``rule_text``."""
-    lines = nf.render_table(nf.normalize_table(table_plan['table'])).splitlines()
+    lines = render_table(normalize_table(table_plan['table'])).splitlines()
     number = [i for i, line in enumerate(lines, 1) if (' %s comment ' % rule_text) in line][0]
     return 'nft --check -f - failed (rc=1): /dev/stdin:%d:29-41: Error: %s\n%s\n' % (number, error, lines[number - 1])
 
@@ -258,7 +259,7 @@ def test_a_host_s_nft_rejection_is_told_at_its_extra_rule():
 
 def test_a_host_s_nft_rejection_elsewhere_is_not_blamed_on_an_extra_rule():
     result = plan([WEB_DB], extra_rules=[{'rule': 'tcp dport 53 accept'}])['db1']
-    first = nf.render_table(nf.normalize_table(result['table'])).splitlines().index('}') + 2
+    first = render_table(normalize_table(result['table'])).splitlines().index('}') + 2
     assert policy.nft_rejection(result, '/dev/stdin:%d:1-3: Error: something' % first) is None
     assert policy.nft_rejection(result, 'nft failed: no line number') is None
     assert policy.nft_rejection(plan([WEB_DB])['db1'], '/dev/stdin:%d:1-3: Error: x' % first) is None
