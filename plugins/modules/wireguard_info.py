@@ -134,14 +134,14 @@ interfaces:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import interface_name
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.info import gather_info
 
 
 def info(module):
     name = interface_name('name', module.params['name']) if module.params['name'] else None
-    return dict(changed=False, interfaces=wireguard.gather_info(module, name))
+    return dict(changed=False, interfaces=gather_info(module, name))
 
 
 def main():

@@ -218,16 +218,17 @@ config_changed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import schema
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.interface import manage_interface
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=wireguard.interface_argument_spec(),
+        argument_spec=schema.interface_argument_spec(),
         supports_check_mode=True,
     )
-    run_module(module, wireguard.manage_interface)
+    run_module(module, manage_interface)
 
 
 if __name__ == '__main__':

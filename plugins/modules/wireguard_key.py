@@ -90,8 +90,8 @@ missing_tools:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.key import manage_key
 
 
 def main():
@@ -103,7 +103,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, wireguard.manage_key, untouched='the file')
+    run_module(module, manage_key, untouched='the file')
 
 
 if __name__ == '__main__':

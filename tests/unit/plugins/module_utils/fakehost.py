@@ -2,7 +2,7 @@
 # Copyright: meshforge.vpn contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A fake Linux host for unit tests: answers the ``wg``, ``ip``, ``wireguard-go`` and ``systemctl`` commands
-that module_utils/wireguard.py runs, from an in-memory model of links, peers, addresses, routes and units.
+that the WireGuard driver (module_utils/wireguard/) runs, from an in-memory model of links, peers, addresses, routes and units.
 
 Commands that change the model are recorded as such, so a test can assert that check mode ran none.
 Key files are read from the real (temporary) file system, as ``wg set`` reads them.
@@ -18,6 +18,9 @@ import ipaddress
 import json
 import os
 import time
+
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import endpoints, interface, schema, service
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.host import WireGuardHost
 
 READ_ONLY = object()
 CHANGING = object()
@@ -301,7 +304,7 @@ class FakeSystem(object):
 
 
 class FakeModule(object):
-    """The parts of AnsibleModule that module_utils/wireguard.py uses."""
+    """The parts of AnsibleModule that the WireGuard driver uses."""
 
     def __init__(self, system, params, check_mode=False, diff=False):
         self.system = system
@@ -326,17 +329,16 @@ class FakeModule(object):
         return rc, out, err
 
 
-def install(system, wgmod, directory, monkeypatch):
-    """Point module_utils/wireguard.py at ``system``'s files under ``directory``, and at its kernel, systemd and DNS."""
+def install(system, directory, monkeypatch):
+    """Point the WireGuard driver at ``system``'s files under ``directory``, and at its kernel, systemd and DNS."""
     system.systemd = False
     system.dir = os.path.join(directory, 'wireguard')
     system.dropins = os.path.join(directory, 'systemd')
     os.mkdir(system.dir, 0o700)
-    monkeypatch.setattr(wgmod, 'CONFIG_DIR', system.dir)
-    monkeypatch.setattr(wgmod, 'systemd_running', lambda: system.systemd)
-    monkeypatch.setattr(wgmod, 'dropin_path',
-                        lambda name: '%s/wg-quick@%s.service.d/userspace.conf' % (system.dropins, name))
-    monkeypatch.setattr(wgmod.WireGuardHost, 'kernel_module_present', lambda self: system.kernel_wireguard)
-    monkeypatch.setattr(wgmod, '_resolve', lambda host, port: set(a for h, a in system.dns.items() if h == host))
-    monkeypatch.setattr(wgmod, 'management_connection', lambda: system.management)
+    monkeypatch.setattr(schema, 'CONFIG_DIR', system.dir)
+    monkeypatch.setattr(service, 'systemd_running', lambda: system.systemd)
+    monkeypatch.setattr(service, 'dropin_path', lambda name: '%s/wg-quick@%s.service.d/userspace.conf' % (system.dropins, name))
+    monkeypatch.setattr(WireGuardHost, 'kernel_module_present', lambda self: system.kernel_wireguard)
+    monkeypatch.setattr(endpoints, 'resolve_name', lambda host, port: set(a for h, a in system.dns.items() if h == host))
+    monkeypatch.setattr(interface, 'management_connection', lambda: system.management)
     return system

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshforge.vpn contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests of module_utils/wireguard.py.
+"""Unit tests of the WireGuard driver, module_utils/wireguard/.
 
 The pure functions are tested on plain data.  manage_key, manage_interface and
 gather_info run against FakeSystem (tests/unit/plugins/module_utils/fakehost.py),
@@ -24,8 +24,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
-from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard as wgmod
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import MissingTool
+from ansible_collections.meshforge.vpn.plugins.module_utils.engine import steps_changed
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import service
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.describe import (
+    describe, desired_as_described, live_as_described)
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.endpoints import endpoint_matches
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.info import gather_info
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.interface import manage_interface
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.key import manage_key
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.live import parse_dump, peer_status
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import ROUTE_PROTOCOL, wanted_routes
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.schema import normalize_interface
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.steps import peer_changes, plan as plan_steps
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.wgquick import (
+    MANAGED_HEADER, parse_descriptions, render_config)
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import (
     CHANGING, FakeModule, FakeSystem, install, make_key, public_of)
 
@@ -50,7 +64,7 @@ ALL_DUMP = (
 # ================================================================ parsing ==
 
 def test_parse_dump_all():
-    parsed = wgmod.parse_dump(ALL_DUMP)
+    parsed = parse_dump(ALL_DUMP)
     assert sorted(parsed) == ['wg0', 'wg1']
     wg0 = parsed['wg0']
     assert (wg0['private_key'], wg0['public_key'], wg0['listen_port'], wg0['fwmark']) == (PRIV_A, PUB_A, 51820, 0)
@@ -67,49 +81,49 @@ def test_parse_dump_all():
 
 def test_parse_dump_one_interface_equals_the_all_form():
     one = ''.join(line.split('\t', 1)[1] + '\n' for line in ALL_DUMP.splitlines() if line.startswith('wg0\t'))
-    assert wgmod.parse_dump(one, 'wg0') == {'wg0': wgmod.parse_dump(ALL_DUMP)['wg0']}
+    assert parse_dump(one, 'wg0') == {'wg0': parse_dump(ALL_DUMP)['wg0']}
 
 
 def test_parse_dump_empty_and_blank_lines():
-    assert wgmod.parse_dump('') == {}
-    assert wgmod.parse_dump('\n\n') == {}
+    assert parse_dump('') == {}
+    assert parse_dump('\n\n') == {}
 
 
 def test_parse_dump_refuses_unknown_lines():
     with pytest.raises(ValueError):
-        wgmod.parse_dump('wg0\tonly\tthree\n')
+        parse_dump('wg0\tonly\tthree\n')
 
 
 @pytest.mark.parametrize('age,connected', [(0, True), (1, True), (179, True), (180, True), (181, False), (3600, False)])
 def test_peer_status_connected_within_180_seconds(age, connected):
-    peer = wgmod.parse_dump(ALL_DUMP)['wg0']['peers'][PUB_B]
+    peer = parse_dump(ALL_DUMP)['wg0']['peers'][PUB_B]
     peer['latest_handshake'] = NOW - age
-    status = wgmod.peer_status(peer, now=NOW)
+    status = peer_status(peer, now=NOW)
     assert status['connected'] is connected
     assert status['latest_handshake_age'] == age
     assert status['latest_handshake'] == NOW - age
 
 
 def test_peer_status_never_handshaken_and_no_psk_value():
-    peer = wgmod.parse_dump(ALL_DUMP)['wg0']['peers'][PUB_C]
-    status = wgmod.peer_status(peer, now=NOW)
+    peer = parse_dump(ALL_DUMP)['wg0']['peers'][PUB_C]
+    status = peer_status(peer, now=NOW)
     assert (status['connected'], status['latest_handshake'], status['latest_handshake_age']) == (False, None, None)
     assert status['preshared_key'] is True
     assert PSK_1 not in json.dumps(status)
 
 
 def test_parse_descriptions():
-    text = wgmod.MANAGED_HEADER + (
+    text = MANAGED_HEADER + (
         '[Interface]\nAddress = 10.10.0.1/24\nPostUp = wg set %i private-key /etc/wireguard/wg0.key\n\n'
         '# branch-1\n[Peer]\nPublicKey = {b}\nAllowedIPs = 10.10.0.2/32\n\n'
         '[Peer]\nPublicKey = {c}\n\n'
         '# laptop (Ann) #2\n[Peer]\nPublicKey={d}\n').format(b=PUB_B, c=PUB_C, d=PUB_D)
-    assert wgmod.parse_descriptions(text) == {PUB_B: 'branch-1', PUB_D: 'laptop (Ann) #2'}
+    assert parse_descriptions(text) == {PUB_B: 'branch-1', PUB_D: 'laptop (Ann) #2'}
 
 
 def test_parse_descriptions_of_nothing():
-    assert wgmod.parse_descriptions(None) == {}
-    assert wgmod.parse_descriptions('') == {}
+    assert parse_descriptions(None) == {}
+    assert parse_descriptions('') == {}
 
 
 # ============================================================= validation ==
@@ -138,7 +152,7 @@ def peer_params(index, **overrides):
 
 
 def test_normalize_interface_normal_form():
-    desired = wgmod.normalize_interface(params(addresses=['fd10::1/64', '10.10.0.1/24'], fwmark='0x10'))
+    desired = normalize_interface(params(addresses=['fd10::1/64', '10.10.0.1/24'], fwmark='0x10'))
     assert desired['addresses'] == ['10.10.0.1/24', 'fd10::1/64']
     assert desired['private_key_file'] == '/etc/wireguard/wg0.key'
     assert (desired['listen_port'], desired['fwmark'], desired['table'], desired['mtu']) == (51820, 16, 'auto', None)
@@ -149,7 +163,7 @@ def test_normalize_interface_normal_form():
 
 
 def test_normalize_interface_absent_checks_only_the_name():
-    assert wgmod.normalize_interface({'name': 'wg9', 'state': 'absent', 'addresses': ['junk']}) == \
+    assert normalize_interface({'name': 'wg9', 'state': 'absent', 'addresses': ['junk']}) == \
         {'name': 'wg9', 'state': 'absent'}
 
 
@@ -199,7 +213,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize('raw,field,problem', BAD_INPUTS, ids=['%s-%d' % (b[1], i) for i, b in enumerate(BAD_INPUTS)])
 def test_normalize_interface_refuses_bad_input_naming_the_field(raw, field, problem):
     with pytest.raises(ValidationError) as info:
-        wgmod.normalize_interface(raw)
+        normalize_interface(raw)
     assert info.value.field == field
     assert problem in info.value.problem
 
@@ -208,20 +222,20 @@ def test_normalize_interface_refuses_bad_input_naming_the_field(raw, field, prob
 def test_default_route_is_allowed_with_table_off_or_a_number(table):
     raw = peer_params(1, allowed_ips=['0.0.0.0/0', '::/0'])
     raw['table'] = table
-    desired = wgmod.normalize_interface(raw)
+    desired = normalize_interface(raw)
     assert desired['table'] == table
     assert desired['peers'][1]['allowed_ips'] == ['0.0.0.0/0', '::/0']
 
 
 def test_mtu_below_1280_is_fine_without_ipv6():
     ipv4_peers = [dict(p, allowed_ips=[a for a in p['allowed_ips'] if ':' not in a]) for p in params()['peers']]
-    assert wgmod.normalize_interface(params(mtu=1200, addresses=['10.10.0.1/24'], peers=ipv4_peers))['mtu'] == 1200
+    assert normalize_interface(params(mtu=1200, addresses=['10.10.0.1/24'], peers=ipv4_peers))['mtu'] == 1200
     # IPv6 allowed IPs that get no route (table off) do not need an IPv6 MTU
-    assert wgmod.normalize_interface(params(mtu=576, addresses=['10.10.0.1/24'], table='off'))['mtu'] == 576
+    assert normalize_interface(params(mtu=576, addresses=['10.10.0.1/24'], table='off'))['mtu'] == 576
 
 
 def test_duplicate_allowed_ips_within_one_peer_collapse():
-    desired = wgmod.normalize_interface(peer_params(1, allowed_ips=['10.10.0.3/32', '10.10.0.3/32 ']))
+    desired = normalize_interface(peer_params(1, allowed_ips=['10.10.0.3/32', '10.10.0.3/32 ']))
     assert desired['peers'][1]['allowed_ips'] == ['10.10.0.3/32']
 
 
@@ -236,7 +250,7 @@ def live_peer(**overrides):
 
 
 def desired_peer(**overrides):
-    return wgmod.normalize_interface(peer_params(0, **overrides))['peers'][0]
+    return normalize_interface(peer_params(0, **overrides))['peers'][0]
 
 
 def no_dns(host, port):
@@ -244,7 +258,7 @@ def no_dns(host, port):
 
 
 def test_peer_changes_none():
-    assert wgmod.peer_changes(desired_peer(), live_peer(), None, now=NOW, resolve=no_dns) == []
+    assert peer_changes(desired_peer(), live_peer(), None, now=NOW, resolve=no_dns) == []
 
 
 @pytest.mark.parametrize('live,psk,fields', [
@@ -260,18 +274,18 @@ def test_peer_changes_none():
      ['allowed_ips', 'persistent_keepalive', 'preshared_key', 'endpoint']),
 ])
 def test_peer_changes_fields(live, psk, fields):
-    assert wgmod.peer_changes(desired_peer(), live, psk, now=NOW, resolve=no_dns) == fields
+    assert peer_changes(desired_peer(), live, psk, now=NOW, resolve=no_dns) == fields
 
 
 @pytest.mark.parametrize('age', [0, 60, 180])
 def test_peer_changes_roamed_connected_peer_is_no_change(age):
     live = live_peer(endpoint='203.0.113.50:61000', latest_handshake=NOW - age)
-    assert wgmod.peer_changes(desired_peer(), live, None, now=NOW, resolve=no_dns) == []
+    assert peer_changes(desired_peer(), live, None, now=NOW, resolve=no_dns) == []
 
 
 def test_peer_changes_peer_without_configured_endpoint_keeps_its_own():
     live = live_peer(endpoint='203.0.113.50:61000', latest_handshake=0)
-    assert wgmod.peer_changes(desired_peer(endpoint=None), live, None, now=NOW, resolve=no_dns) == []
+    assert peer_changes(desired_peer(endpoint=None), live, None, now=NOW, resolve=no_dns) == []
 
 
 def test_peer_changes_dns_endpoint_uses_resolve():
@@ -283,37 +297,26 @@ def test_peer_changes_dns_endpoint_uses_resolve():
 
     desired = desired_peer(endpoint='hub.example.test:51820')
     stale = NOW - 1000  # not connected, so only the resolution can make it match
-    assert wgmod.peer_changes(desired, live_peer(latest_handshake=stale), None, now=NOW, resolve=resolve) == []
-    assert wgmod.peer_changes(desired, live_peer(endpoint='[2001:db8::7]:51820', latest_handshake=stale), None,
+    assert peer_changes(desired, live_peer(latest_handshake=stale), None, now=NOW, resolve=resolve) == []
+    assert peer_changes(desired, live_peer(endpoint='[2001:db8::7]:51820', latest_handshake=stale), None,
                               now=NOW, resolve=resolve) == []
-    assert wgmod.peer_changes(desired, live_peer(endpoint='198.51.100.9:51820', latest_handshake=stale), None,
+    assert peer_changes(desired, live_peer(endpoint='198.51.100.9:51820', latest_handshake=stale), None,
                               now=NOW, resolve=resolve) == ['endpoint']
-    assert wgmod.peer_changes(desired, live_peer(endpoint='198.51.100.7:51821', latest_handshake=stale), None,
+    assert peer_changes(desired, live_peer(endpoint='198.51.100.7:51821', latest_handshake=stale), None,
                               now=NOW, resolve=resolve) == ['endpoint']
     assert asked == [('hub.example.test', 51820)] * 3
-    assert wgmod.peer_changes(desired, live_peer(latest_handshake=stale), None, now=NOW,
+    assert peer_changes(desired, live_peer(latest_handshake=stale), None, now=NOW,
                               resolve=lambda h, p: set()) == ['endpoint']
 
 
 def test_endpoint_matches():
-    assert wgmod.endpoint_matches(None, '198.51.100.7:1')
-    assert not wgmod.endpoint_matches('198.51.100.7:1', None)
-    assert wgmod.endpoint_matches('[2001:db8::7]:1', '[2001:db8::7]:1')
-    assert not wgmod.endpoint_matches('[2001:db8::7]:1', '[2001:db8::8]:1', resolve=no_dns)
+    assert endpoint_matches(None, '198.51.100.7:1')
+    assert not endpoint_matches('198.51.100.7:1', None)
+    assert endpoint_matches('[2001:db8::7]:1', '[2001:db8::7]:1')
+    assert not endpoint_matches('[2001:db8::7]:1', '[2001:db8::8]:1', resolve=no_dns)
 
 
 # ================================================================ planning ==
-
-class NoHost(object):
-    """A host that must not be asked anything: plan() is pure."""
-
-    def __getattr__(self, name):
-        raise AssertionError('plan() used the host (%s)' % name)
-
-
-class NoModule(NoHost):
-    pass
-
 
 def live_state(desired, private_key=PRIV_A, psks=None):
     """The live state a host has after applying ``desired``."""
@@ -327,16 +330,16 @@ def live_state(desired, private_key=PRIV_A, psks=None):
             'endpoint': p['endpoint'], 'allowed_ips': list(p['allowed_ips']), 'latest_handshake': NOW - 5,
             'transfer_rx': 0, 'transfer_tx': 0, 'persistent_keepalive': p['persistent_keepalive']})
             for p in desired['peers']),
-        'routes': wgmod.wanted_routes(desired),
+        'routes': wanted_routes(desired),
     }
 
 
 def plan(desired, live, private_key=PRIV_A, psks=None):
-    return wgmod.InterfaceManager(NoModule(), host=NoHost()).plan(desired, live, private_key, psks or {}, now=NOW)
+    return plan_steps(desired, live, private_key, psks or {}, now=NOW)
 
 
 def test_plan_new_interface():
-    desired = wgmod.normalize_interface(params(mtu=1380, fwmark='0x10'))
+    desired = normalize_interface(params(mtu=1380, fwmark='0x10'))
     steps = plan(desired, None)
     assert steps['create'] and steps['up']
     assert steps['interface'] == ['private_key', 'listen_port', 'fwmark']
@@ -344,17 +347,17 @@ def test_plan_new_interface():
     assert steps['mtu'] == 1380
     assert steps['peers_add'] == [PUB_B, PUB_C] and steps['peers_remove'] == [] and steps['peers_change'] == {}
     assert steps['routes_add'] == ['172.20.1.0/24'] and steps['routes_del'] == []
-    assert wgmod.steps_changed(steps)
+    assert steps_changed(steps)
 
 
 def test_plan_converged_is_empty():
-    desired = wgmod.normalize_interface(params())
+    desired = normalize_interface(params())
     steps = plan(desired, live_state(desired))
-    assert not wgmod.steps_changed(steps), steps
+    assert not steps_changed(steps), steps
 
 
 def test_plan_differences():
-    desired = wgmod.normalize_interface(params())
+    desired = normalize_interface(params())
     live = live_state(desired, private_key=make_key('other'))
     live['addresses'] = ['10.10.0.1/24', '10.99.0.1/24']
     live['listen_port'] = 51821
@@ -375,36 +378,36 @@ def test_plan_differences():
 
 
 def test_plan_random_listen_port_is_left_alone():
-    desired = wgmod.normalize_interface(params(listen_port=None))
+    desired = normalize_interface(params(listen_port=None))
     assert desired['listen_port'] == 0
-    assert not wgmod.steps_changed(plan(desired, live_state(desired)))
+    assert not steps_changed(plan(desired, live_state(desired)))
 
 
 def test_plan_roamed_peer_is_not_a_change():
-    desired = wgmod.normalize_interface(params())
+    desired = normalize_interface(params())
     live = live_state(desired)
     live['peers'][PUB_B]['endpoint'] = '203.0.113.9:4500'
-    assert not wgmod.steps_changed(plan(desired, live))
+    assert not steps_changed(plan(desired, live))
     live['peers'][PUB_B]['latest_handshake'] = NOW - 600
     assert plan(desired, live)['peers_change'] == {PUB_B: ['endpoint']}
 
 
 def test_plan_psk():
-    desired = wgmod.normalize_interface(peer_params(1, preshared_key=PSK_1))
+    desired = normalize_interface(peer_params(1, preshared_key=PSK_1))
     psks = {PUB_B: None, PUB_C: PSK_1}
-    assert not wgmod.steps_changed(plan(desired, live_state(desired, psks=psks), psks=psks))
+    assert not steps_changed(plan(desired, live_state(desired, psks=psks), psks=psks))
     assert plan(desired, live_state(desired), psks=psks)['peers_change'] == {PUB_C: ['preshared_key']}
 
 
 # ========================================================== config & routes ==
 
 def test_render_config():
-    desired = wgmod.normalize_interface(peer_params(1, preshared_key=PSK_1, persistent_keepalive=15))
+    desired = normalize_interface(peer_params(1, preshared_key=PSK_1, persistent_keepalive=15))
     desired['mtu'] = 1380
     desired['fwmark'] = 0xca6c
-    text = wgmod.render_config(desired)
+    text = render_config(desired)
     assert text == (
-        wgmod.MANAGED_HEADER +
+        MANAGED_HEADER +
         '[Interface]\n'
         'Address = 10.10.0.1/24, fd10::1/64\n'
         'ListenPort = 51820\n'
@@ -427,12 +430,12 @@ def test_render_config():
         'AllowedIPs = 10.10.0.3/32\n'
         'PersistentKeepalive = 15\n')
     assert 'PrivateKey' not in text
-    assert wgmod.parse_descriptions(text) == {PUB_B: 'branch-1'}
+    assert parse_descriptions(text) == {PUB_B: 'branch-1'}
 
 
 def test_render_config_never_holds_the_private_key_and_loads_key_files():
-    desired = wgmod.normalize_interface(peer_params(1, preshared_key_file='/etc/wireguard/psk/c.psk'))
-    text = wgmod.render_config(desired)
+    desired = normalize_interface(peer_params(1, preshared_key_file='/etc/wireguard/psk/c.psk'))
+    text = render_config(desired)
     assert PRIV_A not in text and 'PrivateKey' not in text
     # a PSK that lives in a file stays there: PostUp loads it, as it loads the private key
     assert PSK_2 not in text
@@ -442,9 +445,9 @@ def test_render_config_never_holds_the_private_key_and_loads_key_files():
 
 
 def test_render_config_minimal():
-    desired = wgmod.normalize_interface({'name': 'wg1', 'table': 'off', 'private_key_file': '/k/wg1.key'})
-    expected = wgmod.MANAGED_HEADER + '[Interface]\nTable = off\nPostUp = wg set %i private-key /k/wg1.key\n'
-    assert wgmod.render_config(desired) == expected
+    desired = normalize_interface({'name': 'wg1', 'table': 'off', 'private_key_file': '/k/wg1.key'})
+    expected = MANAGED_HEADER + '[Interface]\nTable = off\nPostUp = wg set %i private-key /k/wg1.key\n'
+    assert render_config(desired) == expected
 
 
 descriptions = st.text(min_size=1, max_size=40).filter(lambda t: t.strip() == t and t)
@@ -457,43 +460,43 @@ def test_descriptions_round_trip_through_the_config_file(texts):
         peers.append({'public_key': make_key('p%d' % index), 'description': text,
                       'allowed_ips': ['10.77.%d.0/24' % index]})
     try:
-        desired = wgmod.normalize_interface({'name': 'wg0', 'peers': peers})
+        desired = normalize_interface({'name': 'wg0', 'peers': peers})
     except ValidationError as exc:
         assert exc.field.endswith('.description')
         return
-    rendered = wgmod.render_config(desired)
+    rendered = render_config(desired)
     # one comment line per peer, and no line that wg-quick would read as a section or a key
     assert rendered.count('[Peer]') == len(texts)
     for line in rendered.splitlines():
-        assert not line.startswith('#') or line[2:] in texts or line == wgmod.MANAGED_HEADER.strip()
+        assert not line.startswith('#') or line[2:] in texts or line == MANAGED_HEADER.strip()
     expected = dict((p['public_key'], p['description']) for p in desired['peers']
-                    if p['description'] != wgmod.MANAGED_HEADER.strip()[2:])
-    assert wgmod.parse_descriptions(rendered) == expected
+                    if p['description'] != MANAGED_HEADER.strip()[2:])
+    assert parse_descriptions(rendered) == expected
 
 
 def test_wanted_routes():
-    desired = wgmod.normalize_interface(peer_params(1, allowed_ips=['10.10.0.3/32', '10.20.0.0/16', 'fd20::/48',
+    desired = normalize_interface(peer_params(1, allowed_ips=['10.10.0.3/32', '10.20.0.0/16', 'fd20::/48',
                                                                     '10.10.0.0/25']))
-    assert wgmod.wanted_routes(desired) == ['10.20.0.0/16', '172.20.1.0/24', 'fd20::/48']
-    assert wgmod.wanted_routes(dict(desired, table='off')) == []
-    assert wgmod.wanted_routes(dict(desired, addresses=[])) == [
+    assert wanted_routes(desired) == ['10.20.0.0/16', '172.20.1.0/24', 'fd20::/48']
+    assert wanted_routes(dict(desired, table='off')) == []
+    assert wanted_routes(dict(desired, addresses=[])) == [
         '10.10.0.0/25', '10.10.0.2/32', '10.10.0.3/32', '10.20.0.0/16', '172.20.1.0/24', 'fd10::2/128', 'fd20::/48']
 
 
 def test_describe_never_shows_a_psk_or_private_key():
-    desired = wgmod.normalize_interface(peer_params(1, preshared_key=PSK_1))
+    desired = normalize_interface(peer_params(1, preshared_key=PSK_1))
     psks = {PUB_C: PSK_1}
-    after = wgmod.describe(wgmod.desired_as_described(desired, psks), {PUB_B: 'branch-1'})
+    after = describe(desired_as_described(desired, psks), {PUB_B: 'branch-1'})
     live = live_state(desired, psks={PUB_C: PSK_2})
-    before = wgmod.describe(wgmod.live_as_described(live, desired['private_key_file'], True), {})
+    before = describe(live_as_described(live, desired['private_key_file'], True), {})
     for text in (after, before):
         assert PSK_1 not in text and PSK_2 not in text and PRIV_A not in text
         assert 'preshared_key: set' in text
     assert 'peer %s (branch-1)' % PUB_B in after
     assert 'route 172.20.1.0/24 dev wg0' in after
     assert 'private_key: from /etc/wireguard/wg0.key' in before
-    assert 'not from' in wgmod.describe(wgmod.live_as_described(live, '/k', False), {})
-    assert wgmod.describe(None, {}) == ''
+    assert 'not from' in describe(live_as_described(live, '/k', False), {})
+    assert describe(None, {}) == ''
 
 
 # ======================================================= against a host ==
@@ -501,7 +504,7 @@ def test_describe_never_shows_a_psk_or_private_key():
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     """A FakeSystem with the module's paths moved under tmp_path."""
-    return install(FakeSystem(), wgmod, str(tmp_path), monkeypatch)
+    return install(FakeSystem(), str(tmp_path), monkeypatch)
 
 
 def snapshot(*dirs):
@@ -566,7 +569,7 @@ def key_params(system, **overrides):
 
 
 def test_manage_key_creates_once(host):
-    result, module = check_then_apply(host, wgmod.manage_key, key_params(host))
+    result, module = check_then_apply(host, manage_key, key_params(host))
     assert result['changed'] and not result['rotated']
     path = result['path']
     key = files.read_text(path).strip()
@@ -576,24 +579,24 @@ def test_manage_key_creates_once(host):
     assert_no_secret(result, key)
     assert host.genkey_count == 1
 
-    again, module, changing = run(host, wgmod.manage_key, key_params(host))
+    again, module, changing = run(host, manage_key, key_params(host))
     assert not again['changed'] and changing == []
     assert again['public_key'] == result['public_key']
     assert files.read_text(path).strip() == key
-    checked, _module, _changing = run(host, wgmod.manage_key, key_params(host), check_mode=True)
+    checked, _module, _changing = run(host, manage_key, key_params(host), check_mode=True)
     assert not checked['changed'] and checked['public_key'] == result['public_key']
     assert_no_secret([again, checked], key)
 
 
 def test_manage_key_check_mode_on_a_new_host_returns_no_key(host):
-    result, _module, changing = run(host, wgmod.manage_key, key_params(host), check_mode=True)
+    result, _module, changing = run(host, manage_key, key_params(host), check_mode=True)
     assert result['changed'] and result['public_key'] is None and changing == []
     assert host.genkey_count == 0 and not os.path.exists(result['path'])
 
 
 def test_manage_key_fixes_the_mode_and_keeps_the_key(host):
     path = write_key(host, mode=0o644)
-    result, _module = check_then_apply(host, wgmod.manage_key, key_params(host), PRIV_A)
+    result, _module = check_then_apply(host, manage_key, key_params(host), PRIV_A)
     assert result['changed'] and not result['rotated'] and result['public_key'] == PUB_A
     assert files.file_mode(path) == 0o600 and files.read_text(path).strip() == PRIV_A
     assert host.genkey_count == 0
@@ -601,7 +604,7 @@ def test_manage_key_fixes_the_mode_and_keeps_the_key(host):
 
 def test_manage_key_rotates(host):
     path = write_key(host)
-    result, _module = check_then_apply(host, wgmod.manage_key, key_params(host, rotate=True), PRIV_A)
+    result, _module = check_then_apply(host, manage_key, key_params(host, rotate=True), PRIV_A)
     new = files.read_text(path).strip()
     assert result['changed'] and result['rotated'] and new != PRIV_A
     assert result['public_key'] == public_of(new)
@@ -610,22 +613,22 @@ def test_manage_key_rotates(host):
 
 def test_manage_key_absent(host):
     path = write_key(host)
-    result, _module = check_then_apply(host, wgmod.manage_key, key_params(host, state='absent'), PRIV_A)
+    result, _module = check_then_apply(host, manage_key, key_params(host, state='absent'), PRIV_A)
     assert result['changed'] and not os.path.exists(path)
-    again, _module, _changing = run(host, wgmod.manage_key, key_params(host, state='absent'))
+    again, _module, _changing = run(host, manage_key, key_params(host, state='absent'))
     assert not again['changed']
 
 
 @pytest.mark.parametrize('content', [
     'garbage\n', '', PRIV_A + '\n' + PRIV_A + '\n', PRIV_A + '\n\n', ' ' + PRIV_A + '\n', PRIV_A[:-2] + '\n',
-    wgmod.MANAGED_HEADER + '[Interface]\nPostUp = wg set %i private-key /etc/wireguard/wg0.key\n',
+    MANAGED_HEADER + '[Interface]\nPostUp = wg set %i private-key /etc/wireguard/wg0.key\n',
 ], ids=['garbage', 'empty', 'two keys', 'two lines', 'blank', 'short', 'wg-quick config'])
 def test_manage_key_absent_refuses_a_file_that_is_not_exactly_a_key(host, content):
     path = os.path.join(host.dir, 'wg0.conf')
     files.write_atomic(path, content, 0o600)
     for check_mode in (True, False):
         with pytest.raises(ValidationError) as info:
-            run(host, wgmod.manage_key, key_params(host, path=path, state='absent'), check_mode=check_mode)
+            run(host, manage_key, key_params(host, path=path, state='absent'), check_mode=check_mode)
         assert info.value.field == 'path' and PRIV_A not in str(info.value)
         assert 'is not a WireGuard key file' in str(info.value) and 'it is not removed' in str(info.value)
     assert files.read_text(path) == content
@@ -634,7 +637,7 @@ def test_manage_key_absent_refuses_a_file_that_is_not_exactly_a_key(host, conten
 @pytest.mark.parametrize('state', ['present', 'absent'])
 def test_manage_key_refuses_a_directory(host, state):
     with pytest.raises(ValidationError) as info:
-        run(host, wgmod.manage_key, key_params(host, path=host.dir, state=state))
+        run(host, manage_key, key_params(host, path=host.dir, state=state))
     assert str(info.value) == 'path: %s cannot be read as a key file: is a directory' % host.dir
     assert os.path.isdir(host.dir)
 
@@ -644,7 +647,7 @@ def test_manage_key_refuses_paths_that_do_not_say_where_they_lead(host, path):
     write_key(host)
     for state in ('present', 'absent'):
         with pytest.raises(ValidationError) as info:
-            run(host, wgmod.manage_key, key_params(host, path=path.format(dir=host.dir), state=state))
+            run(host, manage_key, key_params(host, path=path.format(dir=host.dir), state=state))
         assert info.value.field == 'path'
     assert files.read_text(os.path.join(host.dir, 'wg0.key')) == PRIV_A + '\n' and host.commands == []
 
@@ -653,7 +656,7 @@ def test_manage_key_refuses_a_symbolic_link(host):
     target = write_key(host, name='real')
     os.symlink(target, os.path.join(host.dir, 'wg0.key'))
     with pytest.raises(ValidationError) as info:
-        run(host, wgmod.manage_key, key_params(host, state='absent'))
+        run(host, manage_key, key_params(host, state='absent'))
     assert info.value.field == 'path' and 'is a symlink' in str(info.value)
     assert os.path.exists(target) and os.path.islink(os.path.join(host.dir, 'wg0.key'))
 
@@ -662,21 +665,21 @@ def test_manage_key_refuses_a_corrupt_file_and_leaves_it(host):
     path = os.path.join(host.dir, 'wg0.key')
     files.write_atomic(path, 'garbage\n', 0o600)
     with pytest.raises(ValidationError) as info:
-        run(host, wgmod.manage_key, key_params(host))
+        run(host, manage_key, key_params(host))
     assert info.value.field == 'path'
     assert files.read_text(path) == 'garbage\n' and host.changing_commands() == []
 
 
 def test_manage_key_refuses_a_relative_path(host):
     with pytest.raises(ValidationError) as info:
-        run(host, wgmod.manage_key, key_params(host, path='wg0.key'))
+        run(host, manage_key, key_params(host, path='wg0.key'))
     assert info.value.field == 'path' and host.commands == []
 
 
 def test_manage_key_without_wg(host):
     host.tools.discard('wg')
-    with pytest.raises(wgmod.MissingTool):
-        run(host, wgmod.manage_key, key_params(host))
+    with pytest.raises(MissingTool):
+        run(host, manage_key, key_params(host))
     assert host.commands == []
 
 
@@ -690,12 +693,12 @@ def iface_params(system, **overrides):
 
 def converge(system, params_, *secrets):
     """Apply ``params_`` (checked first), then prove a second run changes nothing."""
-    result, module = check_then_apply(system, wgmod.manage_interface, params_, PRIV_A, *secrets)
-    again, _module, changing = run(system, wgmod.manage_interface, params_)
+    result, module = check_then_apply(system, manage_interface, params_, PRIV_A, *secrets)
+    again, _module, changing = run(system, manage_interface, params_)
     assert not again['changed'], again
     assert changing == []
     assert_no_secret(again, PRIV_A, *secrets)
-    checked, _module, _changing = run(system, wgmod.manage_interface, params_, check_mode=True)
+    checked, _module, _changing = run(system, manage_interface, params_, check_mode=True)
     assert not checked['changed']
     return result, module
 
@@ -719,12 +722,12 @@ def test_manage_interface_creates_then_converges(host, kernel, systemd):
     assert sorted(link['addresses']) == ['10.10.0.1/24', 'fd10::1/64']
     assert link['peers'][PUB_B]['endpoint'] == '198.51.100.7:51820'
     assert link['peers'][PUB_B]['persistent_keepalive'] == 25
-    assert [r['dst'] for r in host.routes if r['protocol'] == wgmod.ROUTE_PROTOCOL] == ['172.20.1.0/24']
+    assert [r['dst'] for r in host.routes if r['protocol'] == ROUTE_PROTOCOL] == ['172.20.1.0/24']
 
     config = os.path.join(host.dir, 'wg0.conf')
     assert result['config_file'] == config and files.file_mode(config) == 0o600
     assert PRIV_A not in files.read_text(config)
-    assert (('wg-quick@wg0' in host.enabled_units), os.path.exists(wgmod.dropin_path('wg0'))) == \
+    assert (('wg-quick@wg0' in host.enabled_units), os.path.exists(service.dropin_path('wg0'))) == \
         (systemd, systemd and not kernel)
 
 
@@ -807,20 +810,20 @@ def test_manage_interface_leaves_a_roamed_peer_where_it_is(host):
     write_key(host)
     converge(host, iface_params(host))
     host.handshake('wg0', PUB_B, age=30, endpoint='203.0.113.50:61000')
-    result, _module, changing = run(host, wgmod.manage_interface, iface_params(host))
+    result, _module, changing = run(host, manage_interface, iface_params(host))
     assert not result['changed'] and changing == []
 
     # another setting of the roamed peer changes: the endpoint it roamed to is kept
     wanted = iface_params(host)
     wanted['peers'][0]['persistent_keepalive'] = 10
-    result, _module = check_then_apply(host, wgmod.manage_interface, wanted, PRIV_A)
+    result, _module = check_then_apply(host, manage_interface, wanted, PRIV_A)
     assert result['peers_changed'] == [{'public_key': PUB_B, 'description': 'branch-1',
                                         'fields': ['persistent_keepalive']}]
     assert host.links['wg0']['peers'][PUB_B]['endpoint'] == '203.0.113.50:61000'
 
     # once the peer is silent for more than 180 s, its configured endpoint is set again
     host.handshake('wg0', PUB_B, age=181)
-    result, _module = check_then_apply(host, wgmod.manage_interface, wanted, PRIV_A)
+    result, _module = check_then_apply(host, manage_interface, wanted, PRIV_A)
     assert result['peers_changed'][0]['fields'] == ['endpoint']
     assert host.links['wg0']['peers'][PUB_B]['endpoint'] == '198.51.100.7:51820'
 
@@ -839,13 +842,13 @@ def test_manage_interface_fixes_a_foreign_private_key_and_extra_peers(host):
     converge(host, iface_params(host))
     host.links['wg0']['private_key'] = make_key('intruder')
     host.run(['/usr/bin/wg', 'set', 'wg0', 'peer', PUB_D, 'allowed-ips', '10.10.0.9/32'])
-    result, _module = check_then_apply(host, wgmod.manage_interface, iface_params(host), PRIV_A, make_key('intruder'))
+    result, _module = check_then_apply(host, manage_interface, iface_params(host), PRIV_A, make_key('intruder'))
     assert result['peers_removed'] == [{'public_key': PUB_D, 'description': None}]
     assert host.links['wg0']['private_key'] == PRIV_A
     assert 'private_key: set, not from' in result['diff']['before']
 
     host.run(['/usr/bin/wg', 'set', 'wg0', 'peer', PUB_D, 'allowed-ips', '10.10.0.9/32'])
-    kept, _module, _changing = run(host, wgmod.manage_interface, iface_params(host, purge_peers=False))
+    kept, _module, _changing = run(host, manage_interface, iface_params(host, purge_peers=False))
     assert not kept['changed'] and PUB_D in host.links['wg0']['peers']
 
 
@@ -854,13 +857,13 @@ def test_manage_interface_refuses_bad_input_before_running_anything(host):
     for bad in (iface_params(host, listen_port=70000), peer_params(0, description='x\n[Peer]'),
                 iface_params(host, name='wg-name-too-long')):
         with pytest.raises(ValidationError):
-            run(host, wgmod.manage_interface, bad)
+            run(host, manage_interface, bad)
     assert host.commands == []
 
 
 def test_manage_interface_needs_the_key_file(host):
     with pytest.raises(ValidationError) as info:
-        run(host, wgmod.manage_interface, iface_params(host))
+        run(host, manage_interface, iface_params(host))
     assert info.value.field == 'private_key_file' and host.changing_commands() == []
 
 
@@ -869,7 +872,7 @@ def test_manage_interface_missing_psk_file(host):
     wanted = iface_params(host)
     wanted['peers'][1]['preshared_key_file'] = os.path.join(host.dir, 'missing.psk')
     with pytest.raises(ValidationError) as info:
-        run(host, wgmod.manage_interface, wanted)
+        run(host, manage_interface, wanted)
     assert info.value.field == 'peers[1].preshared_key_file' and host.changing_commands() == []
 
 
@@ -880,13 +883,13 @@ def test_manage_interface_absent(host, systemd):
     write_key(host)
     converge(host, iface_params(host))
     absent = {'name': 'wg0', 'state': 'absent'}
-    result, _module = check_then_apply(host, wgmod.manage_interface, absent)
+    result, _module = check_then_apply(host, manage_interface, absent)
     assert result['changed'] and 'wg0' not in host.links
     assert sorted(p['public_key'] for p in result['peers_removed']) == sorted([PUB_B, PUB_C])
     assert not os.path.exists(os.path.join(host.dir, 'wg0.conf'))
-    assert not host.enabled_units and not os.path.exists(wgmod.dropin_path('wg0'))
+    assert not host.enabled_units and not os.path.exists(service.dropin_path('wg0'))
     assert os.path.exists(os.path.join(host.dir, 'wg0.key')), 'the key is wireguard_key\'s to remove'
-    again, _module, changing = run(host, wgmod.manage_interface, absent)
+    again, _module, changing = run(host, manage_interface, absent)
     assert not again['changed'] and changing == []
 
 
@@ -929,7 +932,7 @@ def test_manage_interface_any_state_from_any_state(first, second, kernel, roam):
     # function-scoped fixtures do not mix with @given: a fresh directory and patch per example
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as monkeypatch:
         system = FakeSystem(kernel_wireguard=kernel, dns={'hub.example.test': '198.51.100.70'})
-        install(system, wgmod, tmp, monkeypatch)
+        install(system, tmp, monkeypatch)
         write_key(system)
         converge(system, _to_params(first, system.dir), PSK_1, PSK_2)
         if roam and system.links['wg0']['peers']:
@@ -952,7 +955,7 @@ def test_gather_info(host):
     host.handshake('wg0', PUB_C, age=181)
     changing_before = host.changing_commands()
     module = FakeModule(host, {'name': None})
-    info = wgmod.gather_info(module)
+    info = gather_info(module)
     assert_no_secret(info, PRIV_A, PSK_1)
     wg0 = info['wg0']
     assert (wg0['public_key'], wg0['listen_port'], wg0['implementation'], wg0['up']) == (PUB_A, 51820, 'kernel', True)
@@ -962,8 +965,8 @@ def test_gather_info(host):
     assert peers[PUB_B]['description'] == 'branch-1' and peers[PUB_B]['preshared_key'] is True
     assert peers[PUB_B]['connected'] and not peers[PUB_C]['connected']
     assert peers[PUB_C]['description'] is None
-    assert wgmod.gather_info(module, 'wg0') == info
-    assert wgmod.gather_info(module, 'wg7') == {}
+    assert gather_info(module, 'wg0') == info
+    assert gather_info(module, 'wg7') == {}
     assert host.commands[-1][0] is not CHANGING and host.changing_commands() == changing_before
 
 
@@ -989,7 +992,7 @@ def assert_interface_refused(system, wanted, field, words):
     changing = len(system.changing_commands())
     for check_mode in (True, False):
         with pytest.raises(ValidationError) as info:
-            run(system, wgmod.manage_interface, wanted, check_mode=check_mode)
+            run(system, manage_interface, wanted, check_mode=check_mode)
         assert info.value.field == field and words in str(info.value), str(info.value)
     assert len(system.changing_commands()) == changing and snapshot(system.dir) == files_before
     assert system.routes == routes_before
@@ -1054,17 +1057,17 @@ def test_manage_interface_the_kernel_s_link_local_address_is_no_difference(host)
     host.kernel_wireguard = False      # wireguard-go's TUN device gets fe80::1 from the kernel
     write_key(host)
     result, _module = converge(host, iface_params(host))
-    again, _module, _changing = run(host, wgmod.manage_interface, iface_params(host))
+    again, _module, _changing = run(host, manage_interface, iface_params(host))
     assert 'fe80::1' not in again['diff']['before'] and again['diff']['before'] == again['diff']['after']
 
 
 def test_peer_name_is_shown_instead_of_the_description_and_checked_like_it():
-    desired = wgmod.normalize_interface(peer_params(0, name='branch-one', description='branch-1'))
-    assert '# branch-one\n' in wgmod.render_config(desired)
-    with pytest.raises(wgmod.v.ValidationError, match='peers\\[0\\].name'):
-        wgmod.normalize_interface(peer_params(0, name='a\nb'))
+    desired = normalize_interface(peer_params(0, name='branch-one', description='branch-1'))
+    assert '# branch-one\n' in render_config(desired)
+    with pytest.raises(ValidationError, match='peers\\[0\\].name'):
+        normalize_interface(peer_params(0, name='a\nb'))
 
 
 def test_purge_peers_is_an_alias_of_purge():
-    assert wgmod.normalize_interface(params(purge=False))['purge_peers'] is False
-    assert wgmod.normalize_interface(params(purge_peers=False))['purge_peers'] is False
+    assert normalize_interface(params(purge=False))['purge_peers'] is False
+    assert normalize_interface(params(purge_peers=False))['purge_peers'] is False

@@ -12,7 +12,7 @@ import base64
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import schema
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import topology
 
 
@@ -50,15 +50,15 @@ def module_params(plan):
 def test_planner_output_passes_the_argument_spec_and_the_normaliser(shape):
     plans = topology.plan_mesh(*PLANS[shape])
     for host, plan in sorted(plans.items()):
-        result = ArgumentSpecValidator(wireguard.interface_argument_spec()).validate(module_params(plan))
+        result = ArgumentSpecValidator(schema.interface_argument_spec()).validate(module_params(plan))
         assert not result.error_messages, (host, result.error_messages)
-        desired = wireguard.normalize_interface(result.validated_parameters)
+        desired = schema.normalize_interface(result.validated_parameters)
         assert len(desired['peers']) == len(plan['peers'])
 
 
 @pytest.mark.parametrize('shape', sorted(PLANS))
 def test_every_planner_peer_key_is_a_peer_option(shape):
-    options = set(wireguard.peer_options())
+    options = set(schema.peer_options())
     for plan in topology.plan_mesh(*PLANS[shape]).values():
         for peer in plan['peers']:
             assert set(peer) <= options, set(peer) - options

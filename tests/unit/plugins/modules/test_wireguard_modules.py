@@ -14,7 +14,6 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import wireguard as wgmod
 from ansible_collections.meshforge.vpn.plugins.modules import wireguard_info, wireguard_interface, wireguard_key
 from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import (
@@ -26,7 +25,7 @@ PSK = make_key('module psk')
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    system = install(FakeSystem(), wgmod, str(tmp_path), monkeypatch)
+    system = install(FakeSystem(), str(tmp_path), monkeypatch)
 
     def run_command(self, args, check_rc=False, data=None, binary_data=False, environ_update=None, **kwargs):
         assert isinstance(args, list)
