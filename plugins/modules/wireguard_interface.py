@@ -214,6 +214,12 @@ config_changed:
   description: Whether the persisted file was (or would be) rewritten.
   returned: always
   type: bool
+persisted:
+  description:
+    - Whether the wg-quick file was (or would be) written, or with O(state=absent) removed; the same as RV(config_changed).
+    - The C(wg-quick@) unit and its drop-in do not count here (C(changed) and the diff say when they change).
+  returned: always
+  type: bool
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -82,6 +82,10 @@ rotated:
   description: Whether an existing key was replaced.
   returned: always
   type: bool
+persisted:
+  description: Always false. The key file is the resource itself, so C(changed) says when it was written or removed.
+  returned: always
+  type: bool
 missing_tools:
   description: True when the module failed because C(wg) is not installed, so a role can install it and try again.
   returned: failure

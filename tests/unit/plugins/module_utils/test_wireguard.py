@@ -299,14 +299,14 @@ def test_peer_changes_dns_endpoint_uses_resolve():
     stale = NOW - 1000  # not connected, so only the resolution can make it match
     assert peer_changes(desired, live_peer(latest_handshake=stale), None, now=NOW, resolve=resolve) == []
     assert peer_changes(desired, live_peer(endpoint='[2001:db8::7]:51820', latest_handshake=stale), None,
-                              now=NOW, resolve=resolve) == []
+                        now=NOW, resolve=resolve) == []
     assert peer_changes(desired, live_peer(endpoint='198.51.100.9:51820', latest_handshake=stale), None,
-                              now=NOW, resolve=resolve) == ['endpoint']
+                        now=NOW, resolve=resolve) == ['endpoint']
     assert peer_changes(desired, live_peer(endpoint='198.51.100.7:51821', latest_handshake=stale), None,
-                              now=NOW, resolve=resolve) == ['endpoint']
+                        now=NOW, resolve=resolve) == ['endpoint']
     assert asked == [('hub.example.test', 51820)] * 3
     assert peer_changes(desired, live_peer(latest_handshake=stale), None, now=NOW,
-                              resolve=lambda h, p: set()) == ['endpoint']
+                        resolve=lambda h, p: set()) == ['endpoint']
 
 
 def test_endpoint_matches():
@@ -476,7 +476,7 @@ def test_descriptions_round_trip_through_the_config_file(texts):
 
 def test_wanted_routes():
     desired = normalize_interface(peer_params(1, allowed_ips=['10.10.0.3/32', '10.20.0.0/16', 'fd20::/48',
-                                                                    '10.10.0.0/25']))
+                                                              '10.10.0.0/25']))
     assert wanted_routes(desired) == ['10.20.0.0/16', '172.20.1.0/24', 'fd20::/48']
     assert wanted_routes(dict(desired, table='off')) == []
     assert wanted_routes(dict(desired, addresses=[])) == [
