@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A fake Linux host for unit tests: answers the ``wg``, ``ip``, ``wireguard-go`` and ``systemctl`` commands
 that the WireGuard driver (module_utils/wireguard/) runs, from an in-memory model of links, peers, addresses, routes and units.
+At the end, the keys and parameters the WireGuard tests drive it with, and one run of a driver function against it.
 
 Commands that change the model are recorded as such, so a test can assert that check mode ran none.
 Key files are read from the real (temporary) file system, as ``wg set`` reads them.
@@ -13,12 +14,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import copy
 import hashlib
 import ipaddress
 import json
 import os
 import time
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import endpoints, interface, schema, service
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.host import WireGuardHost
 
@@ -342,3 +345,89 @@ def install(system, directory, monkeypatch):
     monkeypatch.setattr(endpoints, 'resolve_name', lambda host, port: set(a for h, a in system.dns.items() if h == host))
     monkeypatch.setattr(interface, 'management_connection', lambda: system.management)
     return system
+
+
+# ------------------------------------------------------- what tests drive it with --
+PRIV_A = make_key('private a')
+PUB_A = public_of(PRIV_A)
+PUB_B = make_key('peer b')
+PUB_C = make_key('peer c')
+PUB_D = make_key('peer d')
+PSK_1 = make_key('psk 1')
+PSK_2 = make_key('psk 2')
+
+
+def params(**overrides):
+    base = {
+        'name': 'wg0', 'state': 'present', 'addresses': ['10.10.0.1/24', 'fd10::1/64'], 'listen_port': 51820,
+        'private_key_file': None, 'mtu': None, 'fwmark': None, 'table': 'auto', 'implementation': 'auto',
+        'purge_peers': True, 'persist': True,
+        'peers': [
+            {'public_key': PUB_B, 'description': 'branch-1', 'endpoint': '198.51.100.7:51820',
+             'allowed_ips': ['10.10.0.2/32', 'fd10::2/128', '172.20.1.0/24'], 'persistent_keepalive': 25,
+             'preshared_key': None, 'preshared_key_file': None},
+            {'public_key': PUB_C, 'description': None, 'endpoint': None, 'allowed_ips': ['10.10.0.3/32'],
+             'persistent_keepalive': 0, 'preshared_key': None, 'preshared_key_file': None},
+        ],
+    }
+    base.update(overrides)
+    return base
+
+
+def peer_params(index, **overrides):
+    peers = copy.deepcopy(params()['peers'])
+    peers[index].update(overrides)
+    return params(peers=peers)
+
+
+def snapshot(*dirs):
+    """Every file under ``dirs`` with its mode and content."""
+    found = {}
+    for top in dirs:
+        for root, _dirs, names in os.walk(top):
+            for name in names:
+                path = os.path.join(root, name)
+                with open(path) as handle:
+                    found[path] = (os.stat(path).st_mode & 0o7777, handle.read())
+    return found
+
+
+def run(system, func, params, check_mode=False, diff=True):
+    """One module run; returns (result, module, changing commands it ran)."""
+    module = FakeModule(system, params, check_mode=check_mode, diff=diff)
+    before = len(system.commands)
+    result = func(module)
+    changing = [argv for kind, argv in system.commands[before:] if kind is CHANGING]
+    return result, module, changing
+
+
+def assert_no_secret(result, *secrets):
+    text = json.dumps(result)
+    for secret in secrets:
+        assert secret not in text
+
+
+def check_then_apply(system, func, params, *secrets):
+    """Check mode, then the real run: same ``changed``, and check mode changed nothing. Returns the real result."""
+    files_before = snapshot(system.dir, system.dropins)
+    state_before = json.dumps([system.links, system.routes, sorted(system.enabled_units)], sort_keys=True)
+    predicted, _module, changing = run(system, func, params, check_mode=True)
+    assert changing == [], 'check mode ran %s' % changing
+    assert snapshot(system.dir, system.dropins) == files_before
+    assert json.dumps([system.links, system.routes, sorted(system.enabled_units)], sort_keys=True) == state_before
+    result, module, changing = run(system, func, params)
+    assert result['changed'] == predicted['changed']
+    if not result['changed']:
+        assert changing == []
+    for key in ('peers_added', 'peers_removed', 'peers_changed', 'config_changed'):
+        if key in result:
+            assert predicted[key] == result[key], key
+    assert_no_secret(predicted, *secrets)
+    assert_no_secret(result, *secrets)
+    return result, module
+
+
+def write_key(system, name='wg0', key=PRIV_A, mode=0o600):
+    path = os.path.join(system.dir, '%s.key' % name)
+    files.write_atomic(path, key + '\n', mode)
+    return path
