@@ -27,7 +27,7 @@ import re
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import MAX_MTU, MIN_MTU
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.schema import MAX_MTU, MIN_MTU
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import underlay
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import choose_addresses
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.pools import pool_names
