@@ -21,6 +21,7 @@ ARGUMENT_SPEC = dict(
     hosts=dict(type='list', elements='str'),
     pins=dict(type='dict'),
     records=dict(type='dict'),
+    hints=dict(type='dict'),
     state=dict(type='str', default='present', choices=list(request.STATES)),
     address=dict(type='str'),
     release=dict(type='list', elements='str'),
@@ -41,7 +42,7 @@ class ActionModule(ActionBase):
         hosts = args['hosts']
         if hosts is None and args['state'] != 'query':
             hosts = [task_vars.get('inventory_hostname')]
-        options = dict((key, args[key]) for key in ('state', 'pools', 'pool', 'network', 'pins', 'records', 'address'))
+        options = dict((key, args[key]) for key in ('state', 'pools', 'pool', 'network', 'pins', 'records', 'address', 'hints'))
         options.update(hosts=hosts, release_hosts=args['release'])
         try:
             v.plain_path('ledger', path)

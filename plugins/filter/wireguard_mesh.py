@@ -12,41 +12,59 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import report, topology, underlay
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import registry, report, topology, underlay
 
 MEMBER_KEYS = ('address', 'address6', 'endpoint', 'listen_port', 'persistent_keepalive', 'routed_subnets',
                'route_metric', 'routed_subnets_withdrawn')
 
 
-def _member(hostvars, name, fallback, interface):
-    """A member's settings: what it published in this run, else what the inventory says of it.
+def _member(hostvars, name, fallback, interface, sources):
+    """A member's settings, with the address Ansible reaches it at and the networks its gathered facts show (which
+    no allowed IP may capture).
 
-    Either way with the address Ansible reaches it at and the networks its gathered facts show, which no allowed
-    IP may capture.
+    A member alive in this run is planned from what it published in it; any other one from its registry entry (what
+    it really has, as of its last converge); one the registry does not know yet from what the inventory says of it.
     """
     host = hostvars[name]
     published = host.get('wireguard_mesh__self')
-    if published:
+    known = sources.get('registry', {}).get(name)
+    if published and (name in sources.get('alive', (name,)) or not known):
         member = dict(published)
+        if known:
+            member['public_key'] = known['public_key']   # replaced by the key step's result when it ran
+    elif known:
+        member = registry.planning_view(known)
     else:
         member = {}
         for key in MEMBER_KEYS:
             value = host.get('wireguard_mesh_' + key)
             member[key] = fallback.get(key) if value is None and key != 'endpoint' else value
-    member['ansible_host'] = host.get('ansible_host')
+    member.setdefault('ansible_host', host.get('ansible_host'))
     member['connected'] = underlay.connected_networks(host.get('ansible_facts'), skip=(interface,))
     return member
 
 
-def _members(names, hostvars, settings):
+def _members(names, hostvars, settings, sources=None):
     fallback = dict(settings.get('defaults') or {})
     interface = settings.get('interface') or 'wg0'
-    return dict((name, _member(hostvars, name, fallback, interface)) for name in names)
+    sources = _sources(sources)
+    return dict((name, _member(hostvars, name, fallback, interface, sources)) for name in names)
 
 
-def wireguard_mesh_plan(names, hostvars, settings, public_keys=None, allocation=None):
+def _sources(sources):
+    """``{'alive': [members alive in this run], 'registry': {member: entry}}``; a registered wireguard_registry
+    result is taken for its members."""
+    sources = dict(sources or {})
+    known = sources.get('registry') or {}
+    if isinstance(known, Mapping) and 'members' in known and ('changed' in known or 'path' in known):
+        known = known.get('members') or {}
+    sources['registry'] = dict(known)
+    return sources
+
+
+def wireguard_mesh_plan(names, hostvars, settings, public_keys=None, allocation=None, sources=None):
     try:
-        members = _members(names, hostvars, settings)
+        members = _members(names, hostvars, settings, sources)
         if isinstance(allocation, Mapping) and ('addresses' in allocation or 'skipped' in allocation):
             # the registered result of meshforge.vpn.ipam (skipped when the mesh does not use it)
             allocation = allocation.get('addresses')
@@ -63,21 +81,96 @@ def wireguard_mesh_plan(names, hostvars, settings, public_keys=None, allocation=
         raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)
 
 
-def wireguard_mesh_ipam_request(names, hostvars, settings, release=None):
+def wireguard_mesh_joined(names, alive, known, outside_keys=None):
+    """The members to plan, in ``names`` order: those alive in this run, those the registry knows (they converged
+    before: outside the run or unreachable, they keep their peer entries), and those outside the run whose key could
+    be read (converged before the registry existed).  A member with none of these never joined: it is left out."""
+    known = _sources({'registry': known})['registry']
+    keys = dict((host, result) for host, result in (outside_keys or {}).items()
+                if isinstance(result, Mapping) and result.get('public_key'))
+    return [name for name in names if name in (alive or []) or name in known or name in keys]
+
+
+def wireguard_mesh_registry_hints(names, known, settings):
+    """``{member: {pool: address}}`` the registry knows of ``names``, for the address manager's ``hints``."""
+    known = _sources({'registry': known})['registry']
+    pool4, pool6 = topology.ipam_pools(settings)
+    hints = {}
+    for name in names:
+        entry = known.get(name) or {}
+        record = dict((pool, entry[key]) for pool, key in ((pool4, 'address'), (pool6, 'address6')) if entry.get(key))
+        if record:
+            hints[name] = record
+    return hints
+
+
+def wireguard_mesh_registry_entries(names, plans, check_mode=False):
+    """``{member: entry}`` for the registry, of the members of ``names`` that converged with ``plans``: the values
+    the other members' plans used for them.  In check mode a new member has no key yet: it stands in with the
+    placeholder its peers were planned with, so that the prediction records it as the real run will."""
+    entries = {}
+    for name in names:
+        if name not in plans:
+            continue
+        entry = dict(plans[name]['member'])
+        if not entry['public_key'] and check_mode:
+            entry['public_key'] = topology.placeholder_key(name)
+        if entry['public_key']:
+            entries[name] = entry
+    return entries
+
+
+def wireguard_mesh_rekeyed(results):
+    """Members whose interface call refused a key that is not the one they were planned with (``key_mismatch``), or
+    found no ``wg`` (a rebuilt host): ``{host: registered wireguard_interface result}`` to their names.  The role
+    registers those failures with ``failed_when`` false, so the keys tell them, not ``failed``."""
+    return sorted(name for name, result in (results or {}).items()
+                  if isinstance(result, Mapping) and (result.get('key_mismatch') or result.get('missing_tools')))
+
+
+def wireguard_mesh_summary(names, play_hosts, alive, joined, recorded, known, keys):
+    """The lines that say which members of ``names`` did not converge in this run and what they still need; empty
+    when every member converged and nobody is behind."""
+    recorded = recorded if isinstance(recorded, Mapping) else {}
+    behind = recorded.get('behind') or {}
+    lines = []
+    for name in names:
+        needs = behind.get(name) or []
+        later = ('; it still needs a run for: %s' % ', '.join(needs)) if needs else ''
+        if name not in joined:
+            lines.append('%s never joined the mesh (no registry entry and no answer): it is left out of every member\'s '
+                         'peers and holds no address; run it when it is up' % name)
+        elif name in play_hosts and name not in alive:
+            lines.append('%s did not converge (unreachable or failed): the others keep its peer entry as the registry '
+                         'knows it%s' % (name, later))
+        elif name not in play_hosts and needs:
+            lines.append('%s was outside this run (--limit) and is now behind: run it%s' % (name, later))
+    known = known if isinstance(known, Mapping) else {}
+    existing = sorted(n for n, k in (keys or {}).items() if isinstance(k, Mapping) and k.get('public_key')
+                      and not k.get('changed') and not k.get('skipped'))
+    if known.get('existed') is False and existing and recorded.get('existed') is not None:
+        lines.append('the mesh registry %s did not exist although %s already had a key: it was created now. If this '
+                     'happens on every run, the controller\'s files are not kept between runs (an AWX job): enable the '
+                     'job template\'s fact cache, which keeps each member\'s entry, and see the operations guide'
+                     % (recorded.get('path') or known.get('path'), ', '.join(existing)))
+    return lines
+
+
+def wireguard_mesh_ipam_request(names, hostvars, settings, release=None, sources=None):
     try:
-        return topology.ipam_request(_members(names, hostvars, settings), settings, release or [])
+        return topology.ipam_request(_members(names, hostvars, settings, sources), settings, release or [])
     except ValidationError as exc:
         raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)
 
 
-def wireguard_mesh_problem(names, hostvars, settings, release=None, rotate_keys=None):
+def wireguard_mesh_problem(names, hostvars, settings, release=None, rotate_keys=None, sources=None):
     """The first problem of the mesh description, ``<variable>: <problem>``, or an empty string.
 
     The role fails with it in one ``fail`` task, so that the message starts with the variable instead of the text
     Ansible wraps around an error raised while templating.
     """
     try:
-        members = _members(names, hostvars, settings)
+        members = _members(names, hostvars, settings, sources)
         topology.check_mesh(members, settings, release or [], rotate_keys or [])
     except ValidationError as exc:
         return str(exc)
@@ -115,6 +208,11 @@ class FilterModule(object):
             'wireguard_mesh_problem': wireguard_mesh_problem,
             'wireguard_mesh_ipam_problem': wireguard_mesh_ipam_problem,
             'wireguard_mesh_psk': wireguard_mesh_psk,
+            'wireguard_mesh_joined': wireguard_mesh_joined,
+            'wireguard_mesh_registry_hints': wireguard_mesh_registry_hints,
+            'wireguard_mesh_registry_entries': wireguard_mesh_registry_entries,
+            'wireguard_mesh_rekeyed': wireguard_mesh_rekeyed,
+            'wireguard_mesh_summary': wireguard_mesh_summary,
             'wireguard_status_table': wireguard_status_table,
             'wireguard_status_report': wireguard_status_report,
         }

@@ -113,6 +113,14 @@ options:
       - A record that contradicts the ledger, or two hosts that claim one address, is an error.
       - A record of an address the ledger says its host released is stale and is ignored (RV(stale_records)).
     type: dict
+  hints:
+    description:
+      - What hosts are believed to hold, as a mapping of host to C({pool:address}), for example from the mesh registry
+        (M(meshforge.vpn.wireguard_registry)) when a host cannot be asked itself.
+      - Merged like O(records) after them, but the ledger wins. A hint is ignored for a host the ledger already gives
+        an address in that pool, for an address another host holds, and for an address the pool cannot hold.
+      - A new ledger (an AWX job in a fresh container) thus never hands a hinted address to another host.
+    type: dict
   state:
     description:
       - V(present) gives every host an address in every selected pool; a host that holds one keeps it.

@@ -73,6 +73,12 @@ options:
       - An absolute path without V(.), V(..) or empty components; it must not be a symlink, and a symlink
         along the way is followed only when root made it in a directory no other user can change.
     type: path
+  expected_public_key:
+    description:
+      - The public key the host's peers were planned with (a mesh planned from its registry). When the key in
+        O(private_key_file) has another public key, or does not exist, the module fails with RV(key_mismatch) and
+        changes nothing, so that a stale plan never configures a peer set that cannot reach this host.
+    type: str
   mtu:
     description:
       - MTU of the interface, 576 to 65535; omitted means the implementation's default (1420).
@@ -182,9 +188,15 @@ EXAMPLES = r'''
 
 RETURN = r'''
 public_key:
-  description: The interface's public key.
+  description:
+    - The interface's public key.
+    - On a failure with RV(key_mismatch), the key the host really has (null when it has none).
   returned: when state is present
   type: str
+key_mismatch:
+  description: The module failed, changing nothing, because the host's key is not O(expected_public_key).
+  returned: on that failure
+  type: bool
 implementation:
   description: V(kernel) or V(userspace); in check mode for a new interface, the requested implementation.
   returned: always

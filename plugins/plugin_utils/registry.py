@@ -26,10 +26,10 @@ FORMAT_VERSION = 1
 REGISTRY_NAME = 'meshforge_vpn_registry.json'
 
 PEER_KEYS = ('public_key', 'endpoint', 'listen_port', 'address', 'address6', 'routed_subnets', 'route_metric',
-             'routed_subnets_withdrawn', 'persistent_keepalive')
+             'routed_subnets_withdrawn')
 """What the other members' plans use; a change in one of them puts members that did not run behind."""
 
-ENTRY_KEYS = PEER_KEYS + ('ansible_host', 'converged')
+ENTRY_KEYS = PEER_KEYS + ('persistent_keepalive', 'ansible_host', 'converged')
 
 
 def empty():
@@ -58,7 +58,7 @@ def _boolean(field, value):
 
 CHECKS = {
     'public_key': v.wireguard_key,
-    'endpoint': _text,
+    'endpoint': _optional(_text),
     'listen_port': v.port,
     'address': _optional(lambda field, value: str(v.address(field, value))),
     'address6': _optional(lambda field, value: str(v.address(field, value))),
@@ -78,7 +78,7 @@ def check_entry(field, raw):
     unknown = sorted(set(raw) - set(ENTRY_KEYS))
     if unknown:
         raise ValidationError(field, 'unknown keys %s: the registry holds only %s' % (', '.join(unknown), ', '.join(ENTRY_KEYS)))
-    missing = sorted(k for k in ('public_key', 'endpoint', 'listen_port', 'converged') if raw.get(k) in (None, ''))
+    missing = sorted(k for k in ('public_key', 'listen_port', 'converged') if raw.get(k) in (None, ''))
     if missing:
         raise ValidationError(field, 'missing %s' % ', '.join(missing))
     return dict((key, CHECKS[key]('%s.%s' % (field, key), raw.get(key))) for key in ENTRY_KEYS)
@@ -118,7 +118,7 @@ def members(registry, mesh):
 
 def planning_view(entry):
     """An entry as the planner takes a member's settings."""
-    return dict((key, copy.deepcopy(entry[key])) for key in PEER_KEYS + ('ansible_host',))
+    return dict((key, copy.deepcopy(entry[key])) for key in ENTRY_KEYS if key != 'converged')
 
 
 def record(registry, mesh, entries, now):
@@ -164,3 +164,24 @@ def behind(before, after, mesh, outside):
 def update(path, change, dry_run=False):
     """:func:`.jsonstore.update` of the registry at ``path``."""
     return jsonstore.update(path, load, change, jsonstore.dumps, dry_run)
+
+
+def merge_cached(registry, mesh, cached):
+    """The registry with the entries of ``cached`` (``{member: entry or None}``, as Ansible's fact cache keeps them
+    per host) merged into ``mesh``: for each member the entry converged last wins, so a job whose controller-side
+    file is new (AWX) plans from what the fact cache remembers."""
+    new = copy.deepcopy(registry)
+    current = new['meshes'].setdefault(mesh, {})
+    for name in sorted(cached or {}):
+        raw = cached[name]
+        if not raw:
+            continue
+        entry = check_entry('wireguard_mesh_registered (%s)' % name, raw)
+        if name not in current or entry['converged'] > current[name]['converged']:
+            current[name] = entry
+    return new
+
+
+def default_path(variables):
+    """Where the registry is when no path is given: beside the inventory, else the playbook, else here."""
+    return jsonstore.default_path(variables, REGISTRY_NAME)

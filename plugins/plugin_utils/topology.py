@@ -73,7 +73,8 @@ def check_psk_secret(field, secret):
 def add_preshared_keys(peers, secret, interface, name):
     """``peers`` of host ``name`` with each pair's preshared key."""
     check_psk_secret('wireguard_mesh_psk_secret', secret)
-    return [dict(peer, preshared_key=preshared_key(str(secret), interface, name, peer['description'])) for peer in peers]
+    # paired by the peer's inventory name, never by a display text, so a new display format rotates no key
+    return [dict(peer, preshared_key=preshared_key(str(secret), interface, name, peer['name'])) for peer in peers]
 
 
 def normalize_member(name, raw, defaults):
@@ -310,6 +311,7 @@ def plan_mesh(members, settings):
             if local[name]:
                 allowed_ips = [p for p in allowed_ips if ipaddress.ip_network(p) not in local[name]]
             peer = {
+                'name': other,
                 'description': other,
                 'public_key': nodes[other]['public_key'] or (
                     placeholder_key(other) if settings.get('require_keys') is False else None),
@@ -328,8 +330,20 @@ def plan_mesh(members, settings):
             'role': 'hub' if name in hubs and topology == 'hub_spoke' else ('spoke' if topology == 'hub_spoke' else 'member'),
             'forwarding': bool((topology == 'hub_spoke' and name in hubs) or node['routed_subnets']),
             'peers': peers,
+            'member': _published(node, members[name]),
         }
     return plans
+
+
+def _published(node, raw):
+    """What the other members' plans use of ``node``: its entry in the mesh registry."""
+    return {
+        'public_key': node['public_key'], 'endpoint': node['endpoint'], 'listen_port': node['listen_port'],
+        'address': str(node['address']), 'address6': str(node['address6']) if node['address6'] else None,
+        'routed_subnets': _sorted_text(node['routed_subnets']), 'route_metric': node['route_metric'],
+        'routed_subnets_withdrawn': node['routed_subnets_withdrawn'],
+        'persistent_keepalive': node['persistent_keepalive'], 'ansible_host': (raw or {}).get('ansible_host'),
+    }
 
 
 def _sorted_text(prefixes):

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine, files
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes.safety import management_connection
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import schema, service, wgquick
@@ -25,6 +26,20 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.live impor
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.removal import Removal
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import ROUTE_PROTOCOL, check_routes, route
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.steps import plan, wg_set_args
+
+
+class KeyMismatch(ModuleError):
+    """The host's key is not the one the plan gave its peers (the host was rebuilt, or its key changed by hand)."""
+
+    def __init__(self, expected, actual, path):
+        have = 'has the public key %s' % actual if actual else 'has no key (%s does not exist)' % path
+        super(KeyMismatch, self).__init__(
+            'expected_public_key: the host %s, not %s, the key its peers were planned with; nothing was changed. '
+            'Read the key again (meshforge.vpn.wireguard_key) and plan again' % (have, expected))
+        self.actual = actual
+
+    def fail_keys(self):
+        return {'key_mismatch': True, 'public_key': self.actual}
 
 
 class Interface(engine.Resource):
@@ -47,6 +62,8 @@ class Interface(engine.Resource):
         want = schema.normalize_interface(self.module.params)
         want['config_file'] = wgquick.config_path(want['name'])
         want['private_key'] = read_private_key(self.module, want['private_key_file'])
+        if want['private_key'] is None and want['expected_public_key']:
+            raise KeyMismatch(want['expected_public_key'], None, want['private_key_file'])
         if want['private_key'] is None and not self.module.check_mode:
             raise v.ValidationError('private_key_file', '%s does not exist on the host; create it with '
                                     'meshforge.vpn.wireguard_key first' % want['private_key_file'])
@@ -70,6 +87,10 @@ class Interface(engine.Resource):
         return steps
 
     def check(self, want, have, steps):
+        if want['expected_public_key']:
+            actual = self._public_key(want, have['link'])
+            if actual != want['expected_public_key']:
+                raise KeyMismatch(want['expected_public_key'], actual, want['private_key_file'])
         if steps['routes_add']:
             connection = management_connection() if self.connection is None else self.connection
             check_routes(self.host, want, have['link'], steps['routes_add'], connection,

@@ -41,6 +41,7 @@ def interface_argument_spec():
         addresses=dict(type='list', elements='str', default=[]),
         listen_port=dict(type='int'),
         private_key_file=dict(type='path'),
+        expected_public_key=dict(type='str'),
         mtu=dict(type='int'),
         fwmark=dict(type='str'),
         table=dict(type='str', default='auto'),
@@ -92,6 +93,8 @@ def normalize_interface(params):
         'addresses': addresses,
         'listen_port': v.port('listen_port', params['listen_port'], allow_zero=True) if params.get('listen_port') is not None else 0,
         'private_key_file': v.host_path('private_key_file', params.get('private_key_file') or '%s/%s.key' % (CONFIG_DIR, name)),
+        'expected_public_key': (v.wireguard_key('expected_public_key', params['expected_public_key'])
+                                if params.get('expected_public_key') else None),
         'mtu': v.integer('mtu', params['mtu'], MIN_MTU[4], MAX_MTU) if params.get('mtu') else None,
         'fwmark': v.fwmark('fwmark', params.get('fwmark')),
         'table': table,

@@ -93,3 +93,21 @@ def split_stale(ledger, records):
             else:
                 fresh.setdefault(host, {})[pool] = address
     return fresh, stale
+
+
+def usable_hints(ledger, hints):
+    """The hints (``{host: {pool: address}}``, what hosts are believed to hold, e.g. from the mesh registry) that the
+    ledger has nothing to say against: pools it has, hosts it gives no address there, addresses nobody holds.  The
+    ledger wins over a hint, so a hint older than the ledger (an interrupted run) is never a conflict."""
+    usable = {}
+    for host, record in sorted(plain_records(hints).items()):
+        for pool, address in sorted((record or {}).items()):
+            held = ledger.allocations.get(pool)
+            if held is None or host in held or not address:
+                continue
+            if str(ipaddress.ip_address(str(address))) in set(held.values()) or ledger.pools[pool].problem(
+                    ipaddress.ip_address(str(address))):
+                continue
+            usable.setdefault(host, {})[pool] = str(address)
+    return usable
+

@@ -12,7 +12,8 @@ from ansible_collections.meshforge.vpn.plugins.module_utils import validation as
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam import ledger as ipam_ledger
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.pools import pools_from_spec
-from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.records import merge_host_records, plain_records, split_stale
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.records import (
+    merge_host_records, plain_records, split_stale, usable_hints)
 
 STATES = ('present', 'absent', 'query')
 
@@ -75,7 +76,7 @@ def _changes(before, after, names):
 
 
 def apply_request(ledger, state='present', pools=None, pool=None, network=None, hosts=None, pins=None,
-                  records=None, address=None, release_hosts=None):
+                  records=None, address=None, release_hosts=None, hints=None):
     """Carry out one request of the ipam action on ``ledger``: ``(new_ledger, result)``.
 
     ``pools`` defines or redefines pools (refused if an allocation would fall
@@ -88,7 +89,8 @@ def apply_request(ledger, state='present', pools=None, pool=None, network=None, 
     changes nothing.
     ``changed`` is true when an allocation is made, moved or released or a
     pool is redefined; addresses recovered from host records are no change,
-    because the hosts already hold them.  Nothing is changed on an error.
+    because the hosts already hold them.  ``hints`` are records the ledger wins over
+    (:func:`.records.usable_hints`), merged after them.  Nothing is changed on an error.
     """
     if state not in STATES:
         raise ValidationError('state', '%r is not one of %s' % (state, ', '.join(STATES)))
@@ -110,6 +112,9 @@ def apply_request(ledger, state='present', pools=None, pool=None, network=None, 
     names = select_pools(ledger, pool, network, [p.name for p in defined])
     fresh, stale = split_stale(ledger, plain_records(records))
     ledger, merged = merge_host_records(ledger, fresh)
+    ledger, hinted = merge_host_records(ledger, usable_hints(ledger, hints))
+    for pool, hosts_added in hinted['added'].items():
+        merged['added'].setdefault(pool, {}).update(hosts_added)
     start = ledger
     if isinstance(release_hosts, (str, bytes, dict)):
         raise ValidationError('release', 'must be a list of host names, got %r' % (release_hosts,))

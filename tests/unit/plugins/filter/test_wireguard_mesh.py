@@ -46,9 +46,12 @@ def test_errors_become_filter_errors_naming_the_field():
 
 
 def test_psk_filter_adds_a_key_per_peer_and_refuses_a_short_secret():
-    peers = [{'description': 'b', 'public_key': key(2)}]
+    peers = [{'name': 'b', 'description': 'b', 'public_key': key(2)}]
     out = FILTERS['wireguard_mesh_psk'](peers, 'x' * 40, 'wg0', 'a')
     assert len(base64.b64decode(out[0]['preshared_key'])) == 32
+    # paired by name: another display text keeps the key
+    relabelled = FILTERS['wireguard_mesh_psk']([dict(peers[0], description='b (gateway)')], 'x' * 40, 'wg0', 'a')
+    assert relabelled[0]['preshared_key'] == out[0]['preshared_key']
     with pytest.raises(AnsibleFilterError):
         FILTERS['wireguard_mesh_psk'](peers, 'short', 'wg0', 'a')
 
