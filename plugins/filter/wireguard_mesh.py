@@ -120,6 +120,14 @@ def wireguard_mesh_registry_entries(names, plans, check_mode=False):
     return entries
 
 
+def wireguard_mesh_new_keys(results):
+    """Members whose key step made a key (new member, rotation): ``{host: registered wireguard_key result}`` to their
+    names.  Their registry entries are recorded before any interface changes, so that a run stopped in between
+    never leaves peers planned with the old key."""
+    return sorted(name for name, result in (results or {}).items()
+                  if isinstance(result, Mapping) and result.get('changed') and not result.get('failed'))
+
+
 def wireguard_mesh_rekeyed(results):
     """Members whose interface call refused a key that is not the one they were planned with (``key_mismatch``), or
     found no ``wg`` (a rebuilt host): ``{host: registered wireguard_interface result}`` to their names.  The role
@@ -132,7 +140,10 @@ def wireguard_mesh_summary(names, play_hosts, alive, joined, recorded, known, ke
     """The lines that say which members of ``names`` did not converge in this run and what they still need; empty
     when every member converged and nobody is behind."""
     recorded = recorded if isinstance(recorded, Mapping) else {}
-    behind = recorded.get('behind') or {}
+    known = known if isinstance(known, Mapping) else {}
+    # against the registry as the run found it: the members with a new key were recorded before the interfaces
+    start, end = ({'meshes': {'m': dict(r.get('members') or {})}} for r in (known, recorded))
+    behind = registry.behind(start, end, 'm', set(names) - set(alive))
     lines = []
     for name in names:
         needs = behind.get(name) or []
@@ -145,7 +156,6 @@ def wireguard_mesh_summary(names, play_hosts, alive, joined, recorded, known, ke
                          'knows it%s' % (name, later))
         elif name not in play_hosts and needs:
             lines.append('%s was outside this run (--limit) and is now behind: run it%s' % (name, later))
-    known = known if isinstance(known, Mapping) else {}
     existing = sorted(n for n, k in (keys or {}).items() if isinstance(k, Mapping) and k.get('public_key')
                       and not k.get('changed') and not k.get('skipped'))
     if known.get('existed') is False and existing and recorded.get('existed') is not None:
@@ -212,6 +222,7 @@ class FilterModule(object):
             'wireguard_mesh_registry_hints': wireguard_mesh_registry_hints,
             'wireguard_mesh_registry_entries': wireguard_mesh_registry_entries,
             'wireguard_mesh_rekeyed': wireguard_mesh_rekeyed,
+            'wireguard_mesh_new_keys': wireguard_mesh_new_keys,
             'wireguard_mesh_summary': wireguard_mesh_summary,
             'wireguard_status_table': wireguard_status_table,
             'wireguard_status_report': wireguard_status_report,

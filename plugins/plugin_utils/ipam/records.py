@@ -110,4 +110,3 @@ def usable_hints(ledger, hints):
                 continue
             usable.setdefault(host, {})[pool] = str(address)
     return usable
-

@@ -92,13 +92,15 @@ def test_rekeyed_names_hosts_whose_key_is_not_the_planned_one():
 
 
 def test_the_summary_names_what_each_member_that_did_not_converge_still_needs():
-    recorded = {'behind': {'h3': ['new member h4'], 'h2': ['new member h4']}, 'existed': True, 'path': '/x'}
+    # behind against the registry as the run found it (h4 may have been recorded early, with its new key)
+    recorded = {'members': dict(REGISTRY['members'], h1=entry(1), h4=entry(4)), 'existed': True, 'path': '/x'}
+    start = dict(REGISTRY, members=dict(REGISTRY['members'], h1=entry(1)))
     lines = FILTERS['wireguard_mesh_summary'](['h1', 'h2', 'h3', 'h4', 'h5'], ['h1', 'h3', 'h4', 'h5'], ['h1', 'h4'],
-                                              ['h1', 'h2', 'h3', 'h4'], recorded, REGISTRY, {})
+                                              ['h1', 'h2', 'h3', 'h4'], recorded, start, {})
     assert lines[0].startswith('h2 was outside this run (--limit) and is now behind') and 'new member h4' in lines[0]
     assert lines[1].startswith('h3 did not converge (unreachable or failed)') and 'new member h4' in lines[1]
     assert lines[2].startswith('h5 never joined the mesh')
-    assert FILTERS['wireguard_mesh_summary'](['h1'], ['h1'], ['h1'], ['h1'], {'behind': {}}, REGISTRY, {}) == []
+    assert FILTERS['wireguard_mesh_summary'](['h1'], ['h1'], ['h1'], ['h1'], {'members': {}}, REGISTRY, {}) == []
 
 
 def test_the_summary_says_when_the_controller_lost_its_registry():
@@ -106,3 +108,9 @@ def test_the_summary_says_when_the_controller_lost_its_registry():
     lines = FILTERS['wireguard_mesh_summary'](['h1'], ['h1'], ['h1'], ['h1'], {'behind': {}, 'existed': False, 'path': '/r'},
                                               dict(REGISTRY, existed=False, members={}), keys)
     assert len(lines) == 1 and 'did not exist although h1 already had a key' in lines[0]
+
+
+def test_new_keys_are_the_members_whose_key_step_made_one():
+    results = {'h1': {'changed': True, 'public_key': key(1)}, 'h2': {'changed': False}, 'h3': {'skipped': True},
+               'h4': None, 'h5': {'changed': True, 'failed': True}}
+    assert FILTERS['wireguard_mesh_new_keys'](results) == ['h1']
