@@ -17,7 +17,7 @@ description:
     controller - its public key, endpoint, listen port, overlay addresses, routed subnets and their metric,
     keepalive - with the time it was last converged.
   - Members outside a run (C(--limit), an AWX slice) or unreachable in it are planned from their entry, never from
-    the values of the host that plans. The role M(meshforge.vpn.wireguard_mesh) reads it first and records the
+    the values of the host that plans. The role C(meshforge.vpn.wireguard_mesh) reads it first and records the
     members that converged last.
   - The file holds public data only, by construction. An entry has exactly the keys listed under RV(members) and each
     value is checked, so no secret can enter it. It is JSON with sorted keys, one value per line, safe to commit.
