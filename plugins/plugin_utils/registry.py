@@ -58,7 +58,7 @@ def _boolean(field, value):
 
 CHECKS = {
     'public_key': v.wireguard_key,
-    'endpoint': _optional(_text),
+    'endpoint': _optional(v.endpoint),
     'listen_port': v.port,
     'address': _optional(lambda field, value: str(v.address(field, value))),
     'address6': _optional(lambda field, value: str(v.address(field, value))),

@@ -255,6 +255,9 @@ def plan_mesh(members, settings):
     without a key is an error; with it false (check mode, where a new member's
     key does not exist yet) such a member gets a placeholder key, so that
     check mode predicts the peer its real run will add.  Raises ValidationError.
+
+    The plans are read-only: the peer entries every member has in common (the same peer, keepalive and allowed IPs)
+    are one object shared between the plans, since a 1,000-member full mesh has a million peer entries.
     """
     interface = v.interface_name('wireguard_mesh_interface', settings.get('interface') or 'wg0')
     topology = settings.get('topology') or 'full'
@@ -289,22 +292,28 @@ def plan_mesh(members, settings):
     own_text = dict((n, _sorted_text(own[n])) for n in nodes)
     # A standby gateway reaches its prefix itself: routing it into the interface would replace its LAN's route.
     local = dict((n, set() if nodes[n]['routed_subnets_withdrawn'] else set(nodes[n]['routed_subnets'])) for n in nodes)
+    ordered = sorted(nodes)
+    placeholder = settings.get('require_keys') is False
+    shared = {}
     plans = {}
-    for name in sorted(nodes):
+    for name in ordered:
         node = nodes[name]
-        if topology == 'full':
-            peer_names = [n for n in sorted(nodes) if n != name]
-        elif name in hubs:
-            peer_names = [n for n in sorted(nodes) if n != name]
-        else:
+        if topology == 'hub_spoke' and name not in hubs:
             peer_names = hubs
+        else:
+            peer_names = [n for n in ordered if n != name]
         peers = []
         for other in peer_names:
+            special = topology == 'hub_spoke' and name not in hubs and other == hubs[0]
+            keepalive = node['persistent_keepalive'] if nodes[other]['endpoint'] else 0
+            if not special and not local[name] and (other, keepalive) in shared:
+                peers.append(shared[(other, keepalive)])
+                continue
             allowed_ips = own_text[other]
-            if topology == 'hub_spoke' and name not in hubs and other == hubs[0]:
+            if special:
                 # The first hub carries everything a spoke cannot reach directly.
                 allowed = own[other] + [network] + ([network6] if network6 else [])
-                for third in sorted(nodes):
+                for third in ordered:
                     if third not in (name, other) and third not in hubs:
                         allowed += served[third]
                 allowed_ips = _sorted_text(allowed)
@@ -313,12 +322,13 @@ def plan_mesh(members, settings):
             peer = {
                 'name': other,
                 'description': other,
-                'public_key': nodes[other]['public_key'] or (
-                    placeholder_key(other) if settings.get('require_keys') is False else None),
+                'public_key': nodes[other]['public_key'] or (placeholder_key(other) if placeholder else None),
                 'endpoint': nodes[other]['endpoint'],
                 'allowed_ips': list(allowed_ips),
-                'persistent_keepalive': node['persistent_keepalive'] if nodes[other]['endpoint'] else 0,
+                'persistent_keepalive': keepalive,
             }
+            if not special and not local[name]:
+                shared[(other, keepalive)] = peer
             peers.append(peer)
         addresses = ['%s/%d' % (node['address'], network.prefixlen)]
         if network6:

@@ -108,3 +108,11 @@ def test_parallel_slices_lose_no_update(tmp_path):
 
 def test_the_text_is_stable(tmp_path):
     assert jsonstore.dumps({'b': 1, 'a': [1]}) == '{\n  "a": [\n    1\n  ],\n  "b": 1\n}\n'
+
+
+def test_an_ipv6_endpoint_is_recorded_and_a_bad_one_refused():
+    new, changed = registry.record(registry.empty(), 'wg0', {'h1': entry(endpoint='[fd18:1::11]:51820')}, NOW)
+    assert registry.members(new, 'wg0')['h1']['endpoint'] == '[fd18:1::11]:51820' and changed == ['h1']
+    with pytest.raises(ValidationError) as info:
+        registry.record(registry.empty(), 'wg0', {'h1': entry(endpoint='h1.example\nPublicKey = x:51820')}, NOW)
+    assert 'endpoint' in info.value.field
