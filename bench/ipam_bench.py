@@ -1,4 +1,4 @@
-"""Benchmark of the address manager (plugins/plugin_utils/ipam.py) and the planner, on the controller.
+"""Benchmark of the address manager (plugins/plugin_utils/ipam/) and the planner, on the controller.
 
 Python 3 with the collection importable (run it with the venv of tests/setup.sh; it
 finds .tmp/collections itself).  Nothing touches a host.  Side by side in one run,
@@ -20,6 +20,7 @@ median of --repeat samples each:
 import argparse
 import base64
 import hashlib
+import ipaddress
 import json
 import os
 import statistics
@@ -30,7 +31,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, '.tmp', 'collections'))
 
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import addressing, ipam, topology  # noqa: E402
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import addressing, topology  # noqa: E402
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam import ledger as ipam_ledger, storage  # noqa: E402
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.pools import Pool  # noqa: E402
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.request import apply_request  # noqa: E402
 
 
 def timed(function, repeat):
@@ -51,33 +55,33 @@ def main():
     args = parser.parse_args()
 
     names = ['host-%05d' % i for i in range(args.hosts)]
-    pool = ipam.Pool('wg0', '10.64.0.0/16', network='wg0')
-    pool6 = ipam.Pool('wg0_v6', 'fd64::/64', network='wg0')
+    pool = Pool('wg0', '10.64.0.0/16', network='wg0')
+    pool6 = Pool('wg0_v6', 'fd64::/64', network='wg0')
     figures = {}
 
     def alloc_one():
-        return ipam.allocate(ipam.Ledger([pool]), 'wg0', names)
+        return ipam_ledger.allocate(ipam_ledger.Ledger([pool]), 'wg0', names)
 
     figures['alloc-one'] = timed(alloc_one, args.repeat)
     full, result = alloc_one()
     assert len(set(result['addresses'].values())) == args.hosts
     figures['stateless'] = timed(lambda: addressing.choose_addresses(names, pool.cidr, {}), args.repeat)
     assert addressing.choose_addresses(names, pool.cidr, {}) == dict(
-        (h, ipam.ipaddress.ip_address(a)) for h, a in result['addresses'].items())
-    figures['rerun'] = timed(lambda: ipam.allocate(full, 'wg0', names), args.repeat)
+        (h, ipaddress.ip_address(a)) for h, a in result['addresses'].items())
+    figures['rerun'] = timed(lambda: ipam_ledger.allocate(full, 'wg0', names), args.repeat)
 
     work = tempfile.mkdtemp(prefix='ipam-bench-')
     path = os.path.join(work, 'ledger.json')
-    figures['save'] = timed(lambda: ipam.save(path, full), args.repeat)
-    figures['load'] = timed(lambda: ipam.load(path), args.repeat)
+    figures['save'] = timed(lambda: storage.save(path, full), args.repeat)
+    figures['load'] = timed(lambda: storage.load(path), args.repeat)
     size = os.path.getsize(path)
 
     def alloc_file():
         os.unlink(path)
         for host in names[:args.file_hosts]:
-            ipam.update(path, lambda led, host=host: ipam.allocate(led, 'wg0', [host]), [pool])
+            storage.update(path, lambda led, host=host: ipam_ledger.allocate(led, 'wg0', [host]), [pool])
     figures['alloc-file'] = timed(alloc_file, max(1, args.repeat // 2))
-    assert len(ipam.load(path).allocations['wg0']) == args.file_hosts
+    assert len(storage.load(path).allocations['wg0']) == args.file_hosts
 
     members = {}
     for i in range(args.plan_hosts):
@@ -90,8 +94,8 @@ def main():
     def plan(topo):
         def run():
             request = topology.ipam_request(members, settings)
-            ledger = ipam.Ledger()
-            ledger, allocation = ipam.apply_request(ledger, hosts=sorted(members), pools=request['pools'],
+            ledger = ipam_ledger.Ledger()
+            ledger, allocation = apply_request(ledger, hosts=sorted(members), pools=request['pools'],
                                                     network=request['network'])
             chosen = dict((n, dict(m)) for n, m in members.items())
             topology.apply_allocation(chosen, settings, allocation['addresses'])
