@@ -7,10 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam import request, storage
 
 ARGUMENT_SPEC = dict(
@@ -28,16 +27,12 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(ARGUMENT_SPEC, mutually_exclusive=[('pool', 'network')])
+        result, args = self.start(tmp, task_vars, mutually_exclusive=[('pool', 'network')])
         path = args['ledger'] or storage.default_path(task_vars)
         hosts = args['hosts']
         if hosts is None and args['state'] != 'query':

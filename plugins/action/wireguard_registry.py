@@ -10,11 +10,10 @@ __metaclass__ = type
 import datetime
 import os
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import jsonstore, registry
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.controller_action import ControllerAction
 
 ARGUMENT_SPEC = dict(
     path=dict(type='path'),
@@ -31,16 +30,12 @@ def now():
     return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(ARGUMENT_SPEC)
+        result, args = self.start(tmp, task_vars)
         path = args['path'] or registry.default_path(task_vars)
         mesh = args['mesh']
         outcome = {}

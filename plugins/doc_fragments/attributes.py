@@ -40,3 +40,22 @@ attributes:
     support: none
     description: Changes nothing.
 '''
+
+    # An action plugin that keeps a locked file on the controller (the address ledger, the mesh registry).
+    CONTROLLER = r'''
+options: {}
+attributes:
+  check_mode:
+    support: full
+    description: Computes the same result and writes nothing.
+  action:
+    support: full
+    description: An action plugin; all the work happens on the controller.
+  async:
+    support: none
+    description: The file's lock is held for milliseconds; there is nothing to wait for.
+  platform:
+    platforms: all
+    support: full
+    description: Runs on the controller; touches no managed host.
+'''

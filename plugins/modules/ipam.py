@@ -34,23 +34,12 @@ description:
     allocation would fall outside it, pools of one network that overlap, and a ledger file that does not parse.
 author:
   - meshforge developers (@meshforge)
+extends_documentation_fragment:
+  - meshforge.vpn.attributes.controller
 attributes:
-  check_mode:
-    support: full
-    description: Computes the same result and writes nothing.
   diff_mode:
     support: full
     description: Shows the ledger file before and after.
-  action:
-    support: full
-    description: An action plugin; all the work happens on the controller.
-  async:
-    support: none
-    description: The ledger lock is held for milliseconds; there is nothing to wait for.
-  platform:
-    platforms: all
-    support: full
-    description: Runs on the controller; touches no managed host.
 options:
   ledger:
     description:

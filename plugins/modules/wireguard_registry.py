@@ -27,23 +27,12 @@ description:
     O(cached); for each member the entry converged last wins.
 author:
   - meshforge developers (@meshforge)
+extends_documentation_fragment:
+  - meshforge.vpn.attributes.controller
 attributes:
-  check_mode:
-    support: full
-    description: Computes the same result and writes nothing.
   diff_mode:
     support: full
     description: Shows the mesh's entries before and after when a member's published values change.
-  action:
-    support: full
-    description: An action plugin; all the work happens on the controller.
-  async:
-    support: none
-    description: The lock is held for milliseconds; there is nothing to wait for.
-  platform:
-    platforms: all
-    support: full
-    description: Runs on the controller; touches no managed host.
 options:
   path:
     description:
