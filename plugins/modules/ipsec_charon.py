@@ -120,34 +120,34 @@ pid:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import charon
-from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import daemon
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path
 
 
-def daemon(module):
-    desired = charon.normalize(module.params)
+def body(module):
+    desired = daemon.normalize(module.params)
     for option in ('dropin', 'run_dir'):
         host_path(option, desired[option])
-    host_path('vici_socket', charon.socket_path(desired['vici_socket']))
-    return charon.manage(module, desired)
+    host_path('vici_socket', daemon.socket_path(desired['vici_socket']))
+    return daemon.manage(module, desired)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            vici_socket=dict(type='str', default=swanctl.DEFAULT_SOCKET),
+            vici_socket=dict(type='str', default=schema.DEFAULT_SOCKET),
             libipsec=dict(type='bool', default=False),
-            disable_plugins=dict(type='list', elements='str', choices=list(charon.OPTIONAL_PLUGINS), default=[]),
-            dropin=dict(type='path', default=charon.DEFAULT_DROPIN),
+            disable_plugins=dict(type='list', elements='str', choices=list(daemon.OPTIONAL_PLUGINS), default=[]),
+            dropin=dict(type='path', default=daemon.DEFAULT_DROPIN),
             manager=dict(type='str', choices=['auto', 'systemd', 'daemon'], default='auto'),
             service=dict(type='str', default='strongswan'),
-            run_dir=dict(type='path', default=charon.DEFAULT_RUN_DIR),
+            run_dir=dict(type='path', default=daemon.DEFAULT_RUN_DIR),
         ),
         supports_check_mode=True,
     )
-    run_module(module, daemon, always=dict(missing=[]))
+    run_module(module, body, always=dict(missing=[]))
 
 
 if __name__ == '__main__':

@@ -300,23 +300,25 @@ terminated:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import require_library, run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import connection
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path
 
 ACTIONS = ['clear', 'trap', 'restart']
 
 
-def connection(module):
+def body(module):
     if module.params['state'] == 'absent':
         # an absent connection needs only its name; children and the rest are not checked
         module.params = dict((k, module.params[k]) for k in ('name', 'state', 'vici_socket'))
-    host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
-    if not swanctl.HAS_VICI:
+    host_path('vici_socket', schema.vici_socket('vici_socket', module.params['vici_socket']))
+    if not client.HAS_VICI:
         # every value is checked before the missing library is named
-        swanctl.normalize_connection(module.params)
-    require_library(swanctl.HAS_VICI, 'vici', swanctl.VICI_IMPORT_ERROR)
-    return swanctl.manage_connection(module)
+        schema.normalize_connection(module.params)
+    require_library(client.HAS_VICI, 'vici', client.VICI_IMPORT_ERROR)
+    return connection.manage_connection(module)
 
 
 def main():
@@ -324,7 +326,7 @@ def main():
         argument_spec=dict(
             name=dict(type='str', required=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            vici_socket=dict(type='str', default=swanctl.DEFAULT_SOCKET),
+            vici_socket=dict(type='str', default=schema.DEFAULT_SOCKET),
             version=dict(type='int', choices=[1, 2], default=2),
             local_addrs=dict(type='list', elements='str', default=[]),
             remote_addrs=dict(type='list', elements='str', default=[]),
@@ -362,7 +364,7 @@ def main():
         required_if=[('state', 'present', ['children'])],
         supports_check_mode=True,
     )
-    run_module(module, connection)
+    run_module(module, body)
 
 
 if __name__ == '__main__':

@@ -237,27 +237,29 @@ sas:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import require_library, run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import purge
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path, section_name
 
 
-def info(module):
+def body(module):
     name = section_name('name', module.params['name']) if module.params['name'] else None
-    path = host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
-    require_library(swanctl.HAS_VICI, 'vici', swanctl.VICI_IMPORT_ERROR)
-    return dict(changed=False, **swanctl.gather_info(swanctl.Charon(path), name))
+    path = host_path('vici_socket', schema.vici_socket('vici_socket', module.params['vici_socket']))
+    require_library(client.HAS_VICI, 'vici', client.VICI_IMPORT_ERROR)
+    return dict(changed=False, **purge.gather_info(client.Charon(path), name))
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type='str'),
-            vici_socket=dict(type='str', default=swanctl.DEFAULT_SOCKET),
+            vici_socket=dict(type='str', default=schema.DEFAULT_SOCKET),
         ),
         supports_check_mode=True,
     )
-    run_module(module, info)
+    run_module(module, body)
 
 
 if __name__ == '__main__':

@@ -85,30 +85,32 @@ charon_running:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import require_library, run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import purge
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path
 
 
 def connect(path):
-    require_library(swanctl.HAS_VICI, 'vici', swanctl.VICI_IMPORT_ERROR)
-    return swanctl.Charon(path)
+    require_library(client.HAS_VICI, 'vici', client.VICI_IMPORT_ERROR)
+    return client.Charon(path)
 
 
-def purge(module):
-    host_path('vici_socket', swanctl.vici_socket('vici_socket', module.params['vici_socket']))
-    return swanctl.purge_connections(module, module.params['keep'], connect)
+def body(module):
+    host_path('vici_socket', schema.vici_socket('vici_socket', module.params['vici_socket']))
+    return purge.purge_connections(module, module.params['keep'], connect)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             keep=dict(type='list', elements='str', required=True),
-            vici_socket=dict(type='str', default=swanctl.DEFAULT_SOCKET),
+            vici_socket=dict(type='str', default=schema.DEFAULT_SOCKET),
         ),
         supports_check_mode=True,
     )
-    run_module(module, purge)
+    run_module(module, body)
 
 
 if __name__ == '__main__':

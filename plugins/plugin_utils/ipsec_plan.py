@@ -5,7 +5,7 @@
 
 ``plan_sites`` takes the role's ``ipsec_site_tunnels`` list and each managed host's settings and returns, per host,
 the ``meshforge.vpn.ipsec_connection`` options of every tunnel end it holds, without any pre-shared key: the plan
-may be shown.  Every connection is checked with the module's own validation (``swanctl.normalize_connection``)
+may be shown.  Every connection is checked with the module's own validation (``schema.normalize_connection``)
 here, so a bad value fails on the controller, naming the variable, before any host is touched.
 
 Pre-shared keys come from ``site_psk``: a tunnel between two managed hosts uses the collection's one per-pair
@@ -19,8 +19,8 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import topology, underlay
 
 VAR = 'ipsec_site_tunnels'
@@ -36,7 +36,7 @@ SIDES = ('left', 'right')
 CHILD_DEFAULTS = (('esp_proposals', 'esp_proposals'), ('rekey_time', 'child_rekey_time'),
                   ('life_time', 'child_life_time'), ('mode', 'mode'))
 # stands for a derived key while the definition is checked: the real one is made only where it is used
-PLACEHOLDER_PSK = 'x' * swanctl.MIN_PSK_LENGTH
+PLACEHOLDER_PSK = 'x' * schema.MIN_PSK_LENGTH
 
 
 def _subnets(field, values):
@@ -76,8 +76,8 @@ def _end(field, tunnel, side, hosts, settings):
                                     'right_subnets) of an unmanaged peer')
         identity = tunnel.get('right_id') or address
         subnets = tunnel.get('right_subnets')
-    end['address'] = swanctl.ike_address(fields['address'], address)
-    end['id'] = swanctl.identity(fields['id'], identity)
+    end['address'] = schema.ike_address(fields['address'], address)
+    end['id'] = schema.identity(fields['id'], identity)
     end['subnets'] = _subnets(fields['subnets'], subnets) if subnets else None
     end['subnets_field'] = fields['subnets']
     return end
@@ -108,8 +108,8 @@ def _children(field, tunnel, ends):
                 raise v.ValidationError('%s.%s_subnets' % (cfield, side), 'no subnets for this end (set it, or '
                                         'ipsec_site_subnets of %s)' % (ends[side]['host'] or 'the peer'))
         # said in the tunnel's own words: its sides' subnets, left and right
-        swanctl.common_family(cfield if tunnel.get('children') is not None else field, out['left'], out['right'],
-                              ('left_subnets', 'right_subnets'))
+        schema.common_family(cfield if tunnel.get('children') is not None else field, out['left'], out['right'],
+                             ('left_subnets', 'right_subnets'))
         for key in ('esp_proposals', 'rekey_time', 'life_time', 'mode'):
             if child.get(key) is not None:
                 out[key] = child[key]
@@ -141,7 +141,7 @@ def _settings(settings):
     """The role's own settings, told as its variables."""
     if settings.get('vici_socket') is not None:
         v.name('ipsec_site_vici_socket', settings['vici_socket'])
-        swanctl.vici_socket('ipsec_site_vici_socket', settings['vici_socket'])
+        schema.vici_socket('ipsec_site_vici_socket', settings['vici_socket'])
     if settings.get('ca_name') is not None:
         v.section_name('ipsec_site_ca_name', settings['ca_name'])
     if settings.get('psk_secret'):
@@ -236,7 +236,7 @@ def plan_sites(tunnels, hosts, settings):
         if auth == 'psk':
             if tunnel.get('psk') is not None:
                 # a key given by the user (an appliance's): checked here, never put into the plan
-                minimum = 1 if tunnel.get('allow_short_psk') else swanctl.MIN_PSK_LENGTH
+                minimum = 1 if tunnel.get('allow_short_psk') else schema.MIN_PSK_LENGTH
                 v.secret(field + '.psk', tunnel['psk'], minimum)
                 psk_source = {'tunnel': index}
             elif ends['right']['host'] is None:
@@ -258,7 +258,7 @@ def plan_sites(tunnels, hosts, settings):
             if auth == 'psk':
                 check['psk'] = tunnel['psk'] if tunnel.get('psk') is not None else PLACEHOLDER_PSK
             try:
-                swanctl.normalize_connection(check)
+                schema.normalize_connection(check)
             except v.ValidationError as exc:
                 raise v.ValidationError('%s, as %s\'s %s' % (field, host, exc.field), exc.problem)
             plan = plans[host]

@@ -22,7 +22,7 @@ from ansible.module_utils import basic
 from ansible_collections.meshforge.vpn.plugins.filter.firewall import FilterModule as FirewallFilters
 from ansible_collections.meshforge.vpn.plugins.filter.ipsec_site import FilterModule as IpsecFilters
 from ansible_collections.meshforge.vpn.plugins.filter.wireguard_mesh import FilterModule as MeshFilters
-from ansible_collections.meshforge.vpn.plugins.module_utils import charon as charon_utils
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import daemon
 from ansible_collections.meshforge.vpn.plugins.modules import (
     ipam_record, ipsec_charon, ipsec_connection, ipsec_info, ipsec_purge, nft_set, nft_table, route,
     wireguard_info, wireguard_interface, wireguard_key)
@@ -154,7 +154,7 @@ def _module_failure(request, tmp_path, monkeypatch, capsys, target, args):
             handle.write(content + '\n')
     os.symlink(os.path.join(directory, 'wg0.key'), os.path.join(directory, 'link.key'))
     managed = []
-    monkeypatch.setattr(charon_utils, 'manage', lambda module, desired: managed.append(desired) or {})
+    monkeypatch.setattr(daemon, 'manage', lambda module, desired: managed.append(desired) or {})
     before = _tree(str(tmp_path))
     result, _out = run_module(MODULES[target], _fill(args, directory), capsys)
     changes = {'files': _tree(str(tmp_path)) != before, 'charon managed': managed}

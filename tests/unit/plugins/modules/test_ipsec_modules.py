@@ -2,7 +2,7 @@
 # Copyright: meshforge.vpn contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """ipsec_connection and ipsec_info end to end through a real AnsibleModule (argument spec, fail_json, no_log),
-with charon answered by the fake VICI session of test_swanctl."""
+with charon answered by the fake VICI session of test_strongswan."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,10 +14,11 @@ import os
 import pytest
 
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
 from ansible_collections.meshforge.vpn.plugins.modules import ipsec_connection, ipsec_info, ipsec_purge
 from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.test_swanctl import (
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.test_strongswan import (
     LIST_SA_EVENT, FakeSession)
 
 PSK = 'module-test pre-shared key, 34 chars'
@@ -28,15 +29,15 @@ def charon(tmp_path, monkeypatch):
     session = FakeSession()
     root = str(tmp_path / 'swanctl')
     os.makedirs(os.path.join(root, 'conf.d'))
-    monkeypatch.setattr(swanctl, 'CONFIG_DIR', root)
-    monkeypatch.setattr(swanctl, 'HAS_VICI', True)
+    monkeypatch.setattr(schema, 'CONFIG_DIR', root)
+    monkeypatch.setattr(client, 'HAS_VICI', True)
     sockets = []
-    real = swanctl.Charon
+    real = client.Charon
 
     def connect(path):
         sockets.append(path)
         return real(path, session)
-    monkeypatch.setattr(swanctl, 'Charon', connect)
+    monkeypatch.setattr(client, 'Charon', connect)
     session.sockets = sockets
     session.root = root
     return session
@@ -95,7 +96,7 @@ def test_bad_input_fails_and_touches_nothing(charon, capsys, overrides, message)
 
 
 def test_missing_vici_is_named(charon, capsys, monkeypatch):
-    monkeypatch.setattr(swanctl, 'HAS_VICI', False)
+    monkeypatch.setattr(client, 'HAS_VICI', False)
     result = call(ipsec_connection, ARGS, capsys)
     assert result['failed'] and 'vici' in result['msg'] and 'Failed to import' in result['msg']
     result = call(ipsec_info, {}, capsys)
@@ -121,14 +122,14 @@ def test_info_refuses_a_bad_name(charon, capsys):
 def test_purge_keeps_what_is_named_and_needs_vici_only_to_remove(charon, capsys, monkeypatch):
     call(ipsec_connection, ARGS, capsys)
     call(ipsec_connection, dict(ARGS, name='branch-2'), capsys)
-    monkeypatch.setattr(swanctl, 'charon_if_running', lambda path, connect: connect(path))
-    monkeypatch.setattr(swanctl, 'HAS_VICI', False)
+    monkeypatch.setattr(client, 'charon_if_running', lambda path, connect: connect(path))
+    monkeypatch.setattr(client, 'HAS_VICI', False)
     nothing = call(ipsec_purge, {'keep': ['branch-1', 'branch-2']}, capsys)
     assert not nothing['changed'] and nothing['managed'] == ['branch-1', 'branch-2'] and nothing['charon_running'] is None
     missing = call(ipsec_purge, {'keep': ['branch-1']}, capsys)
     assert missing['failed'] and 'vici' in missing['msg'] and len(os.listdir(os.path.join(charon.root, 'conf.d'))) == 4
 
-    monkeypatch.setattr(swanctl, 'HAS_VICI', True)
+    monkeypatch.setattr(client, 'HAS_VICI', True)
     predicted = call(ipsec_purge, {'keep': ['branch-1'], 'vici_socket': 'unix:///run/mfipsec/charon.vici'}, capsys,
                      check_mode=True, diff=True)
     assert predicted['changed'] and predicted['removed'] == ['branch-2'] and 'branch-2' in charon.conns

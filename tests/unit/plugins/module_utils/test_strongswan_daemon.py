@@ -10,20 +10,20 @@ import os
 
 import pytest
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import charon
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import daemon
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
 
 def test_default_dropin_changes_nothing_but_says_it_is_managed():
-    text = charon.render_dropin(charon.normalize({}))
+    text = daemon.render_dropin(daemon.normalize({}))
     assert text.startswith('# Managed by meshforge.vpn')
     assert 'socket' not in text and 'load' not in text
 
 
 def test_dropin_with_socket_libipsec_and_disabled_plugins():
-    desired = charon.normalize({'vici_socket': 'unix:///run/meshforge-vpn/charon.vici', 'libipsec': True,
+    desired = daemon.normalize({'vici_socket': 'unix:///run/meshforge-vpn/charon.vici', 'libipsec': True,
                                 'disable_plugins': ['lookip', 'error-notify', 'lookip']})
-    text = charon.render_dropin(desired)
+    text = daemon.render_dropin(desired)
     lines = [line.strip() for line in text.splitlines()]
     assert lines.count('socket = unix:///run/meshforge-vpn/charon.vici') == 2     # charon's vici and swanctl
     assert 'kernel-libipsec {' in lines and 'load = 2' in lines
@@ -40,20 +40,20 @@ def test_dropin_with_socket_libipsec_and_disabled_plugins():
 ])
 def test_bad_options(params, field):
     with pytest.raises(ValidationError) as exc:
-        charon.normalize(params)
+        daemon.normalize(params)
     assert exc.value.field == field
 
 
 def test_own_process_is_not_a_charon_and_dead_pids_are_not_ours():
-    assert not charon.is_our_charon(os.getpid())
-    assert not charon.is_our_charon(None)
-    assert not charon.is_our_charon(2 ** 22 + 1)
+    assert not daemon.is_our_charon(os.getpid())
+    assert not daemon.is_our_charon(None)
+    assert not daemon.is_our_charon(2 ** 22 + 1)
 
 
 def test_read_pid(tmp_path):
     path = tmp_path / 'charon.pid'
-    assert charon.read_pid(str(path)) is None
+    assert daemon.read_pid(str(path)) is None
     path.write_text('123\n')
-    assert charon.read_pid(str(path)) == 123
+    assert daemon.read_pid(str(path)) == 123
     path.write_text('garbage')
-    assert charon.read_pid(str(path)) is None
+    assert daemon.read_pid(str(path)) is None

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshforge.vpn contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""module_utils/swanctl.py: proposal grammar, normalisation, rendering, VICI messages, the no-reload decision,
+"""module_utils/strongswan/ (proposals, schema, messages, render, compare, sas, client, connection, purge):
+proposal grammar, normalisation, rendering, VICI messages, the no-reload decision,
 the list-sas parser, and the whole present/absent flow against a fake charon."""
 
 from __future__ import absolute_import, division, print_function
@@ -18,7 +19,16 @@ from collections import OrderedDict
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
+from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import compare
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import connection
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import messages
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import proposals
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import purge
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import render
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import sas
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
 PSK = 'correct horse battery staple 42'
@@ -72,7 +82,7 @@ class CommandException(Exception):
 
 
 class FakeSession(object):
-    """The parts of vici.Session that swanctl.Charon calls, over an in-memory charon.
+    """The parts of vici.Session that client.Charon calls, over an in-memory charon.
 
     list-conns answers from the loaded messages the way charon 5.9.8 does (what was seen in the manual
     proof): auth sections renamed local-1/remote-1 with a 'class', identities without their '@', version as
@@ -156,7 +166,7 @@ class FakeSession(object):
         if conn['dpd_delay'] != '0':
             out['dpd_delay'] = conn['dpd_delay']
         for side in ('local', 'remote'):
-            auth = OrderedDict([('class', swanctl.AUTH_CLASS[conn[side]['auth']]),
+            auth = OrderedDict([('class', compare.AUTH_CLASS[conn[side]['auth']]),
                                 ('groups', []), ('cert_policy', []), ('certs', []), ('cacerts', [])])
             if 'id' in conn[side]:
                 auth['id'] = re.sub(r'^@', '', conn[side]['id'])
@@ -184,7 +194,7 @@ def etc(tmp_path, monkeypatch):
     root = str(tmp_path / 'swanctl')
     for sub in ('conf.d', 'x509', 'x509ca', 'private'):
         os.makedirs(os.path.join(root, sub))
-    monkeypatch.setattr(swanctl, 'CONFIG_DIR', root)
+    monkeypatch.setattr(schema, 'CONFIG_DIR', root)
     return root
 
 
@@ -215,7 +225,7 @@ def child(**overrides):
     'AES256GCM16-PRFSHA384-ECP384', 'camellia256-sha512-curve448', 'aes128ccm12-prfsha256-modp4096',
 ])
 def test_good_ike_proposals(value):
-    assert swanctl.proposal('proposals[0]', value, 'ike') == value.lower()
+    assert proposals.proposal('proposals[0]', value, 'ike') == value.lower()
 
 
 @pytest.mark.parametrize('value', [
@@ -224,7 +234,7 @@ def test_good_ike_proposals(value):
     'aes256gcm16-aes128gcm16-modpnone', 'aes256ccm16', 'default',
 ])
 def test_good_esp_proposals(value):
-    assert swanctl.proposal('esp_proposals[0]', value, 'esp', allow_weak='gmac' in value) == value
+    assert proposals.proposal('esp_proposals[0]', value, 'esp', allow_weak='gmac' in value) == value
 
 
 @pytest.mark.parametrize('value, kind, problem', [
@@ -251,16 +261,16 @@ def test_good_esp_proposals(value):
 ])
 def test_malformed_proposals(value, kind, problem):
     with pytest.raises(ValidationError) as exc:
-        swanctl.proposal('proposals[2]', value, kind)
+        proposals.proposal('proposals[2]', value, kind)
     assert exc.value.field == 'proposals[2]'
     assert problem in exc.value.problem
-    assert not isinstance(exc.value, swanctl.WeakAlgorithm)
+    assert not isinstance(exc.value, proposals.WeakAlgorithm)
 
 
 def test_ikev1_has_no_aead_for_ike():
     with pytest.raises(ValidationError, match='IKEv1 has no AEAD'):
-        swanctl.proposal('proposals[0]', 'aes256gcm16-prfsha384-ecp384', 'ike', ike_version=1)
-    assert swanctl.proposal('proposals[0]', 'aes256-sha384-ecp384', 'ike', ike_version=1)
+        proposals.proposal('proposals[0]', 'aes256gcm16-prfsha384-ecp384', 'ike', ike_version=1)
+    assert proposals.proposal('proposals[0]', 'aes256-sha384-ecp384', 'ike', ike_version=1)
 
 
 @pytest.mark.parametrize('value, kind, weak', [
@@ -278,17 +288,17 @@ def test_ikev1_has_no_aead_for_ike():
 ])
 def test_weak_proposals_are_refused_naming_algorithm_and_field(value, kind, weak):
     with pytest.raises(ValidationError) as exc:
-        swanctl.proposal('children[1].esp_proposals[0]', value, kind)
+        proposals.proposal('children[1].esp_proposals[0]', value, kind)
     assert exc.value.field == 'children[1].esp_proposals[0]'
     if weak != 'separate':
-        assert isinstance(exc.value, swanctl.WeakAlgorithm)
+        assert isinstance(exc.value, proposals.WeakAlgorithm)
         assert "weak algorithm '%s'" % weak in str(exc.value)
         assert 'allow_weak_crypto' in str(exc.value)
-        assert swanctl.proposal('x', value, kind, allow_weak=True) == value
+        assert proposals.proposal('x', value, kind, allow_weak=True) == value
 
 
-TOKENS = sorted(set(swanctl.ENCRYPTION) | swanctl.INTEGRITY | swanctl.PRF | swanctl.DH_GROUPS | swanctl.NO_PFS
-                | swanctl.ESN) + ['', 'aes', 'foo', 'AES256', 'sha3']
+TOKENS = sorted(set(proposals.ENCRYPTION) | proposals.INTEGRITY | proposals.PRF | proposals.DH_GROUPS | proposals.NO_PFS
+                | proposals.ESN) + ['', 'aes', 'foo', 'AES256', 'sha3']
 
 
 @settings(max_examples=300)
@@ -297,38 +307,38 @@ TOKENS = sorted(set(swanctl.ENCRYPTION) | swanctl.INTEGRITY | swanctl.PRF | swan
 def test_any_token_sequence_is_accepted_cleanly_or_refused_with_a_validation_error(tokens, kind, allow_weak):
     text = '-'.join(tokens)
     try:
-        result = swanctl.proposal('p', text, kind, allow_weak)
+        result = proposals.proposal('p', text, kind, allow_weak)
     except ValidationError as exc:
         assert exc.field == 'p'
         return
     assert result == text.lower()
     if not allow_weak and result != 'default':
-        assert not any(token in swanctl.WEAK for token in result.split('-'))
+        assert not any(token in proposals.WEAK for token in result.split('-'))
     parts = result.split('-')
-    assert any(p in swanctl.ENCRYPTION for p in parts) or result == 'default'
+    assert any(p in proposals.ENCRYPTION for p in parts) or result == 'default'
 
 
 @given(st.text(max_size=40))
 def test_arbitrary_text_never_crashes_the_proposal_parser(text):
     try:
-        swanctl.proposal('p', text, 'esp')
+        proposals.proposal('p', text, 'esp')
     except ValidationError:
         pass
 
 
 def test_default_proposals_are_valid_and_strong():
-    for version, values in swanctl.DEFAULT_IKE_PROPOSALS.items():
-        assert swanctl.proposals('p', values, 'ike', False, version) == values
-    assert swanctl.proposals('p', swanctl.DEFAULT_ESP_PROPOSALS, 'esp') == swanctl.DEFAULT_ESP_PROPOSALS
-    assert 'gcm16' in swanctl.DEFAULT_IKE_PROPOSALS[2][0] and 'ecp384' in swanctl.DEFAULT_ESP_PROPOSALS[0]
+    for version, values in proposals.DEFAULT_IKE_PROPOSALS.items():
+        assert proposals.proposals('p', values, 'ike', False, version) == values
+    assert proposals.proposals('p', proposals.DEFAULT_ESP_PROPOSALS, 'esp') == proposals.DEFAULT_ESP_PROPOSALS
+    assert 'gcm16' in proposals.DEFAULT_IKE_PROPOSALS[2][0] and 'ecp384' in proposals.DEFAULT_ESP_PROPOSALS[0]
 
 
 # ---------------------------------------------------------- normalisation --
 
 def test_normalize_fills_secure_defaults():
-    desired = swanctl.normalize_connection(params(children=[child()]))
-    assert desired['proposals'] == swanctl.DEFAULT_IKE_PROPOSALS[2]
-    assert desired['children'][0]['esp_proposals'] == swanctl.DEFAULT_ESP_PROPOSALS
+    desired = schema.normalize_connection(params(children=[child()]))
+    assert desired['proposals'] == proposals.DEFAULT_IKE_PROPOSALS[2]
+    assert desired['children'][0]['esp_proposals'] == proposals.DEFAULT_ESP_PROPOSALS
     assert desired['children'][0]['mode'] == 'tunnel' and desired['children'][0]['start_action'] == 'none'
     assert desired['children'][0]['dpd_action'] == 'clear'
     assert desired['dpd_delay'] == 30 and desired['rekey_time'] == 14400 and desired['reauth_time'] == 0
@@ -338,12 +348,12 @@ def test_normalize_fills_secure_defaults():
 
 
 def test_normalize_ikev1_defaults_have_no_aead():
-    desired = swanctl.normalize_connection(params(version=1))
-    assert desired['proposals'] == swanctl.DEFAULT_IKE_PROPOSALS[1]
+    desired = schema.normalize_connection(params(version=1))
+    assert desired['proposals'] == proposals.DEFAULT_IKE_PROPOSALS[1]
 
 
 def test_normalize_durations_responder_and_dpd_defaults():
-    desired = swanctl.normalize_connection(params(
+    desired = schema.normalize_connection(params(
         remote_addrs=['%any'], remote_id='%any', rekey_time='4h', reauth_time='1d', over_time='10m', dpd_delay='1m',
         dpd_action='trap',
         children=[child(rekey_time='45m', life_time=3600, start_action='start'),
@@ -358,7 +368,7 @@ def test_normalize_durations_responder_and_dpd_defaults():
 
 
 def test_dpd_action_follows_start_action():
-    desired = swanctl.normalize_connection(params(children=[
+    desired = schema.normalize_connection(params(children=[
         child(name='a', start_action='start'), child(name='b', start_action='trap'), child(name='c')]))
     assert [c['dpd_action'] for c in desired['children']] == ['restart', 'trap', 'clear']
 
@@ -407,7 +417,7 @@ def test_dpd_action_follows_start_action():
 ])
 def test_bad_input_is_a_clear_error_naming_the_field(overrides, field, problem):
     with pytest.raises(ValidationError) as exc:
-        swanctl.normalize_connection(params(**overrides))
+        schema.normalize_connection(params(**overrides))
     assert exc.value.field == field
     assert problem in exc.value.problem
 
@@ -415,16 +425,16 @@ def test_bad_input_is_a_clear_error_naming_the_field(overrides, field, problem):
 def test_psk_errors_never_show_the_psk():
     for value in ('tiny-secret-1', 'a-long-enough-secret-value\x00'):
         with pytest.raises(ValidationError) as exc:
-            swanctl.normalize_connection(params(psk=value))
+            schema.normalize_connection(params(psk=value))
         assert value.strip('\x00') not in str(exc.value)
 
 
 def test_short_psk_when_the_user_insists():
-    assert swanctl.normalize_connection(params(psk='short', allow_short_psk=True))['psk'] == 'short'
+    assert schema.normalize_connection(params(psk='short', allow_short_psk=True))['psk'] == 'short'
 
 
 def test_pubkey_paths_are_kept_in_their_directories(etc):
-    desired = swanctl.normalize_connection(params(
+    desired = schema.normalize_connection(params(
         auth='pubkey', psk=None, local_certs=['hq.pem'], local_key=etc + '/private/hq.key',
         remote_cacerts=['ca.pem']))
     assert desired['local_certs'] == [etc + '/x509/hq.pem']
@@ -433,7 +443,7 @@ def test_pubkey_paths_are_kept_in_their_directories(etc):
 
 
 def test_absent_needs_only_the_name():
-    assert swanctl.normalize_connection({'name': 'gone', 'state': 'absent'}) == \
+    assert schema.normalize_connection({'name': 'gone', 'state': 'absent'}) == \
         OrderedDict([('name', 'gone'), ('state', 'absent'), ('vici_socket', '/var/run/charon.vici')])
 
 
@@ -500,20 +510,20 @@ def golden_params():
 
 
 def test_render_golden():
-    desired = swanctl.normalize_connection(golden_params())
-    assert swanctl.render_config(desired) == GOLDEN
-    assert swanctl.render_secrets(desired) == GOLDEN_SECRETS
-    assert PSK not in swanctl.render_config(desired)
+    desired = schema.normalize_connection(golden_params())
+    assert render.render_config(desired) == GOLDEN
+    assert render.render_secrets(desired) == GOLDEN_SECRETS
+    assert PSK not in render.render_config(desired)
 
 
 def test_render_pubkey_with_certificate_digests(etc):
-    desired = swanctl.normalize_connection(params(auth='pubkey', psk=None, local_certs=['hq.pem'],
-                                                  local_key='hq.key', remote_cacerts=['ca.pem']))
-    text = swanctl.render_config(desired, {etc + '/x509/hq.pem': 'ab' * 32, etc + '/x509ca/ca.pem': 'cd' * 32})
+    desired = schema.normalize_connection(params(auth='pubkey', psk=None, local_certs=['hq.pem'],
+                                                 local_key='hq.key', remote_cacerts=['ca.pem']))
+    text = render.render_config(desired, {etc + '/x509/hq.pem': 'ab' * 32, etc + '/x509ca/ca.pem': 'cd' * 32})
     assert '# %s/x509/hq.pem sha256 %s\n' % (etc, 'ab' * 32) in text
     assert '            auth = pubkey\n            id = hq.example.net\n            certs = %s/x509/hq.pem\n' % etc in text
     assert '            cacerts = %s/x509ca/ca.pem\n' % etc in text
-    assert swanctl.render_secrets(desired) is None
+    assert render.render_secrets(desired) is None
 
 
 identities = st.text(alphabet=st.characters(blacklist_categories=('Cs',)), min_size=1, max_size=30)
@@ -528,22 +538,22 @@ def _structure(text):
 @given(identities, identities)
 def test_no_identity_can_inject_a_line_or_a_section(local_id, remote_id):
     try:
-        desired = swanctl.normalize_connection(params(local_id=local_id, remote_id=remote_id))
+        desired = schema.normalize_connection(params(local_id=local_id, remote_id=remote_id))
     except ValidationError:
         return
     # %any names no one, so it has no line in the secrets: the reference has the same wildcards
-    reference = swanctl.normalize_connection(params(**dict(
+    reference = schema.normalize_connection(params(**dict(
         (key, '%any') for key, value in (('local_id', local_id), ('remote_id', remote_id)) if value == '%any')))
-    for render in (swanctl.render_config, swanctl.render_secrets):
-        assert _structure(render(desired)) == _structure(render(reference))
-    assert '            id = %s' % swanctl._render_value(local_id) in swanctl.render_config(desired).splitlines()
+    for rendered in (render.render_config, render.render_secrets):
+        assert _structure(rendered(desired)) == _structure(rendered(reference))
+    assert '            id = %s' % render._render_value(local_id) in render.render_config(desired).splitlines()
 
 
 @settings(max_examples=200)
-@given(st.text(min_size=20, max_size=60).filter(lambda t: not swanctl.v.CONTROL_RE.search(t)))
+@given(st.text(min_size=20, max_size=60).filter(lambda t: not v.CONTROL_RE.search(t)))
 def test_any_psk_is_written_as_base64_on_one_line(psk):
-    desired = swanctl.normalize_connection(params(psk=psk))
-    text = swanctl.render_secrets(desired)
+    desired = schema.normalize_connection(params(psk=psk))
+    text = render.render_secrets(desired)
     assert _structure(text) == _structure(GOLDEN_SECRETS)
     assert psk not in text
     encoded = re.search(r'secret = 0s(\S+)\n', text).group(1)
@@ -553,8 +563,8 @@ def test_any_psk_is_written_as_base64_on_one_line(psk):
 # ------------------------------------------------------------ VICI messages --
 
 def test_load_conn_message():
-    desired = swanctl.normalize_connection(golden_params())
-    message = swanctl.build_load_conn(desired)
+    desired = schema.normalize_connection(golden_params())
+    message = messages.build_load_conn(desired)
     assert list(message) == ['branch-1']
     conn = message['branch-1']
     assert conn['version'] == '2' and conn['remote_addrs'] == ['203.0.113.20', '2001:db8::20']
@@ -577,43 +587,43 @@ def test_load_conn_message():
 
 
 def test_load_conn_message_sends_certificate_data(etc):
-    desired = swanctl.normalize_connection(params(auth='pubkey', psk=None, local_certs=['hq.pem'],
-                                                  remote_cacerts=['ca.pem']))
+    desired = schema.normalize_connection(params(auth='pubkey', psk=None, local_certs=['hq.pem'],
+                                                 remote_cacerts=['ca.pem']))
     data = {etc + '/x509/hq.pem': 'PEM hq', etc + '/x509ca/ca.pem': 'PEM ca'}
-    conn = swanctl.build_load_conn(desired, data)['branch-1']
+    conn = messages.build_load_conn(desired, data)['branch-1']
     assert conn['local']['certs'] == ['PEM hq'] and conn['remote']['cacerts'] == ['PEM ca']
     assert conn['local']['auth'] == conn['remote']['auth'] == 'pubkey'
 
 
 def test_load_shared_and_unload_messages():
-    desired = swanctl.normalize_connection(params(remote_id='%any'))
-    assert swanctl.build_load_shared(desired) == OrderedDict([
+    desired = schema.normalize_connection(params(remote_id='%any'))
+    assert messages.build_load_shared(desired) == OrderedDict([
         ('id', 'ike-branch-1'), ('type', 'IKE'), ('data', PSK), ('owners', ['hq.example.net'])])
-    assert swanctl.build_unload_conn('branch-1') == {'name': 'branch-1'}
-    assert swanctl.build_unload_shared('branch-1') == {'id': 'ike-branch-1'}
-    assert swanctl.build_terminate('branch-1')['ike'] == 'branch-1'
+    assert messages.build_unload_conn('branch-1') == {'name': 'branch-1'}
+    assert messages.build_unload_shared('branch-1') == {'id': 'ike-branch-1'}
+    assert messages.build_terminate('branch-1')['ike'] == 'branch-1'
 
 
 # ------------------------------------------------------ no-reload decision --
 
 def loaded(desired):
     """What list-conns reports once ``desired`` is loaded, decoded."""
-    return swanctl.decode(_b(FakeSession.reported(swanctl.build_load_conn(desired)[desired['name']])))
+    return sas.decode(_b(FakeSession.reported(messages.build_load_conn(desired)[desired['name']])))
 
 
 def test_unchanged_connection_is_not_reloaded():
-    desired = swanctl.normalize_connection(golden_params())
-    config = swanctl.render_config(desired)
-    secrets = swanctl.render_secrets(desired)
-    steps = swanctl.plan_connection(desired, loaded(desired), {'ike-branch-1'}, config, config, secrets, secrets)
-    assert not swanctl.steps_changed(steps) and steps['reasons'] == []
+    desired = schema.normalize_connection(golden_params())
+    config = render.render_config(desired)
+    secrets = render.render_secrets(desired)
+    steps = compare.plan_connection(desired, loaded(desired), {'ike-branch-1'}, config, config, secrets, secrets)
+    assert not compare.steps_changed(steps) and steps['reasons'] == []
 
 
 def test_identities_compare_as_charon_prints_them():
-    desired = swanctl.normalize_connection(params(local_id='@hq.example.net', remote_id='C=CH,O=Example,CN=b'))
+    desired = schema.normalize_connection(params(local_id='@hq.example.net', remote_id='C=CH,O=Example,CN=b'))
     live = loaded(desired)
     live['remote-1']['id'] = 'C=CH, O=Example, CN=b'
-    assert swanctl.conn_differences(desired, live) == []
+    assert compare.conn_differences(desired, live) == []
 
 
 @pytest.mark.parametrize('change, reason', [
@@ -627,41 +637,41 @@ def test_identities_compare_as_charon_prints_them():
     (lambda live: live['children'].pop('lan'), 'children'),
 ])
 def test_loaded_connection_that_differs_is_reloaded(change, reason):
-    desired = swanctl.normalize_connection(golden_params())
-    config = swanctl.render_config(desired)
+    desired = schema.normalize_connection(golden_params())
+    config = render.render_config(desired)
     live = loaded(desired)
     change(live)
-    steps = swanctl.plan_connection(desired, live, {'ike-branch-1'}, config, config,
-                                    swanctl.render_secrets(desired), swanctl.render_secrets(desired))
+    steps = compare.plan_connection(desired, live, {'ike-branch-1'}, config, config,
+                                    render.render_secrets(desired), render.render_secrets(desired))
     assert steps['load_conn'] and reason in steps['reasons']
     assert not steps['load_shared'] and not steps['write_config']
 
 
 def test_settings_charon_does_not_report_are_compared_through_the_file():
-    old = swanctl.normalize_connection(golden_params())
-    new = swanctl.normalize_connection(dict(golden_params(), proposals=['aes128gcm16-prfsha256-ecp256']))
-    assert swanctl.conn_differences(new, loaded(old)) == []
-    steps = swanctl.plan_connection(new, loaded(old), {'ike-branch-1'}, swanctl.render_config(old),
-                                    swanctl.render_config(new), None, swanctl.render_secrets(new))
+    old = schema.normalize_connection(golden_params())
+    new = schema.normalize_connection(dict(golden_params(), proposals=['aes128gcm16-prfsha256-ecp256']))
+    assert compare.conn_differences(new, loaded(old)) == []
+    steps = compare.plan_connection(new, loaded(old), {'ike-branch-1'}, render.render_config(old),
+                                    render.render_config(new), None, render.render_secrets(new))
     assert steps['load_conn'] and steps['write_config'] and 'configuration file differs' in steps['reasons']
 
 
 def test_psk_is_loaded_when_charon_lost_it_or_it_changed():
-    desired = swanctl.normalize_connection(params())
-    config, secrets = swanctl.render_config(desired), swanctl.render_secrets(desired)
-    steps = swanctl.plan_connection(desired, loaded(desired), set(), config, config, secrets, secrets)
+    desired = schema.normalize_connection(params())
+    config, secrets = render.render_config(desired), render.render_secrets(desired)
+    steps = compare.plan_connection(desired, loaded(desired), set(), config, config, secrets, secrets)
     assert steps['load_shared'] and not steps['load_conn'] and not steps['write_secrets']
-    other = swanctl.render_secrets(swanctl.normalize_connection(params(psk='another secret of 20+ chars')))
-    steps = swanctl.plan_connection(desired, loaded(desired), {'ike-branch-1'}, config, config, other, secrets)
+    other = render.render_secrets(schema.normalize_connection(params(psk='another secret of 20+ chars')))
+    steps = compare.plan_connection(desired, loaded(desired), {'ike-branch-1'}, config, config, other, secrets)
     assert steps['load_shared'] and steps['write_secrets'] and not steps['load_conn']
 
 
 # ---------------------------------------------------------------- list-sas --
 
 def test_parse_list_sas_from_charon():
-    sas = swanctl.parse_list_sas([LIST_SA_CBC, LIST_SA_EVENT])
-    assert [s['name'] for s in sas] == ['branch', 'proof']
-    proof = sas[1]
+    parsed = sas.parse_list_sas([LIST_SA_CBC, LIST_SA_EVENT])
+    assert [s['name'] for s in parsed] == ['branch', 'proof']
+    proof = parsed[1]
     assert proof == {
         'name': 'proof', 'uniqueid': 1, 'version': 2, 'state': 'ESTABLISHED', 'initiator': True,
         'local_host': '198.18.0.1', 'local_port': 4500, 'local_id': 'a.proof.example',
@@ -679,7 +689,7 @@ def test_parse_list_sas_from_charon():
             'packets_out': 2, 'last_out': 3, 'installed': 4, 'rekey_time': 3413, 'life_time': 3956,
             'local_ts': ['198.19.1.0/24'], 'remote_ts': ['198.19.2.0/24']}],
     }
-    branch = sas[0]
+    branch = parsed[0]
     assert branch['state'] == 'CONNECTING' and branch['initiator'] is False and branch['reauth_time'] == 80000
     assert branch['algorithms'] == 'AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/CURVE_25519'
     lan = branch['child_sas'][0]
@@ -689,8 +699,8 @@ def test_parse_list_sas_from_charon():
 
 
 def test_connection_status():
-    sas = swanctl.parse_list_sas([LIST_SA_EVENT, LIST_SA_CBC])
-    assert swanctl.connection_status(['proof', 'branch', 'idle'], sas) == OrderedDict([
+    parsed = sas.parse_list_sas([LIST_SA_EVENT, LIST_SA_CBC])
+    assert sas.connection_status(['proof', 'branch', 'idle'], parsed) == OrderedDict([
         ('branch', {'established': False, 'ike_sas': 1, 'children_installed': []}),
         ('idle', {'established': False, 'ike_sas': 0, 'children_installed': []}),
         ('proof', {'established': True, 'ike_sas': 1, 'children_installed': ['net']}),
@@ -701,7 +711,7 @@ def test_connection_status():
 
 def run(session, check_mode=False, diff=True, **overrides):
     module = FakeModule(params(**overrides), check_mode=check_mode, diff=diff)
-    result = swanctl.manage_connection(module, swanctl.Charon('/run/fake.vici', session))
+    result = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert PSK not in repr(result)
     if overrides.get('psk'):
         assert overrides['psk'] not in repr(result)
@@ -719,7 +729,7 @@ def test_present_check_mode_then_real_then_rerun(etc):
     assert result == dict(predicted, reasons=result['reasons'])
     assert [c[0] for c in session.changing()] == ['load_shared', 'load_conn']
     assert session.shared['ike-branch-1']['data'] == PSK
-    conf, secrets = swanctl.config_path('branch-1'), swanctl.secrets_path('branch-1')
+    conf, secrets = schema.config_path('branch-1'), schema.secrets_path('branch-1')
     assert oct(os.stat(conf).st_mode & 0o777) == oct(0o600) == oct(os.stat(secrets).st_mode & 0o777)
     assert PSK not in open(conf).read()
     assert 'secret = 0s' in open(secrets).read()
@@ -758,9 +768,9 @@ def test_charon_refusal_leaves_no_file(etc):
     def refuse(message):
         raise CommandException('Command failed: loading connection failed')
     session.load_conn = refuse
-    with pytest.raises(swanctl.CharonError, match='load-conn failed'):
+    with pytest.raises(client.CharonError, match='load-conn failed'):
         run(session)
-    assert not os.path.exists(swanctl.config_path('branch-1'))
+    assert not os.path.exists(schema.config_path('branch-1'))
 
 
 def test_changed_psk_reloads_only_the_secret(etc):
@@ -776,10 +786,10 @@ def test_changed_psk_reloads_only_the_secret(etc):
 def test_file_with_a_wrong_mode_is_rewritten(etc):
     session = FakeSession()
     run(session)
-    os.chmod(swanctl.config_path('branch-1'), 0o644)
+    os.chmod(schema.config_path('branch-1'), 0o644)
     result = run(session)[0]
     assert result['changed'] and result['config_changed'] and not result['loaded']
-    assert os.stat(swanctl.config_path('branch-1')).st_mode & 0o777 == 0o600
+    assert os.stat(schema.config_path('branch-1')).st_mode & 0o777 == 0o600
 
 
 def test_pubkey_loads_key_and_certificates_and_drops_old_psk(etc):
@@ -790,28 +800,28 @@ def test_pubkey_loads_key_and_certificates_and_drops_old_psk(etc):
             handle.write(text)
     module = FakeModule(params(auth='pubkey', psk=None, local_certs=['hq.pem'], local_key='hq.key',
                                remote_cacerts=['ca.pem']), diff=True)
-    result = swanctl.manage_connection(module, swanctl.Charon('/run/fake.vici', session))
+    result = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert result['changed'] and result['secrets_changed'] and result['secrets_file'] is None
     assert 'KEY hq' in module.no_log_values and 'KEY hq' not in repr(result)
     assert session.keys == ['KEY hq'] and 'ike-branch-1' not in session.shared
     loaded_conn = session.conns['branch-1']
     assert loaded_conn['local']['certs'] == ['CERT hq'] and loaded_conn['remote']['cacerts'] == ['CERT ca']
-    assert not os.path.exists(swanctl.secrets_path('branch-1'))
-    again = swanctl.manage_connection(module, swanctl.Charon('/run/fake.vici', session))
+    assert not os.path.exists(schema.secrets_path('branch-1'))
+    again = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert not again['changed']
     with open(os.path.join(etc, 'x509/hq.pem'), 'w') as handle:
         handle.write('CERT hq renewed')
-    renewed = swanctl.manage_connection(module, swanctl.Charon('/run/fake.vici', session))
+    renewed = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert renewed['loaded'] and session.conns['branch-1']['local']['certs'] == ['CERT hq renewed']
 
 
 def test_missing_certificate_fails_except_in_check_mode(etc):
     session = FakeSession()
     module = FakeModule(params(auth='pubkey', psk=None, local_certs=['hq.pem']), check_mode=True)
-    assert swanctl.manage_connection(module, swanctl.Charon('/run/fake.vici', session))['changed']
+    assert connection.manage_connection(module, client.Charon('/run/fake.vici', session))['changed']
     module.check_mode = False
     with pytest.raises(ValidationError, match='hq.pem does not exist'):
-        swanctl.manage_connection(module, swanctl.Charon('/run/fake.vici', session))
+        connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert not session.changing()
 
 
@@ -820,16 +830,16 @@ def test_absent_unloads_terminates_and_removes(etc):
     run(session)
     assert session.sas
     module = FakeModule({'name': 'branch-1', 'state': 'absent'}, check_mode=True, diff=True)
-    predicted = swanctl.manage_connection(module, swanctl.Charon('/run/fake.vici', session))
+    predicted = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     calls = len(session.changing())
     assert predicted['changed'] and predicted['terminated'] == [1]
     module.check_mode = False
-    result = swanctl.manage_connection(module, swanctl.Charon('/run/fake.vici', session))
+    result = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert result == predicted
     assert [c[0] for c in session.changing()[calls:]] == ['unload_conn', 'terminate', 'unload_shared']
     assert not session.conns and not session.sas and not session.shared
     assert os.listdir(etc + '/conf.d') == []
-    again = swanctl.manage_connection(module, swanctl.Charon('/run/fake.vici', session))
+    again = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert not again['changed'] and again['terminated'] == []
 
 
@@ -838,7 +848,7 @@ def test_absent_closes_sas_that_outlive_the_unload(etc):
     run(session, children=[child()])
     session.sas = [_b({'branch-1': {'uniqueid': '5', 'state': 'ESTABLISHED', 'child-sas': {}}})]
     module = FakeModule({'name': 'branch-1', 'state': 'absent'})
-    result = swanctl.manage_connection(module, swanctl.Charon('/run/fake.vici', session))
+    result = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert result['terminated'] == [5] and not session.sas
     assert [c[0] for c in session.changing()][-3:] == ['unload_conn', 'terminate', 'unload_shared']
 
@@ -849,26 +859,26 @@ def test_terminate_failing_otherwise_is_an_error():
     def refuse(message):
         raise CommandException('Command failed: terminating IKE_SA failed')
     session.terminate = refuse
-    with pytest.raises(swanctl.CharonError, match='terminating IKE_SA failed'):
-        swanctl.Charon('/run/fake.vici', session).terminate('x')
+    with pytest.raises(client.CharonError, match='terminating IKE_SA failed'):
+        client.Charon('/run/fake.vici', session).terminate('x')
 
 
 def test_gather_info(etc):
     session = FakeSession()
     session.conns['proof'] = {}
     session.sas = [LIST_SA_EVENT, LIST_SA_CBC]
-    info = swanctl.gather_info(swanctl.Charon('/run/fake.vici', session))
+    info = purge.gather_info(client.Charon('/run/fake.vici', session))
     assert [s['name'] for s in info['sas']] == ['branch', 'proof']
     assert info['connections'] == {'proof': {'established': True, 'ike_sas': 1, 'children_installed': ['net']}}
-    one = swanctl.gather_info(swanctl.Charon('/run/fake.vici', session), 'branch')
+    one = purge.gather_info(client.Charon('/run/fake.vici', session), 'branch')
     assert [s['name'] for s in one['sas']] == ['branch'] and one['connections'] == {}
 
 
 def test_unreachable_charon_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(swanctl, 'HAS_VICI', True)
-    monkeypatch.setattr(swanctl, 'vici', object())
-    with pytest.raises(swanctl.CharonError, match='cannot reach charon at unix://.*missing.vici'):
-        swanctl.Charon(str(tmp_path / 'missing.vici'))
+    monkeypatch.setattr(client, 'HAS_VICI', True)
+    monkeypatch.setattr(client, 'vici', object())
+    with pytest.raises(client.CharonError, match='cannot reach charon at unix://.*missing.vici'):
+        client.Charon(str(tmp_path / 'missing.vici'))
 
 
 # ------------------------------------------- validation checks added for swanctl --
@@ -876,29 +886,29 @@ def test_unreachable_charon_is_a_clear_error(tmp_path, monkeypatch):
 @pytest.mark.parametrize('value, seconds', [(0, 0), ('30', 30), ('30s', 30), ('5m', 300), ('4h', 14400),
                                             ('1d', 86400), (' 2h ', 7200)])
 def test_duration(value, seconds):
-    assert swanctl.v.duration('t', value) == seconds
+    assert v.duration('t', value) == seconds
 
 
 @pytest.mark.parametrize('value', [True, None, -1, '1.5h', '1w', '', '3 h', 1.5, '99999d'])
 def test_duration_refuses(value):
     with pytest.raises(ValidationError):
-        swanctl.v.duration('t', value)
+        v.duration('t', value)
 
 
 def test_secret_and_config_value_and_section_name():
-    assert swanctl.v.secret('psk', 'x' * 20, 20) == 'x' * 20
+    assert v.secret('psk', 'x' * 20, 20) == 'x' * 20
     for bad in ('x' * 19, 'x' * 25 + '\u2028', 123):
         with pytest.raises(ValidationError) as exc:
-            swanctl.v.secret('psk', bad, 20)
+            v.secret('psk', bad, 20)
         assert 'x' * 19 not in str(exc.value)
-    assert swanctl.v.config_value('id', 'C=CH, O=Example # 1') == 'C=CH, O=Example # 1'
+    assert v.config_value('id', 'C=CH, O=Example # 1') == 'C=CH, O=Example # 1'
     for bad in ('', ' x', 'x ', 'a"b', 'a\\b', 'a{b', 'a\nb'):
         with pytest.raises(ValidationError):
-            swanctl.v.config_value('id', bad)
-    assert swanctl.v.section_name('n', 'site-1_b') == 'site-1_b'
+            v.config_value('id', bad)
+    assert v.section_name('n', 'site-1_b') == 'site-1_b'
     for bad in ('', '-x', '_x', 'a.b', 'a b', 'x' * 65, None):
         with pytest.raises(ValidationError):
-            swanctl.v.section_name('n', bad)
+            v.section_name('n', bad)
 
 
 # ------------------------------------------------------------------- purge --
@@ -906,20 +916,20 @@ def test_secret_and_config_value_and_section_name():
 HAND_WRITTEN = 'connections {\n    operator {\n        remote_addrs = 192.0.2.9\n    }\n}\n'
 
 
-def purge(session, keep, check_mode=False, running=True):
+def run_purge(session, keep, check_mode=False, running=True):
     """purge_connections with charon answering on the socket (``running``) or not listening at all."""
     module = FakeModule({'vici_socket': 'unix:///run/fake.vici'}, check_mode=check_mode, diff=True)
     asked = []
 
     def connect(path):
         asked.append(path)
-        return swanctl.Charon(path, session)
-    real = swanctl.charon_if_running
-    swanctl.charon_if_running = lambda path, connect: connect(path) if running else None
+        return client.Charon(path, session)
+    real = client.charon_if_running
+    client.charon_if_running = lambda path, connect: connect(path) if running else None
     try:
-        return swanctl.purge_connections(module, keep, connect), asked
+        return purge.purge_connections(module, keep, connect), asked
     finally:
-        swanctl.charon_if_running = real
+        client.charon_if_running = real
 
 
 def test_purge_removes_only_managed_connections_not_kept(etc):
@@ -929,16 +939,16 @@ def test_purge_removes_only_managed_connections_not_kept(etc):
     with open(os.path.join(etc, 'conf.d', 'operator.conf'), 'w') as handle:
         handle.write(HAND_WRITTEN)
     session.conns['operator'] = {'children': {}}
-    assert list(swanctl.managed_connections()) == ['branch-1', 'branch-2']
+    assert list(purge.managed_connections()) == ['branch-1', 'branch-2']
 
-    predicted, asked = purge(session, ['branch-1'], check_mode=True)
+    predicted, asked = run_purge(session, ['branch-1'], check_mode=True)
     assert predicted['changed'] and predicted['removed'] == ['branch-2'] and asked == ['/run/fake.vici']
     assert predicted['terminated'] == {'branch-2': [2]}
     assert predicted['diff']['before'] == 'branch-1\nbranch-2\n' and predicted['diff']['after'] == 'branch-1\n'
     calls = len(session.changing())
     assert calls == 4 and 'branch-2' in session.conns
 
-    result = purge(session, ['branch-1'])[0]
+    result = run_purge(session, ['branch-1'])[0]
     assert result == predicted
     assert [c[0] for c in session.changing()[calls:]] == ['unload_conn', 'terminate', 'unload_shared']
     assert sorted(session.conns) == ['branch-1', 'operator'] and sorted(session.shared) == ['ike-branch-1']
@@ -950,19 +960,19 @@ def test_purge_removes_only_managed_connections_not_kept(etc):
 def test_purge_with_nothing_to_remove_does_not_ask_charon(etc):
     session = FakeSession()
     run(session)
-    result, asked = purge(session, ['branch-1'])
+    result, asked = run_purge(session, ['branch-1'])
     assert not result['changed'] and result['removed'] == [] and asked == [] and result['charon_running'] is None
     assert result['managed'] == ['branch-1']
-    os.remove(swanctl.config_path('branch-1'))
-    os.remove(swanctl.secrets_path('branch-1'))
-    assert purge(session, [])[0]['managed'] == []
+    os.remove(schema.config_path('branch-1'))
+    os.remove(schema.secrets_path('branch-1'))
+    assert run_purge(session, [])[0]['managed'] == []
 
 
 def test_purge_without_a_running_charon_removes_the_files(etc):
     session = FakeSession()
     run(session)
     calls = len(session.calls)
-    result = purge(session, [], running=False)[0]
+    result = run_purge(session, [], running=False)[0]
     assert result['changed'] and result['removed'] == ['branch-1'] and result['charon_running'] is False
     assert len(session.calls) == calls and os.listdir(etc + '/conf.d') == []
 
@@ -971,35 +981,35 @@ def test_purge_spares_a_name_any_of_whose_files_is_not_ours(etc):
     session = FakeSession()
     run(session)
     # an administrator replaced the connection file by one of his own, and left our secrets file
-    with open(swanctl.config_path('branch-1'), 'w') as handle:
+    with open(schema.config_path('branch-1'), 'w') as handle:
         handle.write(HAND_WRITTEN)
     with open(os.path.join(etc, 'conf.d', 'notes.txt'), 'w') as handle:
-        handle.write(swanctl.MANAGED_HEADER)
-    os.symlink(swanctl.secrets_path('branch-1'), os.path.join(etc, 'conf.d', 'linked.conf'))
-    assert swanctl.managed_connections() == {}
-    assert not purge(session, [])[0]['changed']
+        handle.write(render.MANAGED_HEADER)
+    os.symlink(schema.secrets_path('branch-1'), os.path.join(etc, 'conf.d', 'linked.conf'))
+    assert purge.managed_connections() == {}
+    assert not run_purge(session, [])[0]['changed']
 
 
 def test_purge_checks_the_names_to_keep_first(etc):
     session = FakeSession()
     run(session)
     with pytest.raises(ValidationError, match=r'keep\[1\]'):
-        purge(session, ['branch-1', 'bad name'])
-    assert os.path.exists(swanctl.config_path('branch-1'))
+        run_purge(session, ['branch-1', 'bad name'])
+    assert os.path.exists(schema.config_path('branch-1'))
 
 
 def test_charon_if_running_needs_a_live_socket(tmp_path):
-    assert swanctl.charon_if_running(str(tmp_path / 'none.vici')) is None
+    assert client.charon_if_running(str(tmp_path / 'none.vici')) is None
     stale = tmp_path / 'stale.vici'
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(stale))
     listener.close()
-    assert swanctl.charon_if_running(str(stale)) is None
+    assert client.charon_if_running(str(stale)) is None
     live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     live.bind(str(tmp_path / 'live.vici'))
     live.listen(1)
     try:
-        assert swanctl.charon_if_running(str(tmp_path / 'live.vici'), connect=lambda p: ('session', p)) == \
+        assert client.charon_if_running(str(tmp_path / 'live.vici'), connect=lambda p: ('session', p)) == \
             ('session', str(tmp_path / 'live.vici'))
     finally:
         live.close()
@@ -1012,11 +1022,11 @@ def test_charon_if_running_needs_a_live_socket(tmp_path):
 ])
 def test_traffic_selectors_without_a_common_family_are_refused(local_ts, remote_ts, words):
     with pytest.raises(ValidationError) as exc:
-        swanctl.normalize_connection(params(children=[child(local_ts=local_ts, remote_ts=remote_ts)]))
+        schema.normalize_connection(params(children=[child(local_ts=local_ts, remote_ts=remote_ts)]))
     assert exc.value.field == 'children[0]' and words in exc.value.problem
 
 
 def test_traffic_selectors_with_a_family_in_common_are_accepted():
-    both = swanctl.normalize_connection(params(children=[child(local_ts=['10.1.0.0/16', 'fd10::/64'],
-                                                               remote_ts=['fd20::/64'])]))
+    both = schema.normalize_connection(params(children=[child(local_ts=['10.1.0.0/16', 'fd10::/64'],
+                                                              remote_ts=['fd20::/64'])]))
     assert both['children'][0]['remote_ts'] == ['fd20::/64']

@@ -23,9 +23,9 @@ import subprocess
 import time
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
-from ansible_collections.meshforge.vpn.plugins.module_utils import swanctl
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
 
 MANAGED_HEADER = '# Managed by meshforge.vpn (ipsec_charon). Local changes are overwritten.\n'
 DEFAULT_DROPIN = '/etc/strongswan.d/meshforge-vpn.conf'
@@ -43,7 +43,7 @@ STOP_TIMEOUT = 10.0
 def normalize(params):
     """The options of ipsec_charon, checked; raises ValidationError before anything is touched."""
     desired = {}
-    desired['vici_socket'] = 'unix://' + swanctl.vici_socket('vici_socket', params.get('vici_socket') or swanctl.DEFAULT_SOCKET)
+    desired['vici_socket'] = 'unix://' + schema.vici_socket('vici_socket', params.get('vici_socket') or schema.DEFAULT_SOCKET)
     desired['libipsec'] = bool(params.get('libipsec'))
     disabled = params.get('disable_plugins') or []
     for i, plugin in enumerate(disabled):
@@ -66,7 +66,7 @@ def render_dropin(desired):
     """
     socket_uri = desired['vici_socket']
     out = [MANAGED_HEADER, 'charon {\n', '    plugins {\n']
-    custom_socket = socket_path(socket_uri) != socket_path(swanctl.DEFAULT_SOCKET)
+    custom_socket = socket_path(socket_uri) != socket_path(schema.DEFAULT_SOCKET)
     if custom_socket:
         out += ['        vici {\n', '            socket = %s\n' % socket_uri, '        }\n']
     if desired['libipsec']:
