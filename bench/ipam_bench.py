@@ -96,7 +96,7 @@ def main():
             request = topology.ipam_request(members, settings)
             ledger = ipam_ledger.Ledger()
             ledger, allocation = apply_request(ledger, hosts=sorted(members), pools=request['pools'],
-                                                    network=request['network'])
+                                               network=request['network'])
             chosen = dict((n, dict(m)) for n, m in members.items())
             topology.apply_allocation(chosen, settings, allocation['addresses'])
             return topology.plan_mesh(chosen, dict(settings, topology=topo, hubs=sorted(members)[:3]))
