@@ -12,7 +12,6 @@ __metaclass__ = type
 import copy
 import os
 import re
-from types import SimpleNamespace
 
 import pytest
 
@@ -29,7 +28,8 @@ from ansible_collections.meshforge.vpn.plugins.modules import (
 from ansible_collections.meshforge.vpn.tests.unit.bad_input.cases import CASES, CORE, KEY
 from ansible_collections.meshforge.vpn.tests.unit.plugins.action.test_ipam_action import run as run_ipam
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import make_key
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeModule, FakeNet
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import FakeModule
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.test_nftables import make_set
 from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
 # the fake hosts of the module tests, as fixtures
@@ -132,10 +132,10 @@ def net(monkeypatch):
     make_set(fake, name='admins')
     fake.add_route('198.18.7.0/24', 'kernel', dev='eth0')        # the underlay's connected route
     monkeypatch.setenv('SSH_CONNECTION', MANAGEMENT)
-    shell = SimpleNamespace(net=fake)
+    shell = FakeModule(fake, {})
 
     def run_command(self, args, check_rc=False, data=None, **kwargs):
-        return FakeModule.run_command(shell, args, data=data)
+        return shell.run_command(args, data=data)
 
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **kw: '/usr/sbin/' + name)
@@ -158,12 +158,8 @@ def _module_failure(request, tmp_path, monkeypatch, capsys, target, args):
     before = _tree(str(tmp_path))
     result, _out = run_module(MODULES[target], _fill(args, directory), capsys)
     changes = {'files': _tree(str(tmp_path)) != before, 'charon managed': managed}
-    if family == 'host':
+    if fake is not None:
         changes['commands'] = fake.changing_commands()
-    elif family == 'net':
-        changes['commands'] = fake.changing
-    elif family == 'charon':
-        changes['commands'] = fake.changing()
     assert result.get('failed'), 'accepted: %r' % (result,)
     return result['msg'], changes
 

@@ -24,6 +24,7 @@ import time
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import endpoints, interface, schema, service
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.host import WireGuardHost
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import CommandLog, FakeModule
 
 READ_ONLY = object()
 CHANGING = object()
@@ -39,9 +40,10 @@ def make_key(seed):
     return base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode()
 
 
-class FakeSystem(object):
+class FakeSystem(CommandLog):
 
     def __init__(self, kernel_wireguard=True, tools=('wg', 'ip', 'wireguard-go', 'systemctl'), dns=None):
+        super(FakeSystem, self).__init__()
         self.kernel_wireguard = kernel_wireguard
         self.tools = set(tools)
         self.dns = dict(dns or {})
@@ -50,13 +52,9 @@ class FakeSystem(object):
         self.management = None      # the SSH connection the module came through (routes.management_connection)
         self.enabled_units = set()
         self.daemon_reloads = 0
-        self.commands = []          # (kind, argv)
         self.genkey_count = 0
 
     # -------------------------------------------------------------- helpers --
-    def changing_commands(self):
-        return [argv for kind, argv in self.commands if kind is CHANGING]
-
     def link_add(self, name, kind):
         self.links[name] = {'kind': kind, 'mtu': 1420, 'up': False, 'addresses': [], 'private_key': None,
                             'listen_port': 0, 'fwmark': 0, 'peers': {}}
@@ -77,7 +75,7 @@ class FakeSystem(object):
         assert tool in self.tools, 'ran %s, which is not installed' % tool
         handler = getattr(self, 'cmd_' + tool.replace('-', '_'))
         kind, rc, out, err = handler(argv[1:], data, environ or {})
-        self.commands.append((kind, list(argv)))
+        self.record(list(argv), kind is CHANGING)
         return rc, out, err
 
     # ------------------------------------------------------------------ wg --
@@ -306,32 +304,6 @@ class FakeSystem(object):
         return CHANGING, 0, '', ''
 
 
-class FakeModule(object):
-    """The parts of AnsibleModule that the WireGuard driver uses."""
-
-    def __init__(self, system, params, check_mode=False, diff=False):
-        self.system = system
-        self.params = params
-        self.check_mode = check_mode
-        self._diff = diff
-        self.no_log_values = set()
-
-    def get_bin_path(self, name, required=False, opt_dirs=None):
-        if name in self.system.tools:
-            return '/usr/bin/%s' % name
-        if required:
-            raise AssertionError('required tool %s is missing' % name)
-        return None
-
-    def run_command(self, args, check_rc=False, data=None, binary_data=False, environ_update=None, **kwargs):
-        assert isinstance(args, list), 'commands are argument lists, never shell strings'
-        assert all(isinstance(a, str) for a in args), args
-        rc, out, err = self.system.run(args, data, environ_update)
-        if check_rc and rc != 0:
-            raise AssertionError('%s failed: %s' % (args, err))
-        return rc, out, err
-
-
 def install(system, directory, monkeypatch):
     """Point the WireGuard driver at ``system``'s files under ``directory``, and at its kernel, systemd and DNS."""
     system.systemd = False
@@ -395,9 +367,9 @@ def snapshot(*dirs):
 def run(system, func, params, check_mode=False, diff=True):
     """One module run; returns (result, module, changing commands it ran)."""
     module = FakeModule(system, params, check_mode=check_mode, diff=diff)
-    before = len(system.commands)
+    before = len(system.log)
     result = func(module)
-    changing = [argv for kind, argv in system.commands[before:] if kind is CHANGING]
+    changing = [argv for kind, argv in system.log[before:] if kind]
     return result, module, changing
 
 

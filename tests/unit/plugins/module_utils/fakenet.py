@@ -17,16 +17,26 @@ import json
 import os
 import re
 
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import CommandLog
 
-class FakeNet(object):
+
+class FakeNet(CommandLog):
+    """A command changes the host when the routes or tables differ after it."""
+
+    bin_dir = '/usr/sbin'
 
     def __init__(self):
+        super(FakeNet, self).__init__()
         self.routes = []        # dst, gateway, dev, table (int), metric, src, protocol (str), family
         self.tables = {}        # (family, name) -> {'sets': {}, 'chains': [], 'rules': {}}
-        self.commands = []
-        self.changing = []
         self.check_fails = None
         self.route_get_dev = 'eth0'
+
+    def run(self, argv, data=None, environ=None):
+        before = _state(self)
+        rc, out, err = getattr(self, 'cmd_' + os.path.basename(argv[0]))(argv[1:], data)
+        self.record(list(argv), _state(self) != before)
+        return rc, out, err
 
     # ----------------------------------------------------------------- ip --
     def cmd_ip(self, args, data):
@@ -221,28 +231,6 @@ class FakeNet(object):
             low, high = text.split('-')
             return {'range': [int(low) if low.isdigit() else low, int(high) if high.isdigit() else high]}
         return int(text) if text.isdigit() else text
-
-
-class FakeModule(object):
-    def __init__(self, net, params, check_mode=False, diff=False):
-        self.net = net
-        self.params = params
-        self.check_mode = check_mode
-        self._diff = diff
-
-    def get_bin_path(self, name, required=False, opt_dirs=None):
-        return '/usr/sbin/%s' % name
-
-    def run_command(self, args, check_rc=False, data=None, **kwargs):
-        assert isinstance(args, list) and all(isinstance(a, str) for a in args), args
-        tool = os.path.basename(args[0])
-        before = _state(self.net)
-        rc, out, err = getattr(self.net, 'cmd_' + tool)(args[1:], data)
-        after = _state(self.net)
-        self.net.commands.append(args)
-        if before != after:
-            self.net.changing.append(args)
-        return rc, out, err
 
 
 def _canonical(value):

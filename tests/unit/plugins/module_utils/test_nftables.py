@@ -22,7 +22,8 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.resource im
 from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.table import normalize_set, normalize_table
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeModule, FakeNet
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import FakeModule
 
 SSH = {'client': '198.18.0.10', 'client_port': 50123, 'server': '198.18.0.1', 'server_port': 22}
 
@@ -121,11 +122,11 @@ def test_set_add_remove_exclusive():
     make_set(net, elements=['10.0.0.1', '10.9.0.0/16'])
     other = copy.deepcopy(net.tables)
     check = run_set(net, check=True, elements=['10.0.0.2'])
-    assert check['changed'] and check['added'] == ['10.0.0.2'] and net.changing == []
+    assert check['changed'] and check['added'] == ['10.0.0.2'] and net.changing_commands() == []
     result = run_set(net, diff=True, elements=['10.0.0.2', '10.0.0.1'])
     assert result['added'] == ['10.0.0.2'] and result['removed'] == []
     assert result['diff']['after'] == '10.0.0.1\n10.0.0.2\n10.9.0.0/16\n'
-    assert net.changing[-1] == ['/usr/sbin/nft', '-f', '-']
+    assert net.changing_commands()[-1] == ['/usr/sbin/nft', '-f', '-']
     assert not run_set(net, elements=['10.0.0.2'])['changed']
     exclusive = run_set(net, elements=['10.0.0.2', '10.20.0.0-10.20.255.255'], purge=True)
     assert exclusive['removed'] == ['10.0.0.1', '10.9.0.0/16'] and exclusive['added'] == ['10.20.0.0/16']
@@ -151,7 +152,7 @@ def test_set_missing_and_bad_element():
     make_set(net, flags=())
     with pytest.raises(ValidationError) as exc:
         run_set(net, elements=['10.0.0.1', '10.1.0.0/16'])
-    assert exc.value.field == 'elements[1]' and net.changing == []
+    assert exc.value.field == 'elements[1]' and net.changing_commands() == []
 
 
 # ---------------------------------------------------------------- nft_table --
@@ -201,14 +202,14 @@ def test_table_create_noop_and_foreign_table_untouched():
     foreign['chains'].append({'name': 'DOCKER', 'type': 'nat', 'hook': 'prerouting', 'prio': -100, 'policy': 'accept'})
     foreign_before = copy.deepcopy(foreign)
     check = run_table(net, table_params(), check=True)
-    assert check['changed'] and check['action'] == 'create' and net.changing == []
+    assert check['changed'] and check['action'] == 'create' and net.changing_commands() == []
     first = run_table(net, table_params(), diff=True)
     assert first['action'] == 'create' and len(first['rules_added']) == 6
     assert ['/usr/sbin/nft', '--check', '-f', '-'] in net.commands
     assert net.tables[('ip', 'docker')] == foreign_before
-    count = len(net.changing)
+    count = len(net.changing_commands())
     again = run_table(net, table_params(), diff=True)
-    assert not again['changed'] and again['action'] == 'none' and len(net.changing) == count
+    assert not again['changed'] and again['action'] == 'none' and len(net.changing_commands()) == count
     assert again['diff']['before'] == again['diff']['after']
     assert not run_table(net, table_params(), check=True)['changed']
 
@@ -223,7 +224,7 @@ def test_table_elements_only_then_rule_change_replaces():
     assert check['changed'] and result['changed']
     assert result['action'] == 'elements'
     assert result['elements_added'] == {'web_v4': ['10.10.0.3']} and result['elements_removed'] == {'web_v4': ['10.10.1.0/24']}
-    assert not [args for args in net.changing if 'delete' in ' '.join(args)]
+    assert not [args for args in net.changing_commands() if 'delete' in ' '.join(args)]
     params['chains'][1]['rules'][0]['dport'] = [5433]
     replaced = run_table(net, params, diff=True)
     assert replaced['action'] == 'replace'
@@ -245,7 +246,7 @@ def test_nft_check_runs_in_check_mode_too():
     net.check_fails = '10.0.0.2'
     with pytest.raises(CommandError):
         run_set(net, check=True, elements=['10.0.0.2'])
-    assert net.changing == []
+    assert net.changing_commands() == []
 
 
 def test_set_result_keys():
@@ -378,11 +379,11 @@ def test_persisted_file_follows_the_table(tmp_path):
     assert not again['changed'] and not again['persisted']
     # the file alone differs (edited or lost): only the file is rewritten, the table is left alone
     open(path, 'w').write('# edited\n')
-    count = len(net.changing)
+    count = len(net.changing_commands())
     assert run_table(net, table_params(path=path), check=True)['changed'] and open(path).read() == '# edited\n'
     repaired = run_table(net, table_params(path=path))
     assert repaired['changed'] and repaired['persisted'] and repaired['action'] == 'none'
-    assert open(path).read() == text and len(net.changing) == count
+    assert open(path).read() == text and len(net.changing_commands()) == count
     # an element change rewrites the whole table into the file, not the element batch
     params = table_params(path=path)
     params['sets'][0]['elements'] = ['10.10.0.2']
@@ -415,7 +416,7 @@ def test_set_overlapping_intervals_are_refused_before_nft(live, params, words):
     make_set(net, elements=live)
     with pytest.raises(ValidationError) as exc:
         run_set(net, **params)
-    assert str(exc.value).startswith('elements: ') and words in exc.value.problem and net.changing == []
+    assert str(exc.value).startswith('elements: ') and words in exc.value.problem and net.changing_commands() == []
 
 
 def test_set_interval_replaced_in_one_exclusive_change_and_ports_and_concatenations():

@@ -15,7 +15,8 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.routes import model 
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import resource as routes_resource
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeModule, FakeNet
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import FakeModule
 
 NAMES = dict(rt.BUILTIN_TABLES, vpn=100)
 
@@ -50,15 +51,15 @@ def test_add_then_noop_ipv4_ipv6():
     wanted = [{'dest': '172.20.1.0/24', 'gateway': '10.10.0.2', 'dev': 'wg0', 'metric': 100},
               {'dest': 'fd20::/48', 'dev': 'wg0', 'table': 'vpn'}]
     check = run(net, check=True, routes=wanted)
-    assert check['changed'] and net.changing == []
+    assert check['changed'] and net.changing_commands() == []
     first = run(net, routes=wanted)
     assert first['changed'] and first['added'] == [
         '172.20.1.0/24 via 10.10.0.2 dev wg0 table main metric 100', 'fd20::/48 dev wg0 table vpn metric 1024']
     assert sorted((r['dst'], r['table'], r['metric'], r['protocol']) for r in net.routes) == [
         ('172.20.1.0/24', 254, 100, '110'), ('fd20::/48', 100, 1024, '110')]
-    count = len(net.changing)
+    count = len(net.changing_commands())
     again = run(net, routes=wanted)
-    assert not again['changed'] and len(net.changing) == count
+    assert not again['changed'] and len(net.changing_commands()) == count
     assert not run(net, check=True, routes=wanted)['changed']
 
 
@@ -86,7 +87,7 @@ def test_purge_removes_only_our_tag():
                                  'fd70::/48 dev eth0 table main metric 1024']
     assert sorted(r['dst'] for r in net.routes) == ['10.50.0.0/16', '10.60.0.0/16', '10.80.0.0/16']
     assert '10.70.0.0/16' in result['diff']['before'] and '10.70.0.0/16' not in result['diff']['after']
-    assert all(args[-1] == '110' for args in net.changing)
+    assert all(args[-1] == '110' for args in net.changing_commands())
 
 
 def test_without_purge_unlisted_routes_stay_and_absent_removes():
@@ -147,9 +148,9 @@ def test_boot_file_holds_the_present_routes(tmp_path):
     assert not again['changed'] and not again['persisted']
     # only the file differs: it is rewritten, no route is touched
     open(path, 'w').write('')
-    count = len(net.changing)
+    count = len(net.changing_commands())
     repaired = run(net, routes=wanted, path=path)
-    assert repaired['changed'] and repaired['persisted'] and len(net.changing) == count
+    assert repaired['changed'] and repaired['persisted'] and len(net.changing_commands()) == count
     with pytest.raises(ValidationError, match='path'):
         run(net, routes=wanted, path='routes.batch')
 
@@ -176,7 +177,7 @@ def assert_refused(net, field, words, **params):
             run(net, check=check, connection=MANAGEMENT, **params)
         assert exc.value.field == field and str(exc.value).startswith(field + ': ')
         assert words in exc.value.problem, exc.value.problem
-    assert net.routes == before and net.changing == []
+    assert net.routes == before and net.changing_commands() == []
 
 
 @pytest.mark.parametrize('dest, words', [
@@ -200,7 +201,7 @@ def test_route_capturing_the_management_connection_behind_the_default_route_is_r
         with pytest.raises(ValidationError) as exc:
             run(net, connection=connection, routes=[{'dest': dest, 'gateway': '198.18.0.9'}])
         assert 'the management connection from 203.0.113.5' in str(exc.value)
-    assert net.changing == []
+    assert net.changing_commands() == []
 
 
 @pytest.mark.parametrize('route', [
@@ -237,7 +238,7 @@ def test_absent_removes_only_a_route_with_the_tag():
     for dest in ('10.50.0.0/16', '172.20.1.0/24'):
         result = run(net, routes=[{'dest': dest, 'state': 'absent'}])
         assert not result['changed'] and result['removed'] == []
-    assert net.routes == before and net.changing == []
+    assert net.routes == before and net.changing_commands() == []
 
 
 def test_an_own_route_may_move_to_another_device():

@@ -30,6 +30,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import re
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import sas
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import CommandLog, FakeModule
 
 PSK = 'correct horse battery staple 42'
 
@@ -81,7 +82,7 @@ class CommandException(Exception):
     """What the vici package raises when charon answers success=no."""
 
 
-class FakeSession(object):
+class FakeSession(CommandLog):
     """The parts of vici.Session that client.Charon calls, over an in-memory charon.
 
     list-conns answers from the loaded messages the way charon 5.9.8 does (what was seen in the manual
@@ -90,17 +91,14 @@ class FakeSession(object):
     """
 
     def __init__(self):
+        super(FakeSession, self).__init__()
         self.conns = OrderedDict()
         self.shared = {}
         self.keys = []
         self.sas = []
-        self.calls = []
-
-    def changing(self):
-        return [c for c in self.calls if c[0] not in ('list_conns', 'get_conns', 'get_shared', 'list_sas')]
 
     def _record(self, name, message=None):
-        self.calls.append((name, copy.deepcopy(message)))
+        self.record((name, copy.deepcopy(message)), name not in ('list_conns', 'get_conns', 'get_shared', 'list_sas'))
 
     def load_conn(self, message):
         self._record('load_conn', message)
@@ -180,12 +178,9 @@ class FakeSession(object):
         return out
 
 
-class FakeModule(object):
-    def __init__(self, params, check_mode=False, diff=False):
-        self.params = params
-        self.check_mode = check_mode
-        self._diff = diff
-        self.no_log_values = set()
+def strongswan_module(params, check_mode=False, diff=False):
+    """The fake module of a driver that runs no command: charon answers over VICI (FakeSession)."""
+    return FakeModule(None, params, check_mode=check_mode, diff=diff)
 
 
 @pytest.fixture
@@ -710,7 +705,7 @@ def test_connection_status():
 # ------------------------------------------------------ present and absent --
 
 def run(session, check_mode=False, diff=True, **overrides):
-    module = FakeModule(params(**overrides), check_mode=check_mode, diff=diff)
+    module = strongswan_module(params(**overrides), check_mode=check_mode, diff=diff)
     result = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert PSK not in repr(result)
     if overrides.get('psk'):
@@ -721,13 +716,13 @@ def run(session, check_mode=False, diff=True, **overrides):
 def test_present_check_mode_then_real_then_rerun(etc):
     session = FakeSession()
     predicted, module = run(session, check_mode=True)
-    assert predicted['changed'] and predicted['loaded'] and not session.changing()
+    assert predicted['changed'] and predicted['loaded'] and not session.changing_commands()
     assert not os.listdir(etc + '/conf.d')
     assert PSK in module.no_log_values
 
     result = run(session)[0]
     assert result == dict(predicted, reasons=result['reasons'])
-    assert [c[0] for c in session.changing()] == ['load_shared', 'load_conn']
+    assert [c[0] for c in session.changing_commands()] == ['load_shared', 'load_conn']
     assert session.shared['ike-branch-1']['data'] == PSK
     conf, secrets = schema.config_path('branch-1'), schema.secrets_path('branch-1')
     assert oct(os.stat(conf).st_mode & 0o777) == oct(0o600) == oct(os.stat(secrets).st_mode & 0o777)
@@ -735,30 +730,30 @@ def test_present_check_mode_then_real_then_rerun(etc):
     assert 'secret = 0s' in open(secrets).read()
     assert PSK not in result['diff']['before'] + result['diff']['after']
 
-    before = len(session.changing())
+    before = len(session.changing_commands())
     again = run(session)[0]
     assert not again['changed'] and not again['loaded'] and again['reasons'] == []
-    assert len(session.changing()) == before, 'an unchanged connection must not be reloaded'
+    assert len(session.changing_commands()) == before, 'an unchanged connection must not be reloaded'
     assert len(session.sas) == 1
 
     predicted = run(session, check_mode=True, rekey_time='2h')[0]
     assert predicted['changed'] and predicted['reasons'] == ['rekey_time', 'configuration file differs']
-    assert len(session.changing()) == before
+    assert len(session.changing_commands()) == before
     changed = run(session, rekey_time='2h')[0]
-    assert changed['changed'] and [c[0] for c in session.changing()[before:]] == ['load_conn']
+    assert changed['changed'] and [c[0] for c in session.changing_commands()[before:]] == ['load_conn']
 
 
 def test_bad_input_writes_and_loads_nothing(etc):
     session = FakeSession()
     run(session)
     files_before = dict((n, open(os.path.join(etc, 'conf.d', n)).read()) for n in os.listdir(etc + '/conf.d'))
-    calls = len(session.calls)
+    calls = len(session.commands)
     for overrides in ({'proposals': ['3des-sha1-modp1024']}, {'psk': 'too short'},
                       {'children': [child(local_ts=['10.1.0.1'])]}, {'local_id': 'a\nb'},
                       {'children': [child(unknown=True)]}):
         with pytest.raises(ValidationError):
             run(session, **overrides)
-    assert len(session.calls) == calls, 'charon must not even be asked before the input is valid'
+    assert len(session.commands) == calls, 'charon must not even be asked before the input is valid'
     assert files_before == dict((n, open(os.path.join(etc, 'conf.d', n)).read()) for n in os.listdir(etc + '/conf.d'))
 
 
@@ -776,10 +771,10 @@ def test_charon_refusal_leaves_no_file(etc):
 def test_changed_psk_reloads_only_the_secret(etc):
     session = FakeSession()
     run(session)
-    before = len(session.changing())
+    before = len(session.changing_commands())
     result = run(session, psk='a different secret, long enough')[0]
     assert result['changed'] and result['secrets_changed'] and not result['loaded'] and not result['config_changed']
-    assert [c[0] for c in session.changing()[before:]] == ['load_shared']
+    assert [c[0] for c in session.changing_commands()[before:]] == ['load_shared']
     assert 'updated' in result['diff']['after']
 
 
@@ -798,7 +793,7 @@ def test_pubkey_loads_key_and_certificates_and_drops_old_psk(etc):
     for path, text in (('x509/hq.pem', 'CERT hq'), ('x509ca/ca.pem', 'CERT ca'), ('private/hq.key', 'KEY hq')):
         with open(os.path.join(etc, path), 'w') as handle:
             handle.write(text)
-    module = FakeModule(params(auth='pubkey', psk=None, local_certs=['hq.pem'], local_key='hq.key',
+    module = strongswan_module(params(auth='pubkey', psk=None, local_certs=['hq.pem'], local_key='hq.key',
                                remote_cacerts=['ca.pem']), diff=True)
     result = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert result['changed'] and result['secrets_changed'] and result['secrets_file'] is None
@@ -817,26 +812,26 @@ def test_pubkey_loads_key_and_certificates_and_drops_old_psk(etc):
 
 def test_missing_certificate_fails_except_in_check_mode(etc):
     session = FakeSession()
-    module = FakeModule(params(auth='pubkey', psk=None, local_certs=['hq.pem']), check_mode=True)
+    module = strongswan_module(params(auth='pubkey', psk=None, local_certs=['hq.pem']), check_mode=True)
     assert connection.manage_connection(module, client.Charon('/run/fake.vici', session))['changed']
     module.check_mode = False
     with pytest.raises(ValidationError, match='hq.pem does not exist'):
         connection.manage_connection(module, client.Charon('/run/fake.vici', session))
-    assert not session.changing()
+    assert not session.changing_commands()
 
 
 def test_absent_unloads_terminates_and_removes(etc):
     session = FakeSession()
     run(session)
     assert session.sas
-    module = FakeModule({'name': 'branch-1', 'state': 'absent'}, check_mode=True, diff=True)
+    module = strongswan_module({'name': 'branch-1', 'state': 'absent'}, check_mode=True, diff=True)
     predicted = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
-    calls = len(session.changing())
+    calls = len(session.changing_commands())
     assert predicted['changed'] and predicted['terminated'] == [1]
     module.check_mode = False
     result = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert result == predicted
-    assert [c[0] for c in session.changing()[calls:]] == ['unload_conn', 'terminate', 'unload_shared']
+    assert [c[0] for c in session.changing_commands()[calls:]] == ['unload_conn', 'terminate', 'unload_shared']
     assert not session.conns and not session.sas and not session.shared
     assert os.listdir(etc + '/conf.d') == []
     again = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
@@ -847,10 +842,10 @@ def test_absent_closes_sas_that_outlive_the_unload(etc):
     session = FakeSession()
     run(session, children=[child()])
     session.sas = [_b({'branch-1': {'uniqueid': '5', 'state': 'ESTABLISHED', 'child-sas': {}}})]
-    module = FakeModule({'name': 'branch-1', 'state': 'absent'})
+    module = strongswan_module({'name': 'branch-1', 'state': 'absent'})
     result = connection.manage_connection(module, client.Charon('/run/fake.vici', session))
     assert result['terminated'] == [5] and not session.sas
-    assert [c[0] for c in session.changing()][-3:] == ['unload_conn', 'terminate', 'unload_shared']
+    assert [c[0] for c in session.changing_commands()][-3:] == ['unload_conn', 'terminate', 'unload_shared']
 
 
 def test_terminate_failing_otherwise_is_an_error():
@@ -918,7 +913,7 @@ HAND_WRITTEN = 'connections {\n    operator {\n        remote_addrs = 192.0.2.9\
 
 def run_purge(session, keep, check_mode=False, running=True):
     """purge_connections with charon answering on the socket (``running``) or not listening at all."""
-    module = FakeModule({'vici_socket': 'unix:///run/fake.vici'}, check_mode=check_mode, diff=True)
+    module = strongswan_module({'vici_socket': 'unix:///run/fake.vici'}, check_mode=check_mode, diff=True)
     asked = []
 
     def connect(path):
@@ -945,12 +940,12 @@ def test_purge_removes_only_managed_connections_not_kept(etc):
     assert predicted['changed'] and predicted['removed'] == ['branch-2'] and asked == ['/run/fake.vici']
     assert predicted['terminated'] == {'branch-2': [2]}
     assert predicted['diff']['before'] == 'branch-1\nbranch-2\n' and predicted['diff']['after'] == 'branch-1\n'
-    calls = len(session.changing())
+    calls = len(session.changing_commands())
     assert calls == 4 and 'branch-2' in session.conns
 
     result = run_purge(session, ['branch-1'])[0]
     assert result == predicted
-    assert [c[0] for c in session.changing()[calls:]] == ['unload_conn', 'terminate', 'unload_shared']
+    assert [c[0] for c in session.changing_commands()[calls:]] == ['unload_conn', 'terminate', 'unload_shared']
     assert sorted(session.conns) == ['branch-1', 'operator'] and sorted(session.shared) == ['ike-branch-1']
     assert [s for s in session.sas if 'branch-1' in s]
     assert sorted(os.listdir(etc + '/conf.d')) == ['branch-1.conf', 'branch-1.secrets.conf', 'operator.conf']
@@ -971,10 +966,10 @@ def test_purge_with_nothing_to_remove_does_not_ask_charon(etc):
 def test_purge_without_a_running_charon_removes_the_files(etc):
     session = FakeSession()
     run(session)
-    calls = len(session.calls)
+    calls = len(session.commands)
     result = run_purge(session, [], running=False)[0]
     assert result['changed'] and result['removed'] == ['branch-1'] and result['charon_running'] is False
-    assert len(session.calls) == calls and os.listdir(etc + '/conf.d') == []
+    assert len(session.commands) == calls and os.listdir(etc + '/conf.d') == []
 
 
 def test_purge_spares_a_name_any_of_whose_files_is_not_ours(etc):

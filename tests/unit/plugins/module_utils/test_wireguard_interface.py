@@ -23,7 +23,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.info impor
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.interface import manage_interface
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import ROUTE_PROTOCOL
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import (
-    CHANGING, PRIV_A, PSK_1, PSK_2, PUB_A, PUB_B, PUB_C, PUB_D, FakeModule, FakeSystem, assert_no_secret,
+    PRIV_A, PSK_1, PSK_2, PUB_A, PUB_B, PUB_C, PUB_D, FakeModule, FakeSystem, assert_no_secret,
     check_then_apply, install, make_key, params, peer_params, run, snapshot, write_key)
 
 
@@ -315,7 +315,7 @@ def test_gather_info(host):
     assert peers[PUB_C]['description'] is None
     assert gather_info(module, 'wg0') == info
     assert gather_info(module, 'wg7') == {}
-    assert host.commands[-1][0] is not CHANGING and host.changing_commands() == changing_before
+    assert host.log[-1][0] is False and host.changing_commands() == changing_before
 
 
 # ----------------------------------------------------------- issue 9 --

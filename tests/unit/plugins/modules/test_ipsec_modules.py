@@ -59,7 +59,7 @@ ARGS = {
 
 def test_connection_check_mode_apply_rerun_and_info(charon, capsys):
     predicted = call(ipsec_connection, ARGS, capsys, check_mode=True, diff=True)
-    assert predicted['changed'] and predicted['loaded'] and not charon.changing()
+    assert predicted['changed'] and predicted['loaded'] and not charon.changing_commands()
     assert charon.sockets == ['/run/mfipsec/charon.vici']
     assert 'rekey_time = 14400' in predicted['diff']['after']
 
@@ -68,9 +68,9 @@ def test_connection_check_mode_apply_rerun_and_info(charon, capsys):
     assert charon.shared['ike-branch-1']['data'] == PSK
     assert result['config_file'].endswith('/conf.d/branch-1.conf')
 
-    calls = len(charon.changing())
+    calls = len(charon.changing_commands())
     again = call(ipsec_connection, ARGS, capsys, diff=True)
-    assert not again['changed'] and len(charon.changing()) == calls
+    assert not again['changed'] and len(charon.changing_commands()) == calls
 
     charon.sas = [LIST_SA_EVENT]
     info = call(ipsec_info, {'vici_socket': 'unix:///run/mfipsec/charon.vici'}, capsys)
@@ -91,7 +91,7 @@ def test_connection_check_mode_apply_rerun_and_info(charon, capsys):
 def test_bad_input_fails_and_touches_nothing(charon, capsys, overrides, message):
     result = call(ipsec_connection, dict(ARGS, **overrides), capsys)
     assert result['failed'] and message in result['msg']
-    assert not charon.calls and os.listdir(os.path.join(charon.root, 'conf.d')) == []
+    assert not charon.commands and os.listdir(os.path.join(charon.root, 'conf.d')) == []
     assert 'short but secret' not in json.dumps(result)
 
 

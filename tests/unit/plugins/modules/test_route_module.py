@@ -20,7 +20,8 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.routes import resour
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
 from ansible_collections.meshforge.vpn.plugins.modules import nft_table, route
 from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeModule, FakeNet
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import FakeModule
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def test_route_module_refuses_a_capture(net, capsys, routes, message):
     for check_mode in (True, False):
         result, _out = run_module(route, {'routes': routes}, capsys, check_mode=check_mode)
         assert result['failed'] and result['msg'].startswith(message), result['msg']
-    assert net.routes == before and net.changing == []
+    assert net.routes == before and net.changing_commands() == []
 
 
 def test_route_module_adds_what_captures_nothing(net, capsys):
@@ -74,7 +75,7 @@ def test_paths_with_dot_components_are_refused_before_anything_is_written(net, c
     args = dict(args, path=args['path'].format(tmp=tmp_path))
     result, _out = run_module(module, args, capsys)
     assert result['failed'] and result['msg'].startswith('path: '), result['msg']
-    assert os.listdir(str(tmp_path)) == [] and net.changing == []
+    assert os.listdir(str(tmp_path)) == [] and net.changing_commands() == []
 
 
 def test_nft_table_lockout_fails_naming_the_chain(net, capsys):
@@ -84,4 +85,4 @@ def test_nft_table_lockout_fails_naming_the_chain(net, capsys):
         assert result['failed'] and result['field'] == 'chains[0]', result
         assert result['msg'].startswith('chains[0]: the table would drop the management connection'), result
         assert 'rc' not in result
-    assert net.tables == {} and net.changing == []
+    assert net.tables == {} and net.changing_commands() == []
