@@ -28,9 +28,8 @@ from ansible_collections.meshforge.vpn.plugins.modules import (
 from ansible_collections.meshforge.vpn.tests.unit.bad_input.cases import CASES, CORE, KEY
 from ansible_collections.meshforge.vpn.tests.unit.plugins.action.test_ipam_action import run as run_ipam
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import make_key
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet, make_set
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import FakeModule
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.test_nftables import make_set
 from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
 # the fake hosts of the module tests, as fixtures
 from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.test_ipsec_modules import charon  # noqa: F401 pylint: disable=unused-import

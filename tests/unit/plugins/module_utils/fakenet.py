@@ -233,6 +233,12 @@ class FakeNet(CommandLog):
         return int(text) if text.isdigit() else text
 
 
+def make_set(net, name='web_v4', kinds=('ipv4_addr',), flags=('interval',), elements=()):
+    """An nft set in the table inet meshforge, as if made earlier."""
+    table = net.tables.setdefault(('inet', 'meshforge'), {'sets': {}, 'chains': [], 'rules': {}})
+    table['sets'][name] = {'type': list(kinds), 'flags': list(flags), 'elements': set(elements)}
+
+
 def _canonical(value):
     # sets have no stable order (string hashes are salted per process, and a deep copy may re-order them)
     return sorted(value, key=str) if isinstance(value, (set, frozenset)) else str(value)

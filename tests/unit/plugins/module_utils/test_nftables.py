@@ -22,7 +22,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.resource im
 from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.table import normalize_set, normalize_table
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet, make_set
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import FakeModule
 
 SSH = {'client': '198.18.0.10', 'client_port': 50123, 'server': '198.18.0.1', 'server_port': 22}
@@ -105,11 +105,6 @@ def test_prefix_roundtrips_through_json(addr, length):
 
 
 # ------------------------------------------------------------------ nft_set --
-
-def make_set(net, name='web_v4', kinds=('ipv4_addr',), flags=('interval',), elements=()):
-    table = net.tables.setdefault(('inet', 'meshforge'), {'sets': {}, 'chains': [], 'rules': {}})
-    table['sets'][name] = {'type': list(kinds), 'flags': list(flags), 'elements': set(elements)}
-
 
 def run_set(net, check=False, diff=False, **params):
     base = {'family': 'inet', 'table': 'meshforge', 'name': 'web_v4', 'state': 'present', 'purge': False}

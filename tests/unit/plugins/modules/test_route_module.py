@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshforge.vpn contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The route and nft_table modules through a real AnsibleModule, with ``ip`` and ``nft`` answered by FakeNet:
+"""The route, nft_set and nft_table modules through a real AnsibleModule, with ``ip`` and ``nft`` answered by FakeNet:
 refusals are fail_json messages that start with the option's name, and leave the host as it was."""
 
 from __future__ import absolute_import, division, print_function
@@ -18,9 +18,9 @@ from ansible.module_utils import basic
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import model as rt
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import resource as routes_resource
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
-from ansible_collections.meshforge.vpn.plugins.modules import nft_table, route
+from ansible_collections.meshforge.vpn.plugins.modules import nft_set, nft_table, route
 from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet, make_set
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import FakeModule
 
 
@@ -86,3 +86,18 @@ def test_nft_table_lockout_fails_naming_the_chain(net, capsys):
         assert result['msg'].startswith('chains[0]: the table would drop the management connection'), result
         assert 'rc' not in result
     assert net.tables == {} and net.changing_commands() == []
+
+
+def test_nft_set_module_predicts_applies_and_refuses_through_the_fake_host(net, capsys):
+    make_set(net, name='admins', elements=['10.0.0.1'])
+    args = {'family': 'inet', 'table': 'meshforge', 'name': 'admins', 'elements': ['10.0.0.1', '10.0.0.2']}
+    predicted, _out = run_module(nft_set, args, capsys, check_mode=True, diff=True)
+    assert predicted['changed'] and predicted['added'] == ['10.0.0.2'] and net.changing_commands() == []
+    result, _out = run_module(nft_set, args, capsys)
+    assert result['changed'] and result['added'] == predicted['added']
+    assert net.tables[('inet', 'meshforge')]['sets']['admins']['elements'] == {'10.0.0.1', '10.0.0.2'}
+    again, _out = run_module(nft_set, args, capsys)
+    assert not again['changed']
+    changed = len(net.changing_commands())
+    refused, _out = run_module(nft_set, dict(args, elements=['10.0.0.300']), capsys)
+    assert refused['failed'] and refused['msg'].startswith('elements[0]: ') and len(net.changing_commands()) == changed
