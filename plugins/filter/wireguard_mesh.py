@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import registry, report, topology, underlay
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import registry, removal, report, topology, underlay
 
 MEMBER_KEYS = ('address', 'address6', 'endpoint', 'listen_port', 'persistent_keepalive', 'routed_subnets',
                'route_metric', 'routed_subnets_withdrawn')
@@ -136,9 +136,10 @@ def wireguard_mesh_rekeyed(results):
                   if isinstance(result, Mapping) and (result.get('key_mismatch') or result.get('missing_tools')))
 
 
-def wireguard_mesh_summary(names, play_hosts, alive, joined, recorded, known, keys):
-    """The lines that say which members of ``names`` did not converge in this run and what they still need; empty
-    when every member converged and nobody is behind."""
+def wireguard_mesh_summary(names, play_hosts, alive, joined, recorded, known, keys, removed=None):
+    """The lines that say which members of ``names`` did not converge in this run and what they still need, and
+    which hosts of ``removed`` still carry what the collection set up on them; empty when every member converged,
+    nobody is behind and every removed host is clean."""
     recorded = recorded if isinstance(recorded, Mapping) else {}
     known = known if isinstance(known, Mapping) else {}
     # against the registry as the run found it: the members with a new key were recorded before the interfaces
@@ -156,6 +157,12 @@ def wireguard_mesh_summary(names, play_hosts, alive, joined, recorded, known, ke
                          'knows it%s' % (name, later))
         elif name not in play_hosts and needs:
             lines.append('%s was outside this run (--limit) and is now behind: run it%s' % (name, later))
+    for name in removed or []:
+        if name not in alive:
+            why = 'did not answer' if name in play_hosts else 'was outside this run (--limit)'
+            lines.append('%s left the mesh (its addresses are released, its registry entry is forgotten and no member '
+                         'has it as a peer any more) but %s: its WireGuard interface, key and files are still on it; '
+                         'run meshforge.vpn.remove_host for it again when it answers' % (name, why))
     existing = sorted(n for n, k in (keys or {}).items() if isinstance(k, Mapping) and k.get('public_key')
                       and not k.get('changed') and not k.get('skipped'))
     if known.get('existed') is False and existing and recorded.get('existed') is not None:
@@ -166,9 +173,17 @@ def wireguard_mesh_summary(names, play_hosts, alive, joined, recorded, known, ke
     return lines
 
 
+def _release(settings, release):
+    """The hosts whose addresses are released: ``wireguard_mesh_ipam_release`` and the hosts removed from the mesh."""
+    removed = removal.names(settings.get('remove'))
+    if not removed or not isinstance(release, (list, tuple, type(None))):
+        return release or []        # a release that is not a list is refused by the address manager's request
+    return list(release or []) + [name for name in removed if name not in (release or [])]
+
+
 def wireguard_mesh_ipam_request(names, hostvars, settings, release=None, sources=None):
     try:
-        return topology.ipam_request(_members(names, hostvars, settings, sources), settings, release or [])
+        return topology.ipam_request(_members(names, hostvars, settings, sources), settings, _release(settings, release))
     except ValidationError as exc:
         raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)
 
@@ -181,7 +196,9 @@ def wireguard_mesh_problem(names, hostvars, settings, release=None, rotate_keys=
     """
     try:
         members = _members(names, hostvars, settings, sources)
-        topology.check_mesh(members, settings, release or [], rotate_keys or [])
+        removal.check(settings.get('remove'), members, settings, _sources(sources)['registry'], hostvars,
+                      settings.get('remove_force'))
+        topology.check_mesh(members, settings, _release(settings, release), rotate_keys or [])
     except ValidationError as exc:
         return str(exc)
     return ''

@@ -114,3 +114,11 @@ def test_new_keys_are_the_members_whose_key_step_made_one():
     results = {'h1': {'changed': True, 'public_key': key(1)}, 'h2': {'changed': False}, 'h3': {'skipped': True},
                'h4': None, 'h5': {'changed': True, 'failed': True}}
     assert FILTERS['wireguard_mesh_new_keys'](results) == ['h1']
+
+
+def test_the_summary_says_what_is_left_on_removed_hosts_that_did_not_answer():
+    lines = FILTERS['wireguard_mesh_summary'](['h1'], ['h1', 'h4', 'h5'], ['h1', 'h5'], ['h1'], {'members': {}},
+                                              REGISTRY, {}, ['h4', 'h5', 'h6'])
+    assert len(lines) == 2
+    assert lines[0].startswith('h4 left the mesh') and 'did not answer: its WireGuard interface, key and files' in lines[0]
+    assert lines[1].startswith('h6 left the mesh') and 'was outside this run (--limit)' in lines[1]
