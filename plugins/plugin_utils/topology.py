@@ -162,6 +162,13 @@ def check_mesh(members, settings, release=(), rotate_keys=()):
     for key in PATH_SETTINGS:
         if settings.get(key):
             v.absolute_path('wireguard_mesh_' + key, settings[key])
+    if settings.get('rotate_psk_secret'):
+        if not settings.get('preshared_keys'):
+            raise v.ValidationError('wireguard_mesh_rotate_psk_secret', 'the mesh has no preshared keys to rotate; set '
+                                    'wireguard_mesh_preshared_keys')
+        if settings.get('psk_secret'):
+            raise v.ValidationError('wireguard_mesh_rotate_psk_secret', 'the secret is wireguard_mesh_psk_secret: rotate '
+                                    'it where it is kept (a vault, a credential), not in a file')
     if settings.get('psk_secret'):
         # one given by the user (an empty one is generated); checked here, before the hosts' keys are made
         check_psk_secret('wireguard_mesh_psk_secret', settings['psk_secret'])

@@ -408,3 +408,12 @@ def test_a_short_psk_secret_given_by_the_user_is_refused_before_any_host():
     with pytest.raises(ValidationError) as err:
         topology.check_mesh(members(['a', 'b']), dict(SETTINGS, psk_secret='short'))
     assert str(err.value) == 'wireguard_mesh_psk_secret: must be a secret of at least 16 characters'
+
+
+def test_a_psk_secret_rotation_needs_preshared_keys_and_a_secret_kept_in_the_file():
+    topology.check_mesh(members(['a', 'b']), dict(SETTINGS, rotate_psk_secret=True, preshared_keys=True))
+    with pytest.raises(ValidationError, match='^wireguard_mesh_rotate_psk_secret: the mesh has no preshared keys'):
+        topology.check_mesh(members(['a', 'b']), dict(SETTINGS, rotate_psk_secret=True, preshared_keys=False))
+    with pytest.raises(ValidationError, match='^wireguard_mesh_rotate_psk_secret: the secret is wireguard_mesh_psk_secret'):
+        topology.check_mesh(members(['a', 'b']), dict(SETTINGS, rotate_psk_secret=True, preshared_keys=True,
+                                                      psk_secret='x' * 16))
