@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-bash tests/apt-install.sh wireguard-tools wireguard-go nftables iproute2 openssh-server openssh-client \
+bash tests/apt-install.sh wireguard-tools wireguard-go nftables iproute2 openssh-server openssh-client chromium \
     iputils-ping procps util-linux python3 python3-venv \
     strongswan-swanctl charon-systemd libcharon-extra-plugins libstrongswan-standard-plugins python3-cryptography
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import registry, removal, report, topology, underlay
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import registry, removal, report, status_page, topology, underlay
 
 MEMBER_KEYS = ('address', 'address6', 'endpoint', 'listen_port', 'persistent_keepalive', 'routed_subnets',
                'route_metric', 'routed_subnets_withdrawn')
@@ -227,6 +227,10 @@ def wireguard_status_report(results_by_host):
     return report.wireguard_status(results_by_host)
 
 
+def wireguard_status_html(results_by_host, read_at=''):
+    return status_page.render(report.wireguard_status(results_by_host), read_at)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -243,4 +247,5 @@ class FilterModule(object):
             'wireguard_mesh_summary': wireguard_mesh_summary,
             'wireguard_status_table': wireguard_status_table,
             'wireguard_status_report': wireguard_status_report,
+            'wireguard_status_html': wireguard_status_html,
         }

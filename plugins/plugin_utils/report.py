@@ -77,17 +77,22 @@ def wireguard_status(results_by_host):
                     member = peer['description']
                 status, reason = ('connected', None) if peer.get('connected') else (
                     'DOWN', 'no handshake within 180 s')
+                if interface.get('up') is False:
+                    status, reason = 'DOWN', 'its interface %s is down' % name
                 other_interfaces, other_problem = read.get(member, (None, None))
                 if member is not None and not other_problem:
                     if other is None:
                         status, reason = 'DOWN', '%s has no WireGuard interface' % member
+                    elif other_interfaces[other].get('up') is False:
+                        status, reason = 'DOWN', '%s has its interface %s down' % (member, other)
                     elif interface.get('public_key') and interface['public_key'] not in [
                             p.get('public_key') for p in other_interfaces[other].get('peers') or []]:
                         status, reason = 'DOWN', '%s does not list %s as a peer' % (member, host)
                 total += 1
                 up += status == 'connected'
                 peers.append(dict(peer, member=member, status=status, reason=reason))
-            entry['interfaces'][name] = {'public_key': interface.get('public_key'), 'peers': peers}
+            entry['interfaces'][name] = {'public_key': interface.get('public_key'), 'up': interface.get('up'),
+                                         'peers': peers}
         hosts[host] = entry
     unreachable = sorted(h for h in hosts if hosts[h]['status'] == 'UNREACHABLE')
     failed = sorted(h for h in hosts if hosts[h]['status'] == 'FAILED')
@@ -107,6 +112,16 @@ def wireguard_table(results_by_host):
     """One line per peer of every interface of every member, one line for a member without a row of its own
     (UNREACHABLE, FAILED, no interface), and the summary of :func:`wireguard_status`."""
     status = wireguard_status(results_by_host)
+    header, rows = wireguard_rows(status)
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    lines = ['  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header] + rows]
+    lines.append(status['summary']['text'])
+    return lines
+
+
+def wireguard_rows(status):
+    """``(header, rows)`` of :func:`wireguard_status`'s document: one row per peer, one per member without peers to
+    show (UNREACHABLE, FAILED, no interface)."""
     header = ('HOST', 'IFACE', 'PEER', 'ENDPOINT', 'ALLOWED IPS', 'HANDSHAKE', 'RX', 'TX', 'STATUS', 'REASON')
     rows = []
     for host in sorted(status['hosts']):
@@ -119,10 +134,7 @@ def wireguard_table(results_by_host):
                              peer.get('endpoint') or '-', ','.join(peer.get('allowed_ips') or []) or '-',
                              _age(peer.get('latest_handshake_age')), _bytes(peer.get('transfer_rx') or 0),
                              _bytes(peer.get('transfer_tx') or 0), peer['status'], peer['reason'] or ''))
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    lines = ['  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header] + rows]
-    lines.append(status['summary']['text'])
-    return lines
+    return header, rows
 
 
 def ipsec_table(info_by_host):

@@ -132,8 +132,19 @@ def test_status_json_shape():
     status = json.loads(json.dumps(wireguard_status(_mesh('h1', 'h2'))))
     assert sorted(status) == ['hosts', 'summary']
     assert sorted(status['hosts']['h1']) == ['interfaces', 'reason', 'status']
-    assert sorted(status['hosts']['h1']['interfaces']['wg0']) == ['peers', 'public_key']
+    assert sorted(status['hosts']['h1']['interfaces']['wg0']) == ['peers', 'public_key', 'up']
     assert {'public_key', 'description', 'member', 'status', 'reason', 'latest_handshake_age',
             'connected'} <= set(status['hosts']['h1']['interfaces']['wg0']['peers'][0])
     assert sorted(status['summary']) == ['failed', 'healthy', 'no_interface', 'peers_connected', 'peers_total',
                                          'text', 'unreachable']
+
+
+def test_a_member_whose_interface_is_down_is_down_at_both_ends_whatever_the_handshakes_say():
+    results = _mesh('h1', 'h2', 'h3')
+    results['h3']['interfaces']['wg0']['up'] = False
+    status = wireguard_status(results)
+    mine = status['hosts']['h3']['interfaces']['wg0']['peers']
+    assert set((p['status'], p['reason']) for p in mine) == {('DOWN', 'its interface wg0 is down')}
+    theirs = [p for p in status['hosts']['h1']['interfaces']['wg0']['peers'] if p['member'] == 'h3']
+    assert (theirs[0]['status'], theirs[0]['reason']) == ('DOWN', 'h3 has its interface wg0 down')
+    assert status['summary']['text'] == '2 of 6 peers connected' and not status['summary']['healthy']

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One self-contained HTML page of the mesh's live state: the members on a circle, a line per pair coloured by the
+state both ends report, the routed subnets under the members that carry them, and the table below.
+
+The page holds no secret (public keys, addresses and counters only), loads nothing from elsewhere, and carries the
+report as JSON for a small script that writes its own summary line (a browser that runs it proves the page whole).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import json
+import math
+
+from jinja2 import Environment
+from markupsafe import Markup
+
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import report as reports
+
+WIDTH = 760
+HEIGHT = 560
+COLOURS = {'up': '#2e7d32', 'down': '#c62828', 'half': '#ef6c00', 'unknown': '#9e9e9e'}
+
+TEMPLATE = u'''<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ title }}</title>
+<style>
+body{font-family:sans-serif;margin:1.5em;color:#212121}
+h1{font-size:1.3em;margin:0 0 .2em}
+.summary{font-size:1.05em;margin:.3em 0 1em}
+svg{border:1px solid #ddd;background:#fafafa}
+table{border-collapse:collapse;margin-top:1em;font-size:.85em}
+td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
+.connected{color:#2e7d32}.DOWN,.UNREACHABLE,.FAILED{color:#c62828;font-weight:bold}
+.legend span{display:inline-block;margin-right:1.2em}
+</style></head>
+<body>
+<h1>{{ title }}</h1>
+<div>State read at {{ read_at }}. A peer counts as connected with a handshake within 180 s.</div>
+<div class="summary" id="summary">{{ summary.text }}</div>
+<div class="legend">{% for state, colour in colours.items() %}<span style="color:{{ colour }}">&#9644; {{ state }}</span>{% endfor %}</div>
+<svg xmlns="http://www.w3.org/2000/svg" width="{{ width }}" height="{{ height }}" viewBox="0 0 {{ width }} {{ height }}">
+{% for link in links %}<line class="link {{ link.state }}" data-a="{{ link.a }}" data-b="{{ link.b }}" x1="{{ link.x1 }}" y1="{{ link.y1 }}" x2="{{ link.x2 }}" y2="{{ link.y2 }}" stroke="{{ colours[link.state] }}" stroke-width="3"><title>{{ link.a }} - {{ link.b }}: {{ link.text }}</title></line>
+{% endfor %}{% for member in members %}<g class="member {{ member.status }}" data-name="{{ member.name }}"><circle cx="{{ member.x }}" cy="{{ member.y }}" r="22" fill="{{ '#e3f2fd' if member.status == 'ok' else '#ffebee' }}" stroke="{{ '#1565c0' if member.status == 'ok' else '#c62828' }}" stroke-width="2"><title>{{ member.name }}: {{ member.status }}{{ ' (' ~ member.reason ~ ')' if member.reason else '' }}</title></circle>
+<text x="{{ member.x }}" y="{{ member.y + 42 }}" text-anchor="middle" font-size="13">{{ member.name }}</text>
+{% for subnet in member.subnets %}<text x="{{ member.x }}" y="{{ member.y + 58 + loop.index0 * 14 }}" text-anchor="middle" font-size="11" fill="#555">{{ subnet }}</text>
+{% endfor %}</g>
+{% endfor %}</svg>
+<table><tr>{% for cell in header %}<th>{{ cell }}</th>{% endfor %}</tr>
+{% for row in rows %}<tr>{% for cell in row %}<td class="{{ row[8] if loop.index0 == 8 else '' }}">{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+<script type="application/json" id="report">{{ report_json }}</script>
+<script>
+(function () {
+  var report = JSON.parse(document.getElementById('report').textContent);
+  var links = document.querySelectorAll('line.link');
+  var down = document.querySelectorAll('line.link.down, line.link.half').length;
+  var line = document.createElement('div');
+  line.id = 'rendered';
+  line.textContent = 'rendered: ' + Object.keys(report.hosts).length + ' members, ' + links.length + ' links, ' +
+    down + ' down';
+  document.body.appendChild(line);
+})();
+</script>
+</body></html>
+'''
+
+
+def _pair_state(ends):
+    """The state of a pair from what each end that was read reports about the other."""
+    seen = [status for status in ends if status is not None]
+    if not seen:
+        return 'unknown'
+    if all(status == 'connected' for status in seen):
+        return 'up' if len(seen) == 2 else 'unknown'
+    return 'down' if all(status != 'connected' for status in seen) else 'half'
+
+
+def layout(report):
+    """``{'members': [...], 'links': [...]}``: members on a circle in name order, one link per pair either end lists."""
+    names = sorted(report['hosts'])
+    radius = min(WIDTH, HEIGHT) / 2 - 90
+    members, position = [], {}
+    for index, name in enumerate(names):
+        angle = 2 * math.pi * index / max(len(names), 1) - math.pi / 2
+        x, y = round(WIDTH / 2 + radius * math.cos(angle)), round(HEIGHT / 2 - 20 + radius * math.sin(angle))
+        position[name] = (x, y)
+        entry = report['hosts'][name]
+        members.append({'name': name, 'x': x, 'y': y, 'status': entry['status'], 'reason': entry.get('reason'),
+                        'subnets': []})
+    pairs, routed = {}, {}
+    for name in names:
+        for interface in report['hosts'][name]['interfaces'].values():
+            for peer in interface['peers']:
+                other = peer.get('member')
+                if other not in position or other == name:
+                    continue
+                key = tuple(sorted((name, other)))
+                pairs.setdefault(key, {})[name] = peer['status']
+                for prefix in peer.get('allowed_ips') or []:
+                    network = ipaddress.ip_network(prefix, strict=False)
+                    if network.prefixlen < network.max_prefixlen:
+                        routed.setdefault(other, set()).add(str(network))
+    for member in members:
+        member['subnets'] = sorted(routed.get(member['name'], ()))
+    links = []
+    for (a, b), ends in sorted(pairs.items()):
+        state = _pair_state([ends.get(a), ends.get(b)])
+        text = '; '.join('%s sees %s' % (end, ends[end]) for end in sorted(ends))
+        links.append({'a': a, 'b': b, 'state': state, 'text': text, 'x1': position[a][0], 'y1': position[a][1],
+                      'x2': position[b][0], 'y2': position[b][1]})
+    return {'members': members, 'links': links}
+
+
+def render(report, read_at, title='WireGuard mesh status'):
+    """The page for ``report`` (:func:`.report.wireguard_status`), read at ``read_at`` (text)."""
+    drawn = layout(report)
+    header, rows = reports.wireguard_rows(report)
+    # JSON inside a script element: no "<" at all, so nothing in it can end the element or open a comment
+    report_json = Markup(json.dumps(report, sort_keys=True).replace('<', '\\u003c'))
+    return Environment(autoescape=True).from_string(TEMPLATE).render(
+        title=title, read_at=read_at, summary=report['summary'], colours=COLOURS, width=WIDTH, height=HEIGHT,
+        links=drawn['links'], members=drawn['members'], header=header, rows=rows, report_json=report_json)

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import status_page
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.report import wireguard_status
+
+from ansible_collections.meshforge.vpn.tests.unit.plugins.plugin_utils.test_report import _mesh
+
+
+def states(results):
+    drawn = status_page.layout(wireguard_status(results))
+    return dict(((link['a'], link['b']), link['state']) for link in drawn['links'])
+
+
+def test_one_link_per_pair_coloured_by_what_both_ends_say():
+    results = _mesh('h1', 'h2', 'h3')
+    assert states(results) == {('h1', 'h2'): 'up', ('h1', 'h3'): 'up', ('h2', 'h3'): 'up'}
+    results['h1']['interfaces']['wg0']['peers'][1].update(connected=False, latest_handshake_age=900)     # h1 -> h3
+    assert states(results)[('h1', 'h3')] == 'half'
+    results['h3']['interfaces']['wg0']['peers'][0].update(connected=False, latest_handshake_age=900)     # h3 -> h1
+    assert states(results)[('h1', 'h3')] == 'down'
+
+
+def test_a_member_that_was_not_read_leaves_its_links_unknown_and_is_drawn_as_such():
+    drawn = status_page.layout(wireguard_status(_mesh('h1', 'h2', 'h3', h3=None)))
+    links = dict(((link['a'], link['b']), link['state']) for link in drawn['links'])
+    assert links[('h1', 'h3')] == 'unknown' and links[('h1', 'h2')] == 'up'
+    assert [m['status'] for m in drawn['members'] if m['name'] == 'h3'] == ['UNREACHABLE']
+
+
+def test_routed_subnets_are_written_under_the_member_that_carries_them():
+    results = _mesh('h1', 'h2')
+    results['h1']['interfaces']['wg0']['peers'][0]['allowed_ips'].append('192.0.2.0/24')               # h2's LAN
+    drawn = status_page.layout(wireguard_status(results))
+    assert dict((m['name'], m['subnets']) for m in drawn['members']) == {'h1': [], 'h2': ['192.0.2.0/24']}
+
+
+def test_the_page_escapes_what_hosts_say_and_embeds_the_report_without_a_raw_angle_bracket():
+    results = _mesh('h1', 'h2')
+    results['h1']['interfaces']['wg0']['peers'][0]['description'] = '</script><b>x'
+    page = status_page.render(wireguard_status(results), '2026-12-05T12:00:00Z')
+    assert '<b>x' not in page and '&lt;/script&gt;&lt;b&gt;x' in page
+    embedded = re.search(r'<script type="application/json" id="report">(.*?)</script>', page, re.S).group(1)
+    assert '<' not in embedded
+    assert json.loads(embedded)['summary']['text'] == '2 of 2 peers connected'
+    assert 'State read at 2026-12-05T12:00:00Z' in page
+    assert page.count('<line class="link up"') == 1 and page.count('<g class="member ok"') == 2
