@@ -44,10 +44,16 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
 <div class="summary" id="summary">{{ summary.text }}</div>
 <div class="legend">{% for state, colour in colours.items() %}<span style="color:{{ colour }}">&#9644; {{ state }}</span>{% endfor %}</div>
 <svg xmlns="http://www.w3.org/2000/svg" width="{{ width }}" height="{{ height }}" viewBox="0 0 {{ width }} {{ height }}">
-{% for link in links %}<line class="link {{ link.state }}" data-a="{{ link.a }}" data-b="{{ link.b }}" x1="{{ link.x1 }}" y1="{{ link.y1 }}" x2="{{ link.x2 }}" y2="{{ link.y2 }}" stroke="{{ colours[link.state] }}" stroke-width="3"><title>{{ link.a }} - {{ link.b }}: {{ link.text }}</title></line>
-{% endfor %}{% for member in members %}<g class="member {{ member.status }}" data-name="{{ member.name }}"><circle cx="{{ member.x }}" cy="{{ member.y }}" r="22" fill="{{ '#e3f2fd' if member.status == 'ok' else '#ffebee' }}" stroke="{{ '#1565c0' if member.status == 'ok' else '#c62828' }}" stroke-width="2"><title>{{ member.name }}: {{ member.status }}{{ ' (' ~ member.reason ~ ')' if member.reason else '' }}</title></circle>
+{% for link in links %}<line class="link {{ link.state }}" data-a="{{ link.a }}" data-b="{{ link.b }}"
+ x1="{{ link.x1 }}" y1="{{ link.y1 }}" x2="{{ link.x2 }}" y2="{{ link.y2 }}" stroke="{{ colours[link.state] }}"
+ stroke-width="3"><title>{{ link.a }} - {{ link.b }}: {{ link.text }}</title></line>
+{% endfor %}{% for member in members %}<g class="member {{ member.status }}" data-name="{{ member.name }}">
+<circle cx="{{ member.x }}" cy="{{ member.y }}" r="22" fill="{{ '#e3f2fd' if member.status == 'ok' else '#ffebee' }}"
+ stroke="{{ '#1565c0' if member.status == 'ok' else '#c62828' }}" stroke-width="2"><title>{{ member.name }}:
+ {{ member.status }}{{ ' (' ~ member.reason ~ ')' if member.reason else '' }}</title></circle>
 <text x="{{ member.x }}" y="{{ member.y + 42 }}" text-anchor="middle" font-size="13">{{ member.name }}</text>
-{% for subnet in member.subnets %}<text x="{{ member.x }}" y="{{ member.y + 58 + loop.index0 * 14 }}" text-anchor="middle" font-size="11" fill="#555">{{ subnet }}</text>
+{% for subnet in member.subnets %}<text x="{{ member.x }}" y="{{ member.y + 58 + loop.index0 * 14 }}"
+ text-anchor="middle" font-size="11" fill="#555">{{ subnet }}</text>
 {% endfor %}</g>
 {% endfor %}</svg>
 <table><tr>{% for cell in header %}<th>{{ cell }}</th>{% endfor %}</tr>
