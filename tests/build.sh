@@ -29,6 +29,7 @@ ansible-playbook --syntax-check -i localhost, meshforge.vpn.wireguard_mesh >/dev
 ansible-playbook --syntax-check -i localhost, meshforge.vpn.wireguard_status >/dev/null
 ansible-playbook --syntax-check -i localhost, meshforge.vpn.remove_host -e wireguard_mesh_remove=h9 >/dev/null
 ansible-playbook --syntax-check -i localhost, meshforge.vpn.rotate_keys >/dev/null
+ansible-playbook --syntax-check -i localhost, meshforge.vpn.audit_report >/dev/null
 # The execution environment: ansible-builder finds the collection's controller-side
 # dependencies (meta/execution-environment.yml) and writes a build context from
 # the definition users build (no registry here, so the image itself is not built).

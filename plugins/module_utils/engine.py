@@ -11,9 +11,10 @@ module does it the same way, so the order lives here once and a driver writes on
     steps  = resource.steps(want, have)        what must change; a dict whose values are empty when nothing is to do
     resource.check(want, have, steps)          refuse what must not be applied (lockout, capture); runs in check mode
     files  = resource.files(want, have)        the files that persist it (content None: remove the file)
-    result = resource.result(want, have, steps) + changed, persisted, diff
+    result = resource.result(want, have, steps) + changed, persisted, audit, diff
     if changed and not check mode:
         resource.apply(want, have, steps), and the files are written (after, or before with files_first)
+        the audit records go to the host's audit log (the module's ``audit_log`` option, when it has one and it is set)
 
 Check mode stops at the one guard in :func:`manage`, so it predicts exactly what a real run changes: a step or a file
 that differs.  A driver never calls ``fail_json``; it raises the errors of :mod:`.common`, and
@@ -24,7 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import files as _files
+from ansible_collections.meshforge.vpn.plugins.module_utils import audit as _audit, files as _files
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError, MissingTool
 
 
@@ -86,6 +87,9 @@ class Resource(object):
     files_first = False
     """Write the files before :meth:`apply` (a unit brings the resource up from its file), not after it."""
 
+    kind = 'resource'
+    """The resource's name in audit records: the module that manages it."""
+
     def __init__(self, module, host=None):
         self.module = module
         self.host = host or Host(module)
@@ -122,6 +126,24 @@ class Resource(object):
         """``{'before': ..., 'after': ..., 'before_header': ..., 'after_header': ...}``, or None."""
         return None
 
+    def audit(self, want, have, steps):
+        """What the steps change, as an auditor reads it: ``[(change, detail), ...]`` (no secret: name keys and
+        fields, never their values)."""
+        return []
+
+    def audit_object(self, want):
+        """What audit records say the resource is."""
+        return str(want.get('name') or want.get('path') or '')
+
+
+def audit_records(resource, want, have, steps, pending):
+    """The ``audit`` result key: one record per change of :meth:`Resource.audit` and per file written or removed;
+    ``resource`` is the resource's :attr:`Resource.kind`, ``object`` what :meth:`Resource.audit_object` says."""
+    target = resource.audit_object(want)
+    changes = list(resource.audit(want, have, steps))
+    changes += [('file removed' if item.content is None else 'file written', item.path) for item in pending]
+    return [{'resource': resource.kind, 'object': target, 'change': change, 'detail': str(detail)} for change, detail in changes]
+
 
 def steps_changed(steps):
     """True when any step has something to do."""
@@ -139,6 +161,7 @@ def manage(resource):
     pending = [f for f in resource.files(want, have) if f.pending()]
     result = resource.result(want, have, steps)
     result.update(changed=steps_changed(steps) or bool(pending), persisted=bool(pending))
+    result['audit'] = audit_records(resource, want, have, steps, pending) if result['changed'] else []
     if module._diff:
         diff = resource.diff(want, have, steps, pending)
         if diff is not None:
@@ -155,4 +178,7 @@ def manage(resource):
     if not resource.files_first:
         for item in pending:
             item.write()
+    if module.params.get('audit_log'):
+        _audit.append(module.params['audit_log'], result['audit'], module.params.get('audit_log_max_size') or 1048576,
+                      module.params.get('audit_log_keep', 3))
     return result

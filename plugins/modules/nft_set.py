@@ -33,6 +33,7 @@ attributes:
     support: full
     description: Linux with C(nft) (nftables 0.9 or later, JSON support).
 extends_documentation_fragment:
+  - meshforge.vpn.audit
   - meshforge.vpn.nftables
 options:
   table:
@@ -95,6 +96,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+audit:
+  description:
+    - What the run changed (or in check mode would change), as an auditor reads it, one record per change with
+      C(resource), C(object), C(change) and C(detail); files written or removed included. Never a secret.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{resource: nft_set, object: inet meshforge ops, change: element added, detail: 10.88.0.7}]
 added:
   description: Elements that were (or would be) added, in canonical form.
   returned: always
@@ -123,6 +132,7 @@ persisted:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import audit
 from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.resource import manage_set
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 
@@ -136,6 +146,7 @@ def main():
             elements=dict(type='list', elements='raw', default=[]),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             purge=dict(type='bool', default=False, aliases=['exclusive']),
+            **audit.argument_spec()
         ),
         supports_check_mode=True,
     )

@@ -39,6 +39,7 @@ attributes:
     support: full
     description: Linux with C(nft) (nftables 0.9.3 or later) and C(ip) (iproute2).
 extends_documentation_fragment:
+  - meshforge.vpn.audit
   - meshforge.vpn.nftables
 options:
   name:
@@ -180,6 +181,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+audit:
+  description:
+    - What the run changed (or in check mode would change), as an auditor reads it, one record per change with
+      C(resource), C(object), C(change) and C(detail); files written or removed included. Never a secret.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{resource: nft_table, object: inet meshforge, change: rule added, detail: "input: tcp dport 22 accept"}]
 action:
   description: V(none), V(create), V(elements) (only set elements changed), V(replace) or V(delete).
   returned: always
@@ -225,6 +234,7 @@ management_connection:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import audit
 from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.resource import manage_table
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 
@@ -252,6 +262,7 @@ def main():
             )),
             allow_lockout=dict(type='bool', default=False),
             path=dict(type='path'),
+            **audit.argument_spec()
         ),
         supports_check_mode=True,
     )

@@ -37,6 +37,7 @@ attributes:
     support: full
     description: Linux with C(ip) (iproute2) with JSON output (C(ip -j), iproute2 4.13 or later).
 extends_documentation_fragment:
+  - meshforge.vpn.audit
   - meshforge.vpn.attributes
 options:
   routes:
@@ -126,6 +127,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+audit:
+  description:
+    - What the run changed (or in check mode would change), as an auditor reads it, one record per change with
+      C(resource), C(object), C(change) and C(detail); files written or removed included. Never a secret.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{resource: route, object: protocol 110, change: route added, detail: 192.0.2.0/24 dev wg0 table main metric 100}]
 added:
   description: Routes that were (or in check mode would be) added.
   returned: always
@@ -155,6 +164,7 @@ protocol:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import audit
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes.resource import manage_routes
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 
@@ -174,6 +184,7 @@ def main():
             protocol=dict(type='int', default=110),
             purge=dict(type='bool', default=False),
             path=dict(type='path'),
+            **audit.argument_spec()
         ),
         supports_check_mode=True,
     )

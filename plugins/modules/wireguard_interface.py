@@ -45,6 +45,8 @@ attributes:
     platforms: linux
     support: full
     description: Linux with the WireGuard kernel module or C(wireguard-go), C(wg) and C(ip) (iproute2).
+extends_documentation_fragment:
+  - meshforge.vpn.audit
 options:
   name:
     description: Interface name (1 to 15 characters of letters, digits and C(_=+.-)).
@@ -187,6 +189,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+audit:
+  description:
+    - What the run changed (or in check mode would change), as an auditor reads it, one record per change with
+      C(resource), C(object), C(change) and C(detail); files written or removed included. Never a secret.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{resource: wireguard_interface, object: wg0, change: peer added, detail: "h2 (SHA256:5DyvkzS3...)"}]
 public_key:
   description:
     - The interface's public key.
@@ -237,13 +247,14 @@ persisted:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
+from ansible_collections.meshforge.vpn.plugins.module_utils import audit
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import schema
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.interface import manage_interface
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=schema.interface_argument_spec(),
+        argument_spec=dict(schema.interface_argument_spec(), **audit.argument_spec()),
         supports_check_mode=True,
     )
     run_module(module, manage_interface)

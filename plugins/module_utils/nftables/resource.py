@@ -29,6 +29,8 @@ class Table(engine.Resource):
     """This collection's own table.  ``connection`` is the management SSH connection (read from the host when None,
     none with False)."""
 
+    kind = 'nft_table'
+
     def __init__(self, module, host=None, connection=None):
         super(Table, self).__init__(module, host or NftHost(module))
         self.connection = connection
@@ -93,6 +95,22 @@ class Table(engine.Resource):
             return {'action': 'delete' if have is not None else 'none'}
         return dict(compare_table(want, have), management_connection=self.checked)
 
+    def audit_object(self, want):
+        return '%s %s' % (want['family'], want['name'])
+
+    def audit(self, want, have, steps):
+        if want['state'] == 'absent':
+            return [('table removed', '')] if have is not None else []
+        plan = compare_table(want, have)
+        changes = [('table created', '')] if have is None else []
+        changes += [('rule added', rule) for rule in plan['rules_added']]
+        changes += [('rule removed', rule) for rule in plan['rules_removed']]
+        for verb, key in (('added to', 'elements_added'), ('removed from', 'elements_removed')):
+            changes += [('element %s set %s' % (verb, name), element)
+                        for name in sorted(plan[key]) for element in plan[key][name]]
+        changes += [('set changed', name) for name in plan['sets_changed'] if have is not None]
+        return changes
+
     def diff(self, want, have, steps, pending):
         fam, name = want['family'], want['name']
         if want['state'] == 'absent':
@@ -145,6 +163,14 @@ class Set(engine.Resource):
 
     def after(self, have, steps):
         return sorted((set(have['elements']) | set(steps['add'])) - set(steps['remove']), key=element_sort_key)
+
+    kind = 'nft_set'
+
+    def audit_object(self, want):
+        return '%s %s %s' % (want['family'], want['table'], want['name'])
+
+    def audit(self, want, have, steps):
+        return [('element added', e) for e in steps['add']] + [('element removed', e) for e in steps['remove']]
 
     def result(self, want, have, steps):
         return {'added': steps['add'], 'removed': steps['remove'], 'elements': self.after(have, steps),

@@ -90,6 +90,16 @@ class Routes(engine.Resource):
         for route in steps['add'] + steps['change']:
             self.host.replace(route, want['protocol'])
 
+    kind = 'route'
+
+    def audit_object(self, want):
+        return 'protocol %s' % want['protocol']
+
+    def audit(self, want, have, steps):
+        return ([('route added', describe(r, self.names)) for r in steps['add']]
+                + [('route changed', '%s: %s' % (describe(r, self.names), ', '.join(r['fields']))) for r in steps['change']]
+                + [('route removed', describe(r, self.names)) for r in steps['remove']])
+
     def files(self, want, have):
         if want['path'] is None:
             return []

@@ -7,7 +7,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import hashlib
+
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import wanted_routes
+
+
+def fingerprint(key):
+    """``SHA256:<base64>`` of a public key, as audit records name keys (the form ``ssh-keygen -l`` prints)."""
+    try:
+        raw = base64.b64decode(key, validate=True)
+    except (TypeError, ValueError):
+        raw = key.encode('utf-8')
+    return 'SHA256:' + base64.b64encode(hashlib.sha256(raw).digest()).decode('ascii').rstrip('=')
 
 
 def peer_ref(key, labels):

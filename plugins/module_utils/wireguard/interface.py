@@ -18,7 +18,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils import validation as
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes.safety import management_connection
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import schema, service, wgquick
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.describe import (
-    describe, desired_as_described, live_as_described, peer_ref)
+    describe, desired_as_described, fingerprint, live_as_described, peer_ref)
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.endpoints import endpoint_addresses
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.host import WireGuardHost
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.key import read_private_key, read_psks
@@ -53,6 +53,7 @@ class Interface(engine.Resource):
     """
 
     files_first = True
+    kind = 'wireguard_interface'
 
     def __init__(self, module, host=None, connection=None):
         super(Interface, self).__init__(module, host or WireGuardHost(module))
@@ -120,6 +121,27 @@ class Interface(engine.Resource):
             'implementation': implementation,
             'public_key': self._public_key(want, link),
         }
+
+    def audit(self, want, have, steps):
+        labels = self.labels(want, have)
+
+        def peer(key):
+            return '%s (%s)' % (labels.get(key) or '-', fingerprint(key))
+
+        changes = [('interface created', want['implementation'])] if steps['create'] else []
+        changes += [('interface setting changed', field) for field in sorted(steps['interface'])]
+        changes += [('address added', a) for a in steps['addresses_add']]
+        changes += [('address removed', a) for a in steps['addresses_del']]
+        changes += [('mtu changed', steps['mtu'])] if steps['mtu'] else []
+        changes += [('interface brought up', '')] if steps['up'] and not steps['create'] else []
+        changes += [('peer added', peer(k)) for k in steps['peers_add']]
+        changes += [('peer removed', peer(k)) for k in steps['peers_remove']]
+        changes += [('peer changed', '%s: %s' % (peer(k), ', '.join(f)))
+                    for k, f in sorted(steps['peers_change'].items())]
+        changes += [('route added', r) for r in steps['routes_add']]
+        changes += [('route removed', r) for r in steps['routes_del']]
+        changes += [('service %s' % key, want['name']) for key in ('dropin', 'enable') if steps.get(key)]
+        return changes
 
     def _public_key(self, want, link):
         if not want['private_key']:

@@ -19,6 +19,8 @@ class Removal(engine.Resource):
     """No interface called ``name``.  The file is removed after the unit is stopped, since ``wg-quick down``
     reads it."""
 
+    kind = 'wireguard_interface'
+
     def want(self):
         want = schema.normalize_interface(self.module.params)
         want['config_file'] = wgquick.config_path(want['name'])
@@ -47,6 +49,10 @@ class Removal(engine.Resource):
 
     def files(self, want, have):
         return [engine.File(want['config_file'], None)]
+
+    def audit(self, want, have, steps):
+        return ([('service disabled', want['name'])] if steps['disable'] else []) + (
+            [('interface removed', '%d peers' % len(have['peers']))] if steps['delete'] else [])
 
     def result(self, want, have, steps):
         labels = wgquick.parse_descriptions(have['config'])

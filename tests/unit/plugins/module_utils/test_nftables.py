@@ -248,7 +248,7 @@ def test_set_result_keys():
     net = FakeNet()
     make_set(net, elements=['10.0.0.1'])
     result = run_set(net, elements=['10.0.0.2'])
-    assert sorted(result) == ['added', 'changed', 'elements', 'persisted', 'removed', 'set_type']
+    assert sorted(result) == ['added', 'audit', 'changed', 'elements', 'persisted', 'removed', 'set_type']
     assert result['persisted'] is False and result['elements'] == ['10.0.0.1', '10.0.0.2']
 
 
