@@ -19,6 +19,7 @@ import os
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 
+
 def argument_spec():
     """The options of every module that writes the audit log (a fresh copy: AnsibleModule may change its spec)."""
     return {

@@ -44,7 +44,7 @@ def test_records_are_appended_with_the_time_in_a_0600_file(tmp_path):
 def test_the_log_is_rotated_by_size_and_keeps_the_newest_files(tmp_path):
     path = str(tmp_path / 'audit.jsonl')
     record = {'resource': 'nft_set', 'object': 'inet t s', 'change': 'element added', 'detail': 'x' * 100}
-    for _ in range(10):
+    for _count in range(10):
         audit.append(path, [record], max_size=300, keep=2, now=NOW)
     assert sorted(os.listdir(str(tmp_path))) == ['audit.jsonl', 'audit.jsonl.1', 'audit.jsonl.2']
     assert all(os.path.getsize(p) <= 300 for p in (path, path + '.1', path + '.2'))
