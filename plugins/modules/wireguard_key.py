@@ -29,6 +29,8 @@ attributes:
     platforms: linux
     support: full
     description: Needs C(wg) from wireguard-tools.
+extends_documentation_fragment:
+  - meshforge.vpn.audit
 options:
   path:
     description:
@@ -69,6 +71,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+audit:
+  description:
+    - What the run changed (or in check mode would change), as an auditor reads it, one record per change with
+      C(resource), C(object), C(change) and C(detail). Never a key; a rotation names the old public key's fingerprint.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{resource: wireguard_key, object: /etc/wireguard/wg0.key, change: key created, detail: ""}]
 public_key:
   description: The public key, base64. None in check mode when the key does not exist yet, and with O(state=absent).
   returned: always
@@ -94,6 +104,7 @@ missing_tools:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import audit
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.key import manage_key
 
@@ -104,6 +115,7 @@ def main():
             path=dict(type='path', default='/etc/wireguard/wg0.key'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             rotate=dict(type='bool', default=False),
+            **audit.argument_spec()
         ),
         supports_check_mode=True,
     )

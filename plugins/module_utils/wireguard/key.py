@@ -12,6 +12,7 @@ import os
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine, files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.describe import fingerprint
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.host import WireGuardHost
 
 NOT_A_KEY = 'is not a WireGuard key file (exactly one line of base64 of 32 bytes)'
@@ -72,6 +73,8 @@ def check_key_file(module, path):
 class Key(engine.Resource):
     """The private key file of wireguard_key.  The file is the resource itself, so no other file persists it."""
 
+    kind = 'wireguard_key'
+
     def __init__(self, module, host=None):
         super(Key, self).__init__(module, host or WireGuardHost(module))
 
@@ -112,6 +115,15 @@ class Key(engine.Resource):
         present = want['state'] == 'present'
         return {'path': want['path'], 'rotated': bool(present and have['key'] is not None and want['rotate']),
                 'public_key': self.host.public_key(have['key']) if present and not steps['create'] else None}
+
+    def audit(self, want, have, steps):
+        if steps.get('remove'):
+            return [('key removed', '')]
+        if steps['create'] and have['key'] is not None:
+            return [('key rotated', 'the old public key was %s' % fingerprint(self.host.public_key(have['key'])))]
+        if steps['create']:
+            return [('key created', '')]
+        return [('key mode set', '0600')] if steps['mode'] else []
 
     def diff(self, want, have, steps, pending):
         path, mode = want['path'], have['mode']

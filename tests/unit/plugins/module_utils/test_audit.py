@@ -84,3 +84,19 @@ def test_the_interface_says_what_changed_by_name_and_fingerprint_and_logs_it_wit
     predicted, _module, _changing = run(system, manage_interface, third, check_mode=True)
     assert [r['change'] for r in predicted['audit']].count('peer removed') == len(second['peers'])
     assert len(lines(log)) == len(result['audit']) + len(changed['audit'])
+
+
+def test_the_key_says_it_was_created_rotated_or_removed_and_never_shows_a_key(tmp_path, monkeypatch):
+    from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.key import manage_key
+    system = install(FakeSystem(), str(tmp_path), monkeypatch)
+    path = os.path.join(system.dir, 'new.key')
+    created, _module, _changing = run(system, manage_key, {'path': path, 'state': 'present', 'rotate': False})
+    assert [(r['resource'], r['object'], r['change']) for r in created['audit']] == [('wireguard_key', path, 'key created')]
+    old_public = created['public_key']
+    rotated, _module, _changing = run(system, manage_key, {'path': path, 'state': 'present', 'rotate': True})
+    assert [(r['change'], r['detail']) for r in rotated['audit']] == [
+        ('key rotated', 'the old public key was %s' % fingerprint(old_public))]
+    with open(path) as f:
+        assert f.read().strip() not in json.dumps(rotated)
+    removed, _module, _changing = run(system, manage_key, {'path': path, 'state': 'absent', 'rotate': False})
+    assert [r['change'] for r in removed['audit']] == ['key removed']
