@@ -7,10 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import ipsec_plan, report
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import ipsec_plan, report, status_page
 
 
 def _hosts(names, hostvars):
@@ -34,6 +36,7 @@ def ipsec_site_problem(tunnels, names, hostvars, settings):
     """The first problem of the tunnels, ``<variable>: <problem>``, or an empty string (for one ``fail`` task)."""
     try:
         ipsec_plan.plan_sites(tunnels, _hosts(names, hostvars), settings)
+        ipsec_plan.check_removal(tunnels, settings.get('remove') or [], names)
     except ValidationError as exc:
         return str(exc)
     return ''
@@ -46,8 +49,23 @@ def ipsec_site_psk(connection, secret, tunnels):
         raise AnsibleFilterError('meshforge.vpn.ipsec_site: %s' % exc)
 
 
-def ipsec_status_table(info_by_host):
-    return report.ipsec_table(info_by_host)
+def _expected(tunnels):
+    """The connection names of ``ipsec_site_tunnels`` (None: count every connection charon holds)."""
+    if tunnels is None:
+        return None
+    return [t.get('name') for t in tunnels if isinstance(t, Mapping)]
+
+
+def ipsec_status_table(info_by_host, tunnels=None):
+    return report.ipsec_table(info_by_host, _expected(tunnels))
+
+
+def ipsec_status_report(info_by_host, tunnels=None):
+    return report.ipsec_status(info_by_host, _expected(tunnels))
+
+
+def ipsec_status_html(info_by_host, read_at='', tunnels=None):
+    return status_page.render_ipsec(info_by_host, read_at, expected=_expected(tunnels))
 
 
 class FilterModule(object):
@@ -57,4 +75,6 @@ class FilterModule(object):
             'ipsec_site_problem': ipsec_site_problem,
             'ipsec_site_psk': ipsec_site_psk,
             'ipsec_status_table': ipsec_status_table,
+            'ipsec_status_report': ipsec_status_report,
+            'ipsec_status_html': ipsec_status_html,
         }

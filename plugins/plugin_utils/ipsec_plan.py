@@ -275,6 +275,26 @@ def plan_sites(tunnels, hosts, settings):
     return plans
 
 
+def check_removal(tunnels, remove, inventory):
+    """Refuse ``ipsec_site_remove`` (hosts that leave the sites for good) naming a host the inventory does not have, or
+    one that is still an end of a tunnel (the next run would set the tunnel up again)."""
+    field = 'ipsec_site_remove'
+    if isinstance(remove, str):
+        remove = [part.strip() for part in remove.split(',') if part.strip()]
+    if not isinstance(remove, (list, tuple)) or not all(isinstance(name, str) and name for name in remove):
+        raise v.ValidationError(field, 'must be a list of inventory host names, got %r' % (remove,))
+    strangers = [name for name in remove if name not in inventory]
+    if strangers:
+        raise v.ValidationError(field, '%s is not a host of the inventory' % ', '.join(strangers))
+    for tunnel in tunnels if isinstance(tunnels, list) else []:
+        ends = [tunnel.get(side) for side in SIDES if isinstance(tunnel, dict)]
+        still = [name for name in remove if name in ends]
+        if still:
+            raise v.ValidationError(field, '%s is still an end of the tunnel %s; drop the tunnel from ipsec_site_tunnels '
+                                    'first' % (still[0], tunnel.get('name')))
+    return list(remove)
+
+
 def needs_psk_secret(plans):
     return any((c.get('psk_source') or {}).get('pair') for p in plans.values() for c in p['connections'])
 

@@ -112,11 +112,7 @@ def wireguard_table(results_by_host):
     """One line per peer of every interface of every member, one line for a member without a row of its own
     (UNREACHABLE, FAILED, no interface), and the summary of :func:`wireguard_status`."""
     status = wireguard_status(results_by_host)
-    header, rows = wireguard_rows(status)
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    lines = ['  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header] + rows]
-    lines.append(status['summary']['text'])
-    return lines
+    return _lines(*wireguard_rows(status)) + [status['summary']['text']]
 
 
 def wireguard_rows(status):
@@ -137,46 +133,123 @@ def wireguard_rows(status):
     return header, rows
 
 
-def ipsec_table(info_by_host):
-    """One line per CHILD SA of every IKE SA of every host (as ``ipsec_info`` returned them), and one per loaded
-    connection without an established IKE SA, in the shape of ``swanctl --list-sas``."""
+def ipsec_status(info_by_host, expected=None):
+    """The live IPsec state of every host as one document: ``hosts`` (host -> ``status``, ``reason``,
+    ``connections`` -> ``status`` (``established``, ``DOWN``, or ``other`` for one not in ``expected``), ``reason``
+    and its IKE SAs with their negotiated algorithms, rekey times and CHILD SAs with byte and packet counters) and a
+    ``summary``.
+
+    ``info_by_host`` maps every host to its registered ``ipsec_info`` result, or None when it has none (unreachable).
+    ``expected`` names the connections the inventory describes (its tunnels); others charon holds (an operator's own)
+    are listed but neither counted nor failed on. A connection is established when charon says so and one of its
+    CHILD SAs is installed."""
+    hosts = {}
+    up = total = 0
+    for host in sorted(info_by_host):
+        info, problem = _read_ipsec(info_by_host[host])
+        entry = {'status': problem or 'ok', 'reason': None, 'connections': {}}
+        if problem:
+            entry['reason'] = ('not reachable over SSH' if problem == 'UNREACHABLE'
+                               else str(info_by_host[host].get('msg') or 'ipsec_info failed'))
+        for name, conn in sorted(((info or {}).get('connections') or {}).items()):
+            sas = [sa for sa in (info.get('sas') or []) if sa.get('name') == name]
+            installed = [c for sa in sas for c in sa.get('child_sas') or [] if c.get('state') == 'INSTALLED']
+            status, reason = 'established', None
+            if expected is not None and name not in expected:
+                entry['connections'][name] = {'status': 'other', 'reason': 'not a tunnel of ipsec_site_tunnels',
+                                              'sas': [_ike_sa(sa) for sa in sas]}
+                continue
+            if not conn.get('established') or not sas:
+                status, reason = 'DOWN', 'no established IKE SA'
+            elif not installed:
+                status, reason = 'DOWN', 'no installed CHILD SA'
+            total += 1
+            up += status == 'established'
+            entry['connections'][name] = {'status': status, 'reason': reason, 'sas': [_ike_sa(sa) for sa in sas]}
+        hosts[host] = entry
+    unreachable = sorted(h for h in hosts if hosts[h]['status'] == 'UNREACHABLE')
+    failed = sorted(h for h in hosts if hosts[h]['status'] == 'FAILED')
+    text = '%d of %d connections established' % (up, total)
+    for members, what in ((unreachable, '%s unreachable'), (failed, '%s could not be read')):
+        if members:
+            text += '; ' + what % ', '.join(members)
+    return {'hosts': hosts, 'summary': {
+        'connections_total': total, 'connections_established': up, 'unreachable': unreachable, 'failed': failed,
+        'healthy': up == total and not (unreachable or failed), 'text': text}}
+
+
+IKE_KEYS = ('uniqueid', 'state', 'remote_host', 'remote_id', 'algorithms', 'rekey_time')
+CHILD_KEYS = ('name', 'uniqueid', 'state', 'algorithms', 'rekey_time', 'local_ts', 'remote_ts', 'bytes_in', 'packets_in',
+              'bytes_out', 'packets_out')
+
+
+def _ike_sa(sa):
+    ike = dict((key, sa.get(key)) for key in IKE_KEYS)
+    ike['child_sas'] = [dict((key, child.get(key)) for key in CHILD_KEYS) for child in sa.get('child_sas') or []]
+    return ike
+
+
+def _read_ipsec(result):
+    """(info, problem) from one host's registered ``ipsec_info`` result (None: it never ran, the host was
+    unreachable)."""
+    if result is None or (isinstance(result, Mapping) and result.get('unreachable')):
+        return None, 'UNREACHABLE'
+    if isinstance(result, Mapping) and (result.get('failed') or 'connections' not in result):
+        return None, 'FAILED'
+    return result, None
+
+
+def ipsec_table(info_by_host, expected=None):
+    """One line per CHILD SA of every IKE SA of every host (as ``ipsec_info`` returned them), one per loaded
+    connection without an established IKE SA and one per host that could not be read, in the shape of
+    ``swanctl --list-sas``, and the summary of :func:`ipsec_status`."""
+    return _lines(*ipsec_rows(info_by_host)) + [ipsec_status(info_by_host, expected)['summary']['text']]
+
+
+def _lines(header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    return ['  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header] + rows]
+
+
+def ipsec_rows(info_by_host):
+    """``(header, rows)`` of :func:`ipsec_table`."""
     header = ('HOST', 'CONNECTION', 'IKE SA', 'PEER', 'IKE ALGORITHMS', 'CHILD', 'TRAFFIC SELECTORS',
               'ESP ALGORITHMS', 'IN', 'OUT', 'STATUS')
     rows = []
-    up = total = 0
     for host in sorted(info_by_host):
-        info = info_by_host[host] or {}
+        info, problem = _read_ipsec(info_by_host[host])
+        if problem:
+            rows.append((host, '-', '-', '-', '-', '-', '-', '-', '-', '-', problem))
+            continue
         connections = info.get('connections') or {}
         sas = info.get('sas') or []
         for name in sorted(connections):
-            total += 1
             mine = [s for s in sas if s.get('name') == name]
-            if connections[name].get('established'):
-                up += 1
             if not mine:
                 rows.append((host, name, '-', '-', '-', '-', '-', '-', '-', '-', 'DOWN'))
             for sa in mine:
-                ike = '#%s %s' % (sa.get('uniqueid'), sa.get('state'))
-                peer = '%s[%s]' % (sa.get('remote_host') or '-', sa.get('remote_id') or '-')
-                children = sa.get('child_sas') or []
-                if not children:
-                    rows.append((host, name, ike, peer, sa.get('algorithms') or '-', '-', '-', '-', '-', '-',
-                                 'no child SA'))
-                for child in children:
-                    ts = '%s === %s' % (','.join(child.get('local_ts') or []), ','.join(child.get('remote_ts') or []))
-                    rows.append((host, name, ike, peer, sa.get('algorithms') or '-',
-                                 '%s #%s' % (child.get('name'), child.get('uniqueid')), ts,
-                                 child.get('algorithms') or '-',
-                                 '%s/%dp' % (_bytes(child.get('bytes_in') or 0), child.get('packets_in') or 0),
-                                 '%s/%dp' % (_bytes(child.get('bytes_out') or 0), child.get('packets_out') or 0),
-                                 'up' if sa.get('state') == 'ESTABLISHED' and child.get('state') == 'INSTALLED'
-                                 else child.get('state') or '?'))
+                rows.extend(_sa_rows(host, name, sa))
         if not connections:
             rows.append((host, '-', '-', '-', '-', '-', '-', '-', '-', '-', 'no connection'))
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    lines = ['  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header] + rows]
-    lines.append('%d of %d connections established' % (up, total))
-    return lines
+    return header, rows
+
+
+def _sa_rows(host, name, sa):
+    ike = '#%s %s' % (sa.get('uniqueid'), sa.get('state'))
+    peer = '%s[%s]' % (sa.get('remote_host') or '-', sa.get('remote_id') or '-')
+    children = sa.get('child_sas') or []
+    if not children:
+        return [(host, name, ike, peer, sa.get('algorithms') or '-', '-', '-', '-', '-', '-', 'no child SA')]
+    rows = []
+    for child in children:
+        ts = '%s === %s' % (','.join(child.get('local_ts') or []), ','.join(child.get('remote_ts') or []))
+        rows.append((host, name, ike, peer, sa.get('algorithms') or '-',
+                     '%s #%s' % (child.get('name'), child.get('uniqueid')), ts, child.get('algorithms') or '-',
+                     '%s/%dp' % (_bytes(child.get('bytes_in') or 0), child.get('packets_in') or 0),
+                     '%s/%dp' % (_bytes(child.get('bytes_out') or 0), child.get('packets_out') or 0),
+                     'up' if sa.get('state') == 'ESTABLISHED' and child.get('state') == 'INSTALLED'
+                     else child.get('state') or '?'))
+    return rows
 
 
 def ipam_table(query):

@@ -40,7 +40,7 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
 </style></head>
 <body>
 <h1>{{ title }}</h1>
-<div>State read at {{ read_at }}. A peer counts as connected with a handshake within 180 s.</div>
+<div>State read at {{ read_at }}. {{ rule }}</div>
 <div class="summary" id="summary">{{ summary.text }}</div>
 <div class="legend">{% for state, colour in colours.items() %}<span style="color:{{ colour }}">&#9644; {{ state }}</span>{% endfor %}</div>
 <svg xmlns="http://www.w3.org/2000/svg" width="{{ width }}" height="{{ height }}" viewBox="0 0 {{ width }} {{ height }}">
@@ -48,8 +48,8 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
  x1="{{ link.x1 }}" y1="{{ link.y1 }}" x2="{{ link.x2 }}" y2="{{ link.y2 }}" stroke="{{ colours[link.state] }}"
  stroke-width="3"><title>{{ link.a }} - {{ link.b }}: {{ link.text }}</title></line>
 {% endfor %}{% for member in members %}<g class="member {{ member.status }}" data-name="{{ member.name }}">
-<circle cx="{{ member.x }}" cy="{{ member.y }}" r="22" fill="{{ '#e3f2fd' if member.status == 'ok' else '#ffebee' }}"
- stroke="{{ '#1565c0' if member.status == 'ok' else '#c62828' }}" stroke-width="2"><title>{{ member.name }}:
+<circle cx="{{ member.x }}" cy="{{ member.y }}" r="22" fill="{{ fills.get(member.status, '#ffebee') }}"
+ stroke="{{ strokes.get(member.status, '#c62828') }}" stroke-width="2"><title>{{ member.name }}:
  {{ member.status }}{{ ' (' ~ member.reason ~ ')' if member.reason else '' }}</title></circle>
 <text x="{{ member.x }}" y="{{ member.y + 42 }}" text-anchor="middle" font-size="13">{{ member.name }}</text>
 {% for subnet in member.subnets %}<text x="{{ member.x }}" y="{{ member.y + 58 + loop.index0 * 14 }}"
@@ -57,7 +57,7 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
 {% endfor %}</g>
 {% endfor %}</svg>
 <table><tr>{% for cell in header %}<th>{{ cell }}</th>{% endfor %}</tr>
-{% for row in rows %}<tr>{% for cell in row %}<td class="{{ row[8] if loop.index0 == 8 else '' }}">{{ cell }}</td>{% endfor %}</tr>
+{% for row in rows %}<tr>{% for cell in row %}<td class="{{ row[status_column] if loop.index0 == status_column else '' }}">{{ cell }}</td>{% endfor %}</tr>
 {% endfor %}</table>
 <script type="application/json" id="report">{{ report_json }}</script>
 <script>
@@ -86,18 +86,30 @@ def _pair_state(ends):
     return 'down' if all(status != 'connected' for status in seen) else 'half'
 
 
+def _circle(names):
+    """``{name: (x, y)}`` on a circle, in the order given."""
+    radius = min(WIDTH, HEIGHT) / 2 - 90
+    position = {}
+    for index, name in enumerate(names):
+        angle = 2 * math.pi * index / max(len(names), 1) - math.pi / 2
+        position[name] = (round(WIDTH / 2 + radius * math.cos(angle)), round(HEIGHT / 2 - 20 + radius * math.sin(angle)))
+    return position
+
+
+def _member(name, position, status, reason, subnets=()):
+    return {'name': name, 'x': position[name][0], 'y': position[name][1], 'status': status, 'reason': reason,
+            'subnets': sorted(subnets)}
+
+
+def _link(a, b, state, text, position):
+    return {'a': a, 'b': b, 'state': state, 'text': text, 'x1': position[a][0], 'y1': position[a][1],
+            'x2': position[b][0], 'y2': position[b][1]}
+
+
 def layout(report):
     """``{'members': [...], 'links': [...]}``: members on a circle in name order, one link per pair either end lists."""
     names = sorted(report['hosts'])
-    radius = min(WIDTH, HEIGHT) / 2 - 90
-    members, position = [], {}
-    for index, name in enumerate(names):
-        angle = 2 * math.pi * index / max(len(names), 1) - math.pi / 2
-        x, y = round(WIDTH / 2 + radius * math.cos(angle)), round(HEIGHT / 2 - 20 + radius * math.sin(angle))
-        position[name] = (x, y)
-        entry = report['hosts'][name]
-        members.append({'name': name, 'x': x, 'y': y, 'status': entry['status'], 'reason': entry.get('reason'),
-                        'subnets': []})
+    position = _circle(names)
     pairs, routed = {}, {}
     for name in names:
         for interface in report['hosts'][name]['interfaces'].values():
@@ -105,29 +117,71 @@ def layout(report):
                 other = peer.get('member')
                 if other not in position or other == name:
                     continue
-                key = tuple(sorted((name, other)))
-                pairs.setdefault(key, {})[name] = peer['status']
+                pairs.setdefault(tuple(sorted((name, other))), {})[name] = peer['status']
                 for prefix in peer.get('allowed_ips') or []:
                     network = ipaddress.ip_network(prefix, strict=False)
                     if network.prefixlen < network.max_prefixlen:
                         routed.setdefault(other, set()).add(str(network))
-    for member in members:
-        member['subnets'] = sorted(routed.get(member['name'], ()))
-    links = []
-    for (a, b), ends in sorted(pairs.items()):
-        state = _pair_state([ends.get(a), ends.get(b)])
-        text = '; '.join('%s sees %s' % (end, ends[end]) for end in sorted(ends))
-        links.append({'a': a, 'b': b, 'state': state, 'text': text, 'x1': position[a][0], 'y1': position[a][1],
-                      'x2': position[b][0], 'y2': position[b][1]})
+    members = [_member(name, position, report['hosts'][name]['status'], report['hosts'][name].get('reason'),
+                       routed.get(name, ())) for name in names]
+    links = [_link(a, b, _pair_state([ends.get(a), ends.get(b)]),
+                   '; '.join('%s sees %s' % (end, ends[end]) for end in sorted(ends)), position)
+             for (a, b), ends in sorted(pairs.items())]
     return {'members': members, 'links': links}
 
 
-def render(report, read_at, title='WireGuard mesh status'):
-    """The page for ``report`` (:func:`.report.wireguard_status`), read at ``read_at`` (text)."""
-    drawn = layout(report)
-    header, rows = reports.wireguard_rows(report)
+def layout_ipsec(report):
+    """The sites on a circle with a link per tunnel: a connection name two sites hold joins them; one only one site
+    holds goes to a node for its remote peer (the IKE SA's remote identity, or the connection's name)."""
+    sites = sorted(report['hosts'])
+    ends, peers = {}, {}
+    for site in sites:
+        for name, conn in report['hosts'][site]['connections'].items():
+            if conn['status'] == 'other':
+                continue
+            ends.setdefault(name, {})[site] = 'connected' if conn['status'] == 'established' else 'DOWN'
+            remote = [sa.get('remote_id') or sa.get('remote_host') for sa in conn['sas']]
+            peers.setdefault(name, remote[0] if remote and remote[0] else '%s peer' % name)
+    outside = sorted(set(peers[name] for name in ends if len(ends[name]) == 1) - set(sites))
+    position = _circle(sites + outside)
+    members = [_member(site, position, report['hosts'][site]['status'], report['hosts'][site].get('reason'))
+               for site in sites]
+    members += [_member(peer, position, 'outside', 'not managed here') for peer in outside]
+    links = []
+    for name in sorted(ends):
+        held = ends[name]
+        if len(held) >= 2:
+            a, b = sorted(held)[:2]
+            links.append(_link(a, b, _pair_state([held[a], held[b]]), '%s: %s' % (name, held), position))
+        else:
+            site = next(iter(held))
+            links.append(_link(site, peers[name], 'up' if held[site] == 'connected' else 'down',
+                               '%s: %s' % (name, held), position))
+    unread = [site for site in sites if report['hosts'][site]['status'] != 'ok']
+    return {'members': members, 'links': links, 'unread': unread}
+
+
+def _page(report, drawn, header, rows, status_column, read_at, title, rule):
     # JSON inside a script element: no "<" at all, so nothing in it can end the element or open a comment
     report_json = Markup(json.dumps(report, sort_keys=True).replace('<', '\\u003c'))
     return Environment(autoescape=True).from_string(TEMPLATE).render(
         title=title, read_at=read_at, summary=report['summary'], colours=COLOURS, width=WIDTH, height=HEIGHT,
-        links=drawn['links'], members=drawn['members'], header=header, rows=rows, report_json=report_json)
+        links=drawn['links'], members=drawn['members'], header=header, rows=rows, status_column=status_column,
+        rule=rule, report_json=report_json, fills={'ok': '#e3f2fd', 'outside': '#f5f5f5'},
+        strokes={'ok': '#1565c0', 'outside': '#9e9e9e'})
+
+
+def render(report, read_at, title='WireGuard mesh status'):
+    """The page for ``report`` (:func:`.report.wireguard_status`), read at ``read_at`` (text)."""
+    header, rows = reports.wireguard_rows(report)
+    return _page(report, layout(report), header, rows, 8, read_at, title,
+                 'A peer counts as connected with a handshake within 180 s and both ends\' interfaces up.')
+
+
+def render_ipsec(info_by_host, read_at, title='IPsec status', expected=None):
+    """The page for the ``ipsec_info`` results of every site, read at ``read_at`` (text); ``expected``: the tunnels'
+    names (others charon holds are not drawn)."""
+    report = reports.ipsec_status(info_by_host, expected)
+    header, rows = reports.ipsec_rows(info_by_host)
+    return _page(report, layout_ipsec(report), header, rows, 10, read_at, title,
+                 'A tunnel counts as established with an established IKE SA and an installed CHILD SA.')

@@ -171,3 +171,15 @@ def test_the_roles_own_settings_are_named(settings, field):
     with pytest.raises(ValidationError) as exc:
         ipsec_plan.plan_sites([PAIR], HOSTS, dict(SETTINGS, **settings))
     assert exc.value.field == field
+
+
+def test_a_site_removed_for_good_must_be_in_the_inventory_and_no_end_of_a_tunnel():
+    from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipsec_plan import check_removal
+    tunnels = [{'name': 'north-south', 'left': 'north', 'right': 'south'}]
+    assert check_removal(tunnels, 'east, west', ['east', 'west', 'north', 'south']) == ['east', 'west']
+    with pytest.raises(ValidationError, match='^ipsec_site_remove: north is still an end of the tunnel north-south; drop'):
+        check_removal(tunnels, ['north'], ['north', 'south'])
+    with pytest.raises(ValidationError, match='^ipsec_site_remove: ghost is not a host of the inventory'):
+        check_removal(tunnels, ['ghost'], ['north', 'south'])
+    with pytest.raises(ValidationError, match='^ipsec_site_remove: must be a list'):
+        check_removal(tunnels, {'east': 1}, ['east'])

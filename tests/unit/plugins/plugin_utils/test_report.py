@@ -148,3 +148,37 @@ def test_a_member_whose_interface_is_down_is_down_at_both_ends_whatever_the_hand
     theirs = [p for p in status['hosts']['h1']['interfaces']['wg0']['peers'] if p['member'] == 'h3']
     assert (theirs[0]['status'], theirs[0]['reason']) == ('DOWN', 'h3 has its interface wg0 down')
     assert status['summary']['text'] == '2 of 6 peers connected' and not status['summary']['healthy']
+
+
+def test_ipsec_status_document_with_a_down_tunnel_and_an_unreachable_host():
+    from ansible_collections.meshforge.vpn.plugins.plugin_utils.report import ipsec_status, ipsec_table
+    child = {'name': 'net', 'uniqueid': 3, 'state': 'INSTALLED', 'algorithms': 'AES_GCM_16-256', 'rekey_time': 3300,
+             'local_ts': ['198.19.11.0/24'], 'remote_ts': ['198.19.12.0/24'], 'bytes_in': 2048, 'packets_in': 4,
+             'bytes_out': 84, 'packets_out': 1, 'spi_in': 'c1a2b3c4'}
+    sa = {'name': 'west-east', 'uniqueid': 1, 'state': 'ESTABLISHED', 'remote_host': '198.18.1.12', 'remote_id': 'east',
+          'algorithms': 'AES_GCM_16-256/PRF_HMAC_SHA2_384/ECP_384', 'rekey_time': 13000, 'child_sas': [child]}
+    info = {'west': {'connections': {'west-east': {'established': True}, 'to-box': {'established': False}}, 'sas': [sa]},
+            'east': None, 'north': {'failed': True, 'msg': 'charon is not running'}}
+    status = ipsec_status(info)
+    west = status['hosts']['west']['connections']
+    assert (west['west-east']['status'], west['to-box']['status']) == ('established', 'DOWN')
+    assert west['to-box']['reason'] == 'no established IKE SA'
+    assert west['west-east']['sas'][0]['rekey_time'] == 13000
+    assert west['west-east']['sas'][0]['child_sas'][0]['bytes_in'] == 2048
+    assert 'spi_in' not in west['west-east']['sas'][0]['child_sas'][0]
+    assert status['hosts']['east']['status'] == 'UNREACHABLE'
+    assert status['hosts']['north']['reason'] == 'charon is not running'
+    assert status['summary']['text'] == '1 of 2 connections established; east unreachable; north could not be read'
+    assert not status['summary']['healthy']
+    lines = ipsec_table(info)
+    assert any(line.startswith('east') and line.endswith('UNREACHABLE') for line in lines)
+    assert lines[-1] == status['summary']['text']
+
+
+def test_ipsec_connections_that_are_not_tunnels_of_the_inventory_are_listed_but_not_counted():
+    from ansible_collections.meshforge.vpn.plugins.plugin_utils.report import ipsec_status
+    info = {'east': {'connections': {'operator-test': {'established': False}}, 'sas': []}}
+    assert not ipsec_status(info)['summary']['healthy']
+    status = ipsec_status(info, expected=['west-east'])
+    assert status['hosts']['east']['connections']['operator-test']['status'] == 'other'
+    assert status['summary']['healthy'] and status['summary']['text'] == '0 of 0 connections established'

@@ -53,3 +53,22 @@ def test_the_page_escapes_what_hosts_say_and_embeds_the_report_without_a_raw_ang
     assert json.loads(embedded)['summary']['text'] == '2 of 2 peers connected'
     assert 'State read at 2026-12-05T12:00:00Z' in page
     assert page.count('<line class="link up"') == 1 and page.count('<g class="member ok"') == 2
+
+
+def test_ipsec_sites_are_joined_by_their_tunnels_and_an_appliance_is_a_node_of_its_own():
+    def sa(name, remote_id, state='INSTALLED'):
+        return {'name': name, 'uniqueid': 1, 'state': 'ESTABLISHED', 'remote_host': '198.18.1.20', 'remote_id': remote_id,
+                'algorithms': 'AES_GCM_16-256', 'rekey_time': 100, 'child_sas': [{'name': 'net', 'state': state}]}
+    info = {'west': {'connections': {'west-east': {'established': True}, 'west-box': {'established': True}},
+                     'sas': [sa('west-east', 'east'), sa('west-box', 'box.appliance')]},
+            'east': {'connections': {'west-east': {'established': False}}, 'sas': []},
+            'north': None}
+    report = status_page.reports.ipsec_status(info)
+    drawn = status_page.layout_ipsec(report)
+    links = dict(((link['a'], link['b']), link['state']) for link in drawn['links'])
+    assert links == {('east', 'west'): 'half', ('west', 'box.appliance'): 'up'}
+    assert [(m['name'], m['status']) for m in drawn['members']] == [
+        ('east', 'ok'), ('north', 'UNREACHABLE'), ('west', 'ok'), ('box.appliance', 'outside')]
+    page = status_page.render_ipsec(info, '2026-12-05T12:00:00Z')
+    assert 'class="member outside" data-name="box.appliance"' in page and '<line class="link half"' in page
+    assert '2 of 3 connections established; north unreachable' in page
