@@ -64,3 +64,15 @@ def append(path, records, max_size=1048576, keep=3, now=None):
     finally:
         os.close(fd)
     return len(records)
+
+
+def records(resource, target, changes):
+    """Audit records of ``changes`` (``[(change, detail), ...]``) made by ``resource`` (a module's name) to ``target``."""
+    return [{'resource': resource, 'object': target, 'change': change, 'detail': str(detail)} for change, detail in changes]
+
+
+def log(module, found):
+    """Append ``found`` to the module's ``audit_log`` in a real run, when the option is set."""
+    if module.params.get('audit_log') and found and not module.check_mode:
+        append(module.params['audit_log'], found, module.params.get('audit_log_max_size') or 1048576,
+               module.params.get('audit_log_keep', 3))

@@ -139,10 +139,9 @@ class Resource(object):
 def audit_records(resource, want, have, steps, pending):
     """The ``audit`` result key: one record per change of :meth:`Resource.audit` and per file written or removed;
     ``resource`` is the resource's :attr:`Resource.kind`, ``object`` what :meth:`Resource.audit_object` says."""
-    target = resource.audit_object(want)
     changes = list(resource.audit(want, have, steps))
     changes += [('file removed' if item.content is None else 'file written', item.path) for item in pending]
-    return [{'resource': resource.kind, 'object': target, 'change': change, 'detail': str(detail)} for change, detail in changes]
+    return _audit.records(resource.kind, resource.audit_object(want), changes)
 
 
 def steps_changed(steps):
@@ -178,7 +177,5 @@ def manage(resource):
     if not resource.files_first:
         for item in pending:
             item.write()
-    if module.params.get('audit_log'):
-        _audit.append(module.params['audit_log'], result['audit'], module.params.get('audit_log_max_size') or 1048576,
-                      module.params.get('audit_log_keep', 3))
+    _audit.log(module, result['audit'])
     return result

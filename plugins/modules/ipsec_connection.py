@@ -35,6 +35,7 @@ attributes:
 requirements:
   - The C(vici) Python package (strongSwan's VICI client, e.g. C(vici==6.0.3)) for the Python that runs the module.
 extends_documentation_fragment:
+  - meshforge.vpn.audit
   - meshforge.vpn.attributes.charon
   - meshforge.vpn.vici
 options:
@@ -259,6 +260,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+audit:
+  description:
+    - What the run changed (or in check mode would change), as an auditor reads it, one record per change with
+      C(resource), C(object), C(change) and C(detail). Never a pre-shared key.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{resource: ipsec_connection, object: west-east, change: tunnel loaded, detail: "net, proposals aes256gcm16-prfsha384-ecp384 (no configuration file)"}]
 name:
   description: The connection's name.
   returned: always
@@ -300,6 +309,7 @@ terminated:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import audit
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import require_library, run_module
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import connection
@@ -360,6 +370,7 @@ def main():
                 life_time=dict(type='raw'),
                 dpd_action=dict(type='str', choices=ACTIONS),
             )),
+            **audit.argument_spec()
         ),
         required_if=[('state', 'present', ['children'])],
         supports_check_mode=True,

@@ -34,6 +34,7 @@ attributes:
 requirements:
   - The C(vici) Python package for the Python that runs the module, when a running charon holds something to remove.
 extends_documentation_fragment:
+  - meshforge.vpn.audit
   - meshforge.vpn.attributes.charon
   - meshforge.vpn.vici
 options:
@@ -60,6 +61,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+audit:
+  description:
+    - What the run changed (or in check mode would change), as an auditor reads it, one record per change with
+      C(resource), C(object), C(change) and C(detail). Never a pre-shared key.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{resource: ipsec_connection, object: old-tunnel, change: tunnel unloaded, detail: ""}]
 managed:
   description: The managed connections found before the purge.
   returned: always
@@ -85,6 +94,7 @@ charon_running:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import audit
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import require_library, run_module
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import purge
@@ -107,6 +117,7 @@ def main():
         argument_spec=dict(
             keep=dict(type='list', elements='str', required=True),
             vici_socket=dict(type='str', default=schema.DEFAULT_SOCKET),
+            **audit.argument_spec()
         ),
         supports_check_mode=True,
     )

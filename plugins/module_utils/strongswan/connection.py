@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import hashlib
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import audit
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
@@ -85,6 +86,7 @@ def manage_connection(module, charon=None):
         'config_changed': steps['write_config'],
         'secrets_changed': steps['write_secrets'] or steps['remove_secrets'],
     }
+    result['audit'] = audit.records('ipsec_connection', name, _changes(desired, steps))
     if module._diff:
         result['diff'] = {
             'before': describe(old_config, live, compare.conn_differences(desired, live)) + _secret_line(old_secrets),
@@ -107,7 +109,24 @@ def manage_connection(module, charon=None):
         files.write_atomic(schema.secrets_path(name), secrets, 0o600, dir_mode=0o750)
     if steps['remove_secrets']:
         files.remove(schema.secrets_path(name))
+    audit.log(module, result['audit'])
     return result
+
+
+def _changes(desired, steps):
+    """What a present connection's steps change, as audit records name it (proposals and reasons, never the PSK)."""
+    name = desired['name']
+    changes = []
+    if steps['load_conn']:
+        changes.append(('tunnel loaded', '%s, proposals %s (%s)' % (
+            ', '.join(c['name'] for c in desired.get('children') or []) or 'no child',
+            ','.join(desired.get('proposals') or []) or 'default', '; '.join(steps['reasons']))))
+    changes += [(change, '') for change, step in (('pre-shared key loaded', 'load_shared'),
+                                                   ('pre-shared key unloaded', 'unload_shared')) if steps[step]]
+    changes += [('file written', schema.config_path(name))] if steps['write_config'] else []
+    changes += [('file written', schema.secrets_path(name))] if steps['write_secrets'] else []
+    changes += [('file removed', schema.secrets_path(name))] if steps['remove_secrets'] else []
+    return changes
 
 
 def _secret_line(text, changed=False):
@@ -130,6 +149,10 @@ def remove_connection(module, charon, name):
               'config_file': schema.config_path(name), 'secrets_file': schema.secrets_path(name),
               'config_changed': schema.config_path(name) in present, 'secrets_changed': schema.secrets_path(name) in present,
               'terminated': [s['uniqueid'] for s in sas]}
+    result['audit'] = audit.records('ipsec_connection', name, (
+        [('tunnel unloaded', '')] if live is not None else []) + (
+        [('SAs closed', ', '.join(str(s['uniqueid']) for s in sas))] if sas else []) + (
+        [('pre-shared key unloaded', '')] if has_shared else []) + [('file removed', p) for p in present])
     if module._diff:
         before = '# charon: %s, %d IKE SA(s)\n' % ('loaded' if live is not None else 'not loaded', len(sas))
         before += (files.read_text(schema.config_path(name)) or '')
@@ -146,4 +169,5 @@ def remove_connection(module, charon, name):
         charon.unload_shared(name)
     for path in present:
         files.remove(path)
+    audit.log(module, result['audit'])
     return result

@@ -54,13 +54,15 @@ def purge_connections(module, keep, connect=None):
     socket_path = schema.vici_socket('vici_socket', module.params.get('vici_socket') or schema.DEFAULT_SOCKET)
     managed = managed_connections()
     stale = [name for name in managed if name not in keep]
-    result = {'changed': False, 'managed': list(managed), 'removed': [], 'terminated': {}, 'charon_running': None}
+    result = {'changed': False, 'managed': list(managed), 'removed': [], 'terminated': {}, 'charon_running': None,
+              'audit': []}
     if stale:
         charon = client.charon_if_running(socket_path, connect)
         result['charon_running'] = charon is not None
         for name in stale:
             removed = connection.remove_connection(module, charon, name)
             result['removed'].append(name)
+            result['audit'].extend(removed['audit'])
             if removed['terminated']:
                 result['terminated'][name] = removed['terminated']
         result['changed'] = True

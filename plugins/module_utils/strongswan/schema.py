@@ -28,7 +28,9 @@ DEFAULT_CHILD_REKEY = 3600
 CONNECTION_OPTIONS = frozenset([
     'name', 'state', 'vici_socket', 'version', 'local_addrs', 'remote_addrs', 'local_id', 'remote_id', 'auth', 'psk',
     'allow_short_psk', 'local_certs', 'local_key', 'remote_cacerts', 'proposals', 'allow_weak_crypto', 'dpd_delay',
-    'dpd_action', 'rekey_time', 'reauth_time', 'over_time', 'mobike', 'encap', 'keyingtries', 'children'])
+    'dpd_action', 'rekey_time', 'reauth_time', 'over_time', 'mobike', 'encap', 'keyingtries', 'children',
+    # the module's, not the connection's: where its audit records go
+    'audit_log', 'audit_log_max_size', 'audit_log_keep'])
 CHILD_OPTIONS = frozenset(['name', 'local_ts', 'remote_ts', 'mode', 'start_action', 'close_action', 'esp_proposals',
                            'rekey_time', 'life_time', 'dpd_action'])
 ANY_ADDRESS = ('%any', '%any4', '%any6')

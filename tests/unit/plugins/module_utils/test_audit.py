@@ -100,3 +100,26 @@ def test_the_key_says_it_was_created_rotated_or_removed_and_never_shows_a_key(tm
         assert f.read().strip() not in json.dumps(rotated)
     removed, _module, _changing = run(system, manage_key, {'path': path, 'state': 'absent', 'rotate': False})
     assert [r['change'] for r in removed['audit']] == ['key removed']
+
+
+def test_an_ipsec_connection_says_it_was_loaded_and_unloaded_and_logs_it_without_the_psk(tmp_path, monkeypatch):
+    from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client, connection, schema
+    from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.test_strongswan import (
+        PSK, FakeSession, params as ipsec_params, strongswan_module)
+    root = str(tmp_path / 'swanctl')
+    for sub in ('conf.d', 'x509', 'x509ca', 'private'):
+        os.makedirs(os.path.join(root, sub))
+    monkeypatch.setattr(schema, 'CONFIG_DIR', root)
+    log = str(tmp_path / 'audit' / 'audit.jsonl')
+    session = FakeSession()
+    loaded = connection.manage_connection(strongswan_module(ipsec_params(audit_log=log)),
+                                          client.Charon('/run/fake.vici', session))
+    changes = [r['change'] for r in loaded['audit']]
+    assert changes[:2] == ['tunnel loaded', 'pre-shared key loaded'] and changes.count('file written') == 2
+    assert loaded['audit'][0]['object'] == 'branch-1' and 'proposals ' in loaded['audit'][0]['detail']
+    removed = connection.manage_connection(strongswan_module(ipsec_params(audit_log=log, state='absent')),
+                                           client.Charon('/run/fake.vici', session))
+    assert [r['change'] for r in removed['audit']][:2] == ['tunnel unloaded', 'SAs closed']
+    with open(log) as f:
+        text = f.read()
+    assert PSK not in text and len(text.splitlines()) == len(loaded['audit']) + len(removed['audit'])
