@@ -267,7 +267,7 @@ audit:
   returned: always
   type: list
   elements: dict
-  sample: [{resource: ipsec_connection, object: west-east, change: tunnel loaded, detail: "net, proposals aes256gcm16-prfsha384-ecp384 (no configuration file)"}]
+  sample: [{resource: ipsec_connection, object: west-east, change: tunnel loaded, detail: "net, proposals aes256gcm16 (no file)"}]
 name:
   description: The connection's name.
   returned: always

@@ -121,8 +121,8 @@ def _changes(desired, steps):
         changes.append(('tunnel loaded', '%s, proposals %s (%s)' % (
             ', '.join(c['name'] for c in desired.get('children') or []) or 'no child',
             ','.join(desired.get('proposals') or []) or 'default', '; '.join(steps['reasons']))))
-    changes += [(change, '') for change, step in (('pre-shared key loaded', 'load_shared'),
-                                                   ('pre-shared key unloaded', 'unload_shared')) if steps[step]]
+    psk_steps = (('pre-shared key loaded', 'load_shared'), ('pre-shared key unloaded', 'unload_shared'))
+    changes += [(change, '') for change, step in psk_steps if steps[step]]
     changes += [('file written', schema.config_path(name))] if steps['write_config'] else []
     changes += [('file written', schema.secrets_path(name))] if steps['write_secrets'] else []
     changes += [('file removed', schema.secrets_path(name))] if steps['remove_secrets'] else []
