@@ -123,15 +123,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import daemon
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path
-
-
-def body(module):
-    desired = daemon.normalize(module.params)
-    for option in ('dropin', 'run_dir'):
-        host_path(option, desired[option])
-    host_path('vici_socket', daemon.socket_path(desired['vici_socket']))
-    return daemon.manage(module, desired)
 
 
 def main():
@@ -147,7 +138,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, body, always=dict(missing=[]))
+    run_module(module, daemon.manage_charon, always=dict(missing=[]))
 
 
 if __name__ == '__main__':

@@ -300,6 +300,10 @@ secrets_changed:
   description: Whether the secrets file was (or would be) written or removed.
   returned: always
   type: bool
+persisted:
+  description: Whether the configuration file or the secrets file was (or would be) written or removed.
+  returned: always
+  type: bool
 terminated:
   description: Unique ids of the IKE SAs that were closed.
   returned: when O(state=absent)
@@ -310,25 +314,11 @@ terminated:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import audit
-from ansible_collections.meshforge.vpn.plugins.module_utils.common import require_library, run_module
-from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import connection
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path
 
 ACTIONS = ['clear', 'trap', 'restart']
-
-
-def body(module):
-    if module.params['state'] == 'absent':
-        # an absent connection needs only its name; children and the rest are not checked
-        module.params = dict((k, module.params[k]) for k in ('name', 'state', 'vici_socket'))
-    host_path('vici_socket', schema.vici_socket('vici_socket', module.params['vici_socket']))
-    if not client.HAS_VICI:
-        # every value is checked before the missing library is named
-        schema.normalize_connection(module.params)
-    require_library(client.HAS_VICI, 'vici', client.VICI_IMPORT_ERROR)
-    return connection.manage_connection(module)
 
 
 def main():
@@ -375,7 +365,7 @@ def main():
         required_if=[('state', 'present', ['children'])],
         supports_check_mode=True,
     )
-    run_module(module, body)
+    run_module(module, connection.manage_connection)
 
 
 if __name__ == '__main__':

@@ -237,18 +237,9 @@ sas:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meshforge.vpn.plugins.module_utils.common import require_library, run_module
-from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import purge
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path, section_name
-
-
-def body(module):
-    name = section_name('name', module.params['name']) if module.params['name'] else None
-    path = host_path('vici_socket', schema.vici_socket('vici_socket', module.params['vici_socket']))
-    require_library(client.HAS_VICI, 'vici', client.VICI_IMPORT_ERROR)
-    return dict(changed=False, **purge.gather_info(client.Charon(path), name))
 
 
 def main():
@@ -259,7 +250,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, body)
+    run_module(module, purge.report)
 
 
 if __name__ == '__main__':

@@ -95,21 +95,9 @@ charon_running:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import audit
-from ansible_collections.meshforge.vpn.plugins.module_utils.common import require_library, run_module
-from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import run_module
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import purge
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import host_path
-
-
-def connect(path):
-    require_library(client.HAS_VICI, 'vici', client.VICI_IMPORT_ERROR)
-    return client.Charon(path)
-
-
-def body(module):
-    host_path('vici_socket', schema.vici_socket('vici_socket', module.params['vici_socket']))
-    return purge.purge_connections(module, module.params['keep'], connect)
 
 
 def main():
@@ -121,7 +109,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, body)
+    run_module(module, purge.purge_connections)
 
 
 if __name__ == '__main__':

@@ -1,19 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshforge.vpn contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one part that talks to charon: a VICI session through strongSwan's own vici package."""
+"""The one part that talks to charon: a VICI session through strongSwan's own vici package, and the engine host
+that opens it."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import socket
 import traceback
 
-from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError
+from ansible_collections.meshforge.vpn.plugins.module_utils import engine
+from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError, require_library
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import messages
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import sas
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
 
 
 try:
@@ -33,24 +36,50 @@ class CharonError(ModuleError):
     """charon refused a command or cannot be reached."""
 
 
+def socket_path(params):
+    """charon's socket from the module's ``vici_socket`` option, checked on this host (no planted link)."""
+    return v.host_path('vici_socket', schema.vici_socket('vici_socket', params.get('vici_socket') or schema.DEFAULT_SOCKET))
+
+
+def connect_socket(path):
+    """A stream socket connected to ``path``; OSError when nothing listens there."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(SOCKET_TIMEOUT)
+    try:
+        sock.connect(path)
+    except (OSError, socket.error):
+        sock.close()
+        raise
+    return sock
+
+
+def listening(path):
+    """True when something accepts connections on ``path`` (no socket, or a stale one: False)."""
+    try:
+        connect_socket(path).close()
+    except (OSError, socket.error):
+        return False
+    return True
+
+
+def open_session(path):
+    """A vici.Session with the charon on ``path``; MissingLibrary without the vici package, CharonError when no charon
+    answers."""
+    require_library(HAS_VICI, 'vici', VICI_IMPORT_ERROR)
+    try:
+        sock = connect_socket(path)
+    except (OSError, socket.error) as exc:
+        raise CharonError('cannot reach charon at unix://%s: %s (is charon running, and is vici_socket its '
+                          'socket?)' % (path, exc))
+    return vici.Session(sock)
+
+
 class Charon(object):
     """A VICI session with charon; every answer is decoded to str.  Only this class talks to the daemon."""
 
     def __init__(self, path, session=None):
         self.path = path
-        if session is None:
-            if not HAS_VICI:
-                raise CharonError('the vici Python package is missing')
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(SOCKET_TIMEOUT)
-            try:
-                sock.connect(path)
-            except (OSError, socket.error) as exc:
-                sock.close()
-                raise CharonError('cannot reach charon at unix://%s: %s (is charon running, and is vici_socket its '
-                                  'socket?)' % (path, exc))
-            session = vici.Session(sock)
-        self.session = session
+        self.session = open_session(path) if session is None else session
 
     def _call(self, what, function, *args):
         try:
@@ -104,15 +133,22 @@ class Charon(object):
                 raise
 
 
-def charon_if_running(socket_path, connect=None):
-    """A Charon session, or None when no charon listens on ``socket_path`` (no socket, or a stale one)."""
-    if not os.path.exists(socket_path):
-        return None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(socket_path)
-    except (OSError, socket.error):
-        return None
-    finally:
-        sock.close()
-    return (connect or Charon)(socket_path)
+class CharonHost(engine.Host):
+    """The host of the strongSwan resources: engine.Host's commands, and charon through :attr:`charon`, a
+    :class:`Charon` session opened by :meth:`connect` once the input is checked (or given, by a test)."""
+
+    def __init__(self, module, charon=None):
+        super(CharonHost, self).__init__(module)
+        self.charon = charon
+
+    def connect(self, path):
+        """The session with the charon on ``path``, opened unless it is open."""
+        if self.charon is None:
+            self.charon = Charon(path)
+        return self.charon
+
+    def connect_if_running(self, path):
+        """The session, or None when no charon listens on ``path``: the vici package is needed only when one does."""
+        if self.charon is None and listening(path):
+            self.connect(path)
+        return self.charon

@@ -7,8 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
-
 
 def _id_text(value):
     """An identity as charon prints it: FQDN and email without their '@' forcing prefix, DN parts ', '-separated."""
@@ -73,38 +71,24 @@ def conn_differences(desired, live):
     return found
 
 
-def plan_connection(desired, live, shared_ids, old_config, config, old_secrets, secrets):
-    """What must change for ``desired``: a dict of steps and the reasons, all empty/False when nothing is to do."""
+def plan_connection(desired, live, has_shared, old_config, config, old_secrets, secrets):
+    """What charon must be told for ``desired``: ``load_conn``, ``load_shared``, ``unload_shared`` and the
+    ``reasons``, all empty/False when nothing is to do.
+
+    The files decide too: a configuration file that differs holds a setting charon does not report, and a secrets
+    file that differs holds another PSK.  Writing them is the engine's (a file that differs only in its mode is
+    rewritten, and loads nothing).
+    """
     differences = conn_differences(desired, live)
-    config_changed = files_differ(old_config, config)
-    steps = {
-        'load_conn': bool(differences) or config_changed,
-        'load_shared': False,
-        'unload_shared': False,
-        'write_config': config_changed,
-        'write_secrets': False,
-        'remove_secrets': False,
-        'reasons': list(differences),
-    }
-    if config_changed and old_config is not None:
-        steps['reasons'].append('configuration file differs')
-    elif config_changed:
-        steps['reasons'].append('no configuration file')
-    has_shared = schema.shared_id(desired['name']) in shared_ids
+    config_changed = old_config != config
+    steps = {'load_conn': bool(differences) or config_changed, 'load_shared': False, 'unload_shared': False,
+             'reasons': list(differences)}
+    if config_changed:
+        steps['reasons'].append('configuration file differs' if old_config is not None else 'no configuration file')
     if secrets is not None:
-        steps['write_secrets'] = files_differ(old_secrets, secrets)
-        steps['load_shared'] = steps['write_secrets'] or not has_shared
+        steps['load_shared'] = old_secrets != secrets or not has_shared
         if steps['load_shared']:
             steps['reasons'].append('pre-shared key not loaded or changed')
     else:
         steps['unload_shared'] = has_shared
-        steps['remove_secrets'] = old_secrets is not None
     return steps
-
-
-def files_differ(old, new):
-    return old != new
-
-
-def steps_changed(steps):
-    return any(value for key, value in steps.items() if key != 'reasons')

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import time
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import engine
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError
@@ -91,12 +92,12 @@ def find_binary():
     return None
 
 
-def missing_parts(desired, binary):
+def missing_parts(host, desired, binary):
     """What the host lacks to run charon as asked: the binary, the swanctl tool, kernel-libipsec."""
     missing = []
     if binary is None:
         missing.append('charon-systemd')
-    if not any(os.access(os.path.join(d, 'swanctl'), os.X_OK) for d in ('/usr/sbin', '/usr/bin', '/sbin')):
+    if host.tool('swanctl', required=False) is None:
         missing.append('swanctl')
     if desired['libipsec'] and not any(os.path.exists(os.path.join(d, 'libstrongswan-kernel-libipsec.so'))
                                        for d in PLUGIN_DIRS):
@@ -169,7 +170,7 @@ def stop_daemon(pid):
         os.kill(pid, signal.SIGKILL)
 
 
-def start_daemon(module, desired, binary):
+def start_daemon(host, desired, binary):
     """Start charon-systemd detached, wait for its VICI socket, load the persisted configuration; returns its pid."""
     run_dir = desired['run_dir']
     if not os.path.isdir(run_dir):
@@ -195,14 +196,12 @@ def start_daemon(module, desired, binary):
     else:
         raise DaemonError('charon (pid %d) did not open %s within %ds; see %s'
                           % (proc.pid, sock, START_TIMEOUT, log_path))
-    swanctl_bin = module.get_bin_path('swanctl', required=True)
-    rc, out, err = module.run_command([swanctl_bin, '--load-all', '--noprompt', '--uri', desired['vici_socket']])
-    if rc != 0:
-        raise DaemonError('swanctl --load-all failed: %s' % (err or out).strip())
+    host.run([host.tool('swanctl', package='strongswan-swanctl'), '--load-all', '--noprompt', '--uri',
+              desired['vici_socket']])
     return proc.pid
 
 
-def manage_daemon(module, desired, binary, restart):
+def manage_daemon(host, desired, binary, restart):
     pid_file = os.path.join(desired['run_dir'], 'charon.pid')
     pid = read_pid(pid_file)
     alive = is_our_charon(pid)
@@ -211,23 +210,23 @@ def manage_daemon(module, desired, binary, restart):
         result.update(pid=pid, started=False, restarted=False)
         return result
     result.update(started=not alive, restarted=alive)
-    if module.check_mode:
+    if host.module.check_mode:
         result['pid'] = pid if alive else None
         return result
     if alive:
         stop_daemon(pid)
-    result['pid'] = start_daemon(module, desired, binary)
+    result['pid'] = start_daemon(host, desired, binary)
     return result
 
 
-def manage_systemd(module, desired, restart):
-    systemctl = module.get_bin_path('systemctl', required=True)
+def manage_systemd(host, desired, restart):
+    systemctl = host.tool('systemctl', package='systemd')
     unit = desired['service'] + '.service'
-    active = module.run_command([systemctl, 'is-active', '--quiet', unit])[0] == 0
-    enabled = module.run_command([systemctl, 'is-enabled', '--quiet', unit])[0] == 0
+    active = host.probe([systemctl, 'is-active', '--quiet', unit])[0] == 0
+    enabled = host.probe([systemctl, 'is-enabled', '--quiet', unit])[0] == 0
     result = {'manager': 'systemd', 'service': unit, 'started': not active, 'restarted': active and restart,
               'enabled': not enabled}
-    if module.check_mode:
+    if host.module.check_mode:
         return result
     commands = []
     if not enabled:
@@ -237,15 +236,15 @@ def manage_systemd(module, desired, restart):
     elif restart:
         commands.append([systemctl, 'restart', unit])
     for command in commands:
-        rc, out, err = module.run_command(command)
-        if rc != 0:
-            raise DaemonError('%s failed: %s' % (' '.join(command[1:]), (err or out).strip()))
+        host.run(command)
     return result
 
 
-def manage(module, desired):
+def manage(module, desired, host=None):
+    """charon's drop-in written and charon (re)started as ``desired`` says; ``host`` runs swanctl and systemctl."""
+    host = host or engine.Host(module)
     binary = find_binary()
-    missing = missing_parts(desired, binary)
+    missing = missing_parts(host, desired, binary)
     if missing:
         return {'changed': False, 'missing': missing, 'failed': True,
                 'msg': 'strongSwan is not (fully) installed: %s missing' % ', '.join(missing)}
@@ -258,9 +257,9 @@ def manage(module, desired):
     if manager == 'auto':
         manager = 'systemd' if systemd_booted() else 'daemon'
     if manager == 'systemd':
-        result = manage_systemd(module, desired, config_changed)
+        result = manage_systemd(host, desired, config_changed)
     else:
-        result = manage_daemon(module, desired, binary, config_changed)
+        result = manage_daemon(host, desired, binary, config_changed)
     result.update(missing=[], dropin=desired['dropin'], config_changed=config_changed, binary=binary,
                   vici_socket=desired['vici_socket'])
     result['changed'] = bool(config_changed or result['started'] or result['restarted'] or result.get('enabled'))
@@ -268,3 +267,12 @@ def manage(module, desired):
         result['diff'] = {'before': old or '', 'after': content, 'before_header': desired['dropin'],
                           'after_header': desired['dropin']}
     return result
+
+
+def manage_charon(module):
+    """The body of ipsec_charon: every option checked before anything is touched."""
+    desired = normalize(module.params)
+    for option in ('dropin', 'run_dir'):
+        v.host_path(option, desired[option])
+    v.host_path('vici_socket', socket_path(desired['vici_socket']))
+    return manage(module, desired)

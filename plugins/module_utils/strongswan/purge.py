@@ -10,12 +10,13 @@ __metaclass__ = type
 import os
 from collections import OrderedDict
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import engine
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
-from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import connection
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import render
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import sas
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
+from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan.removal import Removal
 
 
 def _is_managed(path):
@@ -45,22 +46,37 @@ def managed_connections():
     return found
 
 
-def purge_connections(module, keep, connect=None):
-    """Remove every managed connection (see managed_connections) not named in ``keep``, as state=absent does.
+class Purged(Removal):
+    """One connection ipsec_purge removes: charon was asked once, before the first, and may not run."""
+
+    def __init__(self, module, host, name):
+        super(Purged, self).__init__(module, host)
+        self.name = name
+
+    def want(self):
+        return {'name': self.name, 'state': 'absent'}
+
+    def charon(self, want):
+        return self.host.charon
+
+
+def purge_connections(module, host=None):
+    """The body of ipsec_purge: every managed connection (see managed_connections) not named in ``keep`` removed
+    through the engine, as ipsec_connection's state=absent removes one (same steps, results and audit records).
 
     charon is asked only when there is something to remove, so a host with nothing to purge needs no vici client.
     """
-    keep = [v.section_name('keep[%d]' % i, name) for i, name in enumerate(keep or [])]
-    socket_path = schema.vici_socket('vici_socket', module.params.get('vici_socket') or schema.DEFAULT_SOCKET)
+    path = client.socket_path(module.params)
+    keep = [v.section_name('keep[%d]' % i, name) for i, name in enumerate(module.params.get('keep') or [])]
     managed = managed_connections()
     stale = [name for name in managed if name not in keep]
     result = {'changed': False, 'managed': list(managed), 'removed': [], 'terminated': {}, 'charon_running': None,
               'audit': []}
     if stale:
-        charon = client.charon_if_running(socket_path, connect)
-        result['charon_running'] = charon is not None
+        host = host or client.CharonHost(module)
+        result['charon_running'] = host.connect_if_running(path) is not None
         for name in stale:
-            removed = connection.remove_connection(module, charon, name)
+            removed = engine.manage(Purged(module, host, name))
             result['removed'].append(name)
             result['audit'].extend(removed['audit'])
             if removed['terminated']:
@@ -80,3 +96,10 @@ def gather_info(charon, name=None):
     if name:
         names = [n for n in names if n == name]
     return {'sas': found, 'connections': sas.connection_status(names, found)}
+
+
+def report(module, host=None):
+    """The body of ipsec_info: what the charon on ``vici_socket`` holds, of the connection ``name`` or of all."""
+    name = v.section_name('name', module.params['name']) if module.params.get('name') else None
+    path = client.socket_path(module.params)
+    return dict(changed=False, **gather_info((host or client.CharonHost(module)).connect(path), name))
