@@ -4,8 +4,8 @@
 """What every fake host of the unit tests shares: one command log with one rule for what changes the host, and
 one fake AnsibleModule that runs the drivers' commands on a fake host.
 
-The fakes are fakehost.FakeSystem (wg, ip, wireguard-go, systemctl), fakenet.FakeNet (ip routes, nft) and
-test_strongswan.FakeSession (charon over VICI).  Each records every call through :class:`CommandLog`, saying whether
+The fakes are fakehost.FakeHost (ip, wg, wireguard-go, nft, systemctl: the one fake host of the drivers that run
+commands) and fakevici's (charon over VICI).  Each records every call through :class:`CommandLog`, saying whether
 it changed the host, so a check-mode test asserts ``host.changing_commands() == []`` whatever the fake.
 """
 

@@ -22,10 +22,17 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.resource im
 from ansible_collections.meshforge.vpn.plugins.module_utils.nftables.table import normalize_set, normalize_table
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet, make_set
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import FakeModule
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import (
+    FakeHost, element_json, install, make_set, run, underlay)
 
 SSH = {'client': '198.18.0.10', 'client_port': 50123, 'server': '198.18.0.1', 'server_port': 22}
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    """A fake host with no management connection (the lockout tests put it on its underlay)."""
+    return install(FakeHost(), str(tmp_path), monkeypatch)
+
 
 # What nft 1.0.6 printed for a table of this shape (nft -j list table inet mf), trimmed.
 RECORDED = {'nftables': [
@@ -98,7 +105,7 @@ def test_prefix_roundtrips_through_json(addr, length):
     import ipaddress
     net = ipaddress.ip_network('%s/%d' % (addr, length), strict=False)
     text = element('e', str(net), ['ipv4_addr'], True)
-    as_json = FakeNet.element_json(text)
+    as_json = element_json(text)
     assert json_element(as_json) == text
     low, high = net.network_address, net.broadcast_address
     assert element('e', '%s-%s' % (low, high), ['ipv4_addr'], True) == text
@@ -106,48 +113,45 @@ def test_prefix_roundtrips_through_json(addr, length):
 
 # ------------------------------------------------------------------ nft_set --
 
-def run_set(net, check=False, diff=False, **params):
+def run_set(host, check=False, diff=False, **params):
     base = {'family': 'inet', 'table': 'meshforge', 'name': 'web_v4', 'state': 'present', 'purge': False}
     base.update(params)
-    return manage_set(FakeModule(net, base, check_mode=check, diff=diff))
+    return run(host, manage_set, base, check_mode=check, diff=diff)[0]
 
 
-def test_set_add_remove_exclusive():
-    net = FakeNet()
-    make_set(net, elements=['10.0.0.1', '10.9.0.0/16'])
-    other = copy.deepcopy(net.tables)
-    check = run_set(net, check=True, elements=['10.0.0.2'])
-    assert check['changed'] and check['added'] == ['10.0.0.2'] and net.changing_commands() == []
-    result = run_set(net, diff=True, elements=['10.0.0.2', '10.0.0.1'])
+def test_set_add_remove_exclusive(host):
+    make_set(host, elements=['10.0.0.1', '10.9.0.0/16'])
+    other = copy.deepcopy(host.nft)
+    check = run_set(host, check=True, elements=['10.0.0.2'])
+    assert check['changed'] and check['added'] == ['10.0.0.2'] and host.changing_commands() == []
+    result = run_set(host, diff=True, elements=['10.0.0.2', '10.0.0.1'])
     assert result['added'] == ['10.0.0.2'] and result['removed'] == []
     assert result['diff']['after'] == '10.0.0.1\n10.0.0.2\n10.9.0.0/16\n'
-    assert net.changing_commands()[-1] == ['/usr/sbin/nft', '-f', '-']
-    assert not run_set(net, elements=['10.0.0.2'])['changed']
-    exclusive = run_set(net, elements=['10.0.0.2', '10.20.0.0-10.20.255.255'], purge=True)
+    assert host.changing_commands()[-1] == [host.path('nft'), '-f', '-']
+    assert not run_set(host, elements=['10.0.0.2'])['changed']
+    exclusive = run_set(host, elements=['10.0.0.2', '10.20.0.0-10.20.255.255'], purge=True)
     assert exclusive['removed'] == ['10.0.0.1', '10.9.0.0/16'] and exclusive['added'] == ['10.20.0.0/16']
-    assert net.tables[('inet', 'meshforge')]['sets']['web_v4']['elements'] == {'10.0.0.2', '10.20.0.0/16'}
-    assert not run_set(net, elements=['10.20.0.0/16', '10.0.0.2'], purge=True)['changed']
-    gone = run_set(net, elements=['10.0.0.2', '10.0.0.3'], state='absent')
+    assert host.nft[('inet', 'meshforge')]['sets']['web_v4']['elements'] == {'10.0.0.2', '10.20.0.0/16'}
+    assert not run_set(host, elements=['10.20.0.0/16', '10.0.0.2'], purge=True)['changed']
+    gone = run_set(host, elements=['10.0.0.2', '10.0.0.3'], state='absent')
     assert gone['removed'] == ['10.0.0.2']
-    assert set(other) == set(net.tables)
+    assert set(other) == set(host.nft)
 
 
-def test_set_concatenation():
-    net = FakeNet()
-    make_set(net, 'svc', ('ipv4_addr', 'inet_service'), (), ['10.0.0.1 . 22'])
-    result = run_set(net, name='svc', elements=[['10.0.0.1', 22], '10.0.0.2 . 443'], purge=True)
+def test_set_concatenation(host):
+    make_set(host, 'svc', ('ipv4_addr', 'inet_service'), (), ['10.0.0.1 . 22'])
+    result = run_set(host, name='svc', elements=[['10.0.0.1', 22], '10.0.0.2 . 443'], purge=True)
     assert result['added'] == ['10.0.0.2 . 443'] and result['removed'] == [] and result['changed']
 
 
-def test_set_missing_and_bad_element():
-    net = FakeNet()
+def test_set_missing_and_bad_element(host):
     with pytest.raises(ValidationError) as exc:
-        run_set(net, elements=['10.0.0.1'])
+        run_set(host, elements=['10.0.0.1'])
     assert exc.value.field == 'name'
-    make_set(net, flags=())
+    make_set(host, flags=())
     with pytest.raises(ValidationError) as exc:
-        run_set(net, elements=['10.0.0.1', '10.1.0.0/16'])
-    assert exc.value.field == 'elements[1]' and net.changing_commands() == []
+        run_set(host, elements=['10.0.0.1', '10.1.0.0/16'])
+    assert exc.value.field == 'elements[1]' and host.changing_commands() == []
 
 
 # ---------------------------------------------------------------- nft_table --
@@ -174,8 +178,8 @@ def table_params(**extra):
     return params
 
 
-def run_table(net, params, check=False, diff=False, connection=False):
-    return manage_table(FakeModule(net, params, check_mode=check, diff=diff), connection=connection)
+def run_table(host, params, check=False, diff=False):
+    return run(host, manage_table, params, check_mode=check, diff=diff)[0]
 
 
 def test_render_rules():
@@ -191,91 +195,84 @@ def test_render_rules():
     assert 'add rule inet meshforge vpn_in ip saddr @web_v4 tcp dport { 5432, 8000-8080 } accept comment "mf:' in batch
 
 
-def test_table_create_noop_and_foreign_table_untouched():
-    net = FakeNet()
-    foreign = net.new_table('ip', 'docker')
-    foreign['chains'].append({'name': 'DOCKER', 'type': 'nat', 'hook': 'prerouting', 'prio': -100, 'policy': 'accept'})
-    foreign_before = copy.deepcopy(foreign)
-    check = run_table(net, table_params(), check=True)
-    assert check['changed'] and check['action'] == 'create' and net.changing_commands() == []
-    first = run_table(net, table_params(), diff=True)
+def nft(host, batch):
+    """``nft -f -`` of ``batch`` as someone else runs it on the host."""
+    assert host.dispatch('nft', ['-f', '-'], batch) == (0, '', '')
+
+
+def refused_by_nft(host, **extra):
+    """Table parameters with a rule that nft refuses."""
+    host.nft_rejects = 'bogus'
+    params = table_params(**extra)
+    params['chains'][1]['rules'].insert(0, {'rule': 'tcp dport bogus accept'})
+    return params
+
+
+def test_table_create_noop_and_foreign_table_untouched(host):
+    nft(host, 'table ip docker {\n  chain DOCKER {\n    type nat hook prerouting priority -100; policy accept;\n  }\n}\n')
+    foreign_before = copy.deepcopy(host.nft[('ip', 'docker')])
+    check = run_table(host, table_params(), check=True)
+    assert check['changed'] and check['action'] == 'create' and host.changing_commands() == []
+    first = run_table(host, table_params(), diff=True)
     assert first['action'] == 'create' and len(first['rules_added']) == 6
-    assert ['/usr/sbin/nft', '--check', '-f', '-'] in net.commands
-    assert net.tables[('ip', 'docker')] == foreign_before
-    count = len(net.changing_commands())
-    again = run_table(net, table_params(), diff=True)
-    assert not again['changed'] and again['action'] == 'none' and len(net.changing_commands()) == count
+    assert [host.path('nft'), '--check', '-f', '-'] in host.commands
+    assert host.nft[('ip', 'docker')] == foreign_before
+    count = len(host.changing_commands())
+    again = run_table(host, table_params(), diff=True)
+    assert not again['changed'] and again['action'] == 'none' and len(host.changing_commands()) == count
     assert again['diff']['before'] == again['diff']['after']
-    assert not run_table(net, table_params(), check=True)['changed']
+    assert not run_table(host, table_params(), check=True)['changed']
 
 
-def test_table_elements_only_then_rule_change_replaces():
-    net = FakeNet()
-    run_table(net, table_params())
+def test_table_elements_only_then_rule_change_replaces(host):
+    run_table(host, table_params())
     params = table_params()
     params['sets'][0]['elements'] = ['10.10.0.2', '10.10.0.3']
-    check = run_table(net, params, check=True)
-    result = run_table(net, params)
+    check = run_table(host, params, check=True)
+    result = run_table(host, params)
     assert check['changed'] and result['changed']
     assert result['action'] == 'elements'
     assert result['elements_added'] == {'web_v4': ['10.10.0.3']} and result['elements_removed'] == {'web_v4': ['10.10.1.0/24']}
-    assert not [args for args in net.changing_commands() if 'delete' in ' '.join(args)]
+    assert not [args for args in host.changing_commands() if 'delete' in ' '.join(args)]
     params['chains'][1]['rules'][0]['dport'] = [5433]
-    replaced = run_table(net, params, diff=True)
+    replaced = run_table(host, params, diff=True)
     assert replaced['action'] == 'replace'
     assert replaced['rules_added'] == ['vpn_in: ip saddr @web_v4 tcp dport 5433 accept']
     # a removed rule is shown as nft lists it (here the fake's expressions)
     assert replaced['rules_removed'] == ['vpn_in: meta iifname x accept']
-    assert not run_table(net, params)['changed']
+    assert not run_table(host, params)['changed']
 
 
-def test_nft_check_runs_in_check_mode_too():
+def test_nft_check_runs_in_check_mode_too(host):
     """The batch goes through nft --check before check mode stops, so check mode fails where a real run would."""
-    net = FakeNet()
-    net.check_fails = 'bogus'
-    params = table_params()
-    params['chains'][1]['rules'].insert(0, {'rule': 'tcp dport bogus accept'})
     with pytest.raises(CommandError):
-        run_table(net, params, check=True)
-    make_set(net, elements=['10.0.0.1'])
-    net.check_fails = '10.0.0.2'
+        run_table(host, refused_by_nft(host), check=True)
+    make_set(host, elements=['10.0.0.1'])
+    host.nft_rejects = '10.0.0.2'
     with pytest.raises(CommandError):
-        run_set(net, check=True, elements=['10.0.0.2'])
-    assert net.changing_commands() == []
+        run_set(host, check=True, elements=['10.0.0.2'])
+    assert host.changing_commands() == []
 
 
-def test_set_result_keys():
-    net = FakeNet()
-    make_set(net, elements=['10.0.0.1'])
-    result = run_set(net, elements=['10.0.0.2'])
+def test_set_result_keys(host):
+    make_set(host, elements=['10.0.0.1'])
+    result = run_set(host, elements=['10.0.0.2'])
     assert sorted(result) == ['added', 'audit', 'changed', 'elements', 'persisted', 'removed', 'set_type']
     assert result['persisted'] is False and result['elements'] == ['10.0.0.1', '10.0.0.2']
 
 
-def test_table_with_hand_added_rule_is_replaced():
-    net = FakeNet()
-    run_table(net, table_params())
-    net.tables[('inet', 'meshforge')]['rules']['vpn_in'].insert(0, {'text': 'accept', 'comment': None})
-    result = run_table(net, table_params())
+def test_table_with_hand_added_rule_is_replaced(host):
+    run_table(host, table_params())
+    nft(host, 'add rule inet meshforge vpn_in accept\n')
+    result = run_table(host, table_params())
     assert result['action'] == 'replace' and result['rules_removed'] == ['vpn_in: meta iifname x accept']
 
 
-def test_nft_check_failure_applies_nothing():
-    net = FakeNet()
-    net.check_fails = 'bogus'
-    params = table_params()
-    params['chains'][1]['rules'].insert(0, {'rule': 'tcp dport bogus accept'})
-    with pytest.raises(CommandError):
-        run_table(net, params)
-    assert net.tables == {}
-
-
-def test_table_absent():
-    net = FakeNet()
-    run_table(net, table_params())
-    assert run_table(net, table_params(state='absent'), check=True)['changed'] and net.tables
-    assert run_table(net, table_params(state='absent'))['action'] == 'delete' and net.tables == {}
-    assert not run_table(net, table_params(state='absent'))['changed']
+def test_table_absent(host):
+    run_table(host, table_params())
+    assert run_table(host, table_params(state='absent'), check=True)['changed'] and host.nft
+    assert run_table(host, table_params(state='absent'))['action'] == 'delete' and host.nft == {}
+    assert not run_table(host, table_params(state='absent'))['changed']
 
 
 @pytest.mark.parametrize('rule, field, words', [
@@ -295,14 +292,13 @@ def test_table_absent():
     ({'action': 'permit'}, 'chains[1].rules[0].action', 'not one of'),
     ({'action': 'accept', 'color': 'red'}, 'chains[1].rules[0]', 'unknown keys color'),
 ])
-def test_bad_rules_name_the_field(rule, field, words):
+def test_bad_rules_name_the_field(host, rule, field, words):
     params = table_params()
     params['chains'][1]['rules'] = [rule]
-    net = FakeNet()
     with pytest.raises(ValidationError) as exc:
-        run_table(net, params)
+        run_table(host, params)
     assert exc.value.field == field and words in str(exc.value)
-    assert net.commands == []
+    assert host.commands == []
 
 
 # ------------------------------------------------------------------ lockout --
@@ -338,13 +334,13 @@ def test_lockout_output_hook():
     assert lockout_risks(desired, SSH, 'eth0') == ['c (from us, ct state established)']
 
 
-def test_lockout_refused_unless_allowed():
-    net = FakeNet()
+def test_lockout_refused_unless_allowed(host):
+    underlay(host)
     params = lockout_params([], 'drop')
     with pytest.raises(Refused) as exc:
-        run_table(net, params, connection=SSH)
-    assert '198.18.0.10:50123 -> 198.18.0.1:22' in str(exc.value) and net.tables == {}
-    result = run_table(net, dict(params, allow_lockout=True), connection=SSH)
+        run_table(host, params)
+    assert '198.18.0.1:50123 -> 198.18.0.10:22' in str(exc.value) and host.nft == {}
+    result = run_table(host, dict(params, allow_lockout=True))
     assert result['changed'] and result['management_connection']['device'] == 'eth0'
 
 
@@ -361,43 +357,48 @@ def test_management_connection_from_environment_and_parents(tmp_path):
     assert safety.management_connection({'SSH_CONNECTION': '198.18.0.99 1 198.18.0.1 2222'}, str(proc), 30)['server_port'] == 2222
 
 
-def test_persisted_file_follows_the_table(tmp_path):
+def test_persisted_file_follows_the_table(host, tmp_path):
     path = str(tmp_path / 'nftables.d' / 'meshforge.nft')
-    net = FakeNet()
-    assert run_table(net, table_params(path=path), check=True)['persisted'] and not (tmp_path / 'nftables.d').exists()
-    first = run_table(net, table_params(path=path))
+    assert run_table(host, table_params(path=path), check=True)['persisted'] and not (tmp_path / 'nftables.d').exists()
+    first = run_table(host, table_params(path=path))
     assert first['persisted'] and first['action'] == 'create'
     text = open(path).read()
     assert text.startswith(PERSIST_HEADER + 'table inet meshforge\ndelete table inet meshforge\n')
     assert text == PERSIST_HEADER + render_table(normalize_table(table_params()))
-    again = run_table(net, table_params(path=path))
+    again = run_table(host, table_params(path=path))
     assert not again['changed'] and not again['persisted']
     # the file alone differs (edited or lost): only the file is rewritten, the table is left alone
     open(path, 'w').write('# edited\n')
-    count = len(net.changing_commands())
-    assert run_table(net, table_params(path=path), check=True)['changed'] and open(path).read() == '# edited\n'
-    repaired = run_table(net, table_params(path=path))
+    count = len(host.changing_commands())
+    assert run_table(host, table_params(path=path), check=True)['changed'] and open(path).read() == '# edited\n'
+    repaired = run_table(host, table_params(path=path))
     assert repaired['changed'] and repaired['persisted'] and repaired['action'] == 'none'
-    assert open(path).read() == text and len(net.changing_commands()) == count
+    assert open(path).read() == text and len(host.changing_commands()) == count
     # an element change rewrites the whole table into the file, not the element batch
     params = table_params(path=path)
     params['sets'][0]['elements'] = ['10.10.0.2']
-    assert run_table(net, params)['action'] == 'elements'
+    assert run_table(host, params)['action'] == 'elements'
     assert open(path).read() == PERSIST_HEADER + render_table(normalize_table(params))
-    assert run_table(net, table_params(state='absent', path=path))['persisted'] and not os.path.exists(path)
+    assert run_table(host, table_params(state='absent', path=path))['persisted'] and not os.path.exists(path)
 
 
-def test_rejected_table_is_not_persisted(tmp_path):
+def test_the_persisted_file_brings_the_table_back_after_a_reboot(host, tmp_path):
     path = str(tmp_path / 'meshforge.nft')
-    net = FakeNet()
-    net.check_fails = 'bogus'
-    params = table_params(path=path)
-    params['chains'][1]['rules'].insert(0, {'rule': 'tcp dport bogus accept'})
-    with pytest.raises(CommandError):
-        run_table(net, params)
-    assert not os.path.exists(path)
+    assert run_table(host, table_params(path=path))['changed']
+    live = copy.deepcopy(host.nft)
+    host.boot.append(['nft', '-f', path])
+    host.reboot()
+    assert host.nft == live and not run_table(host, table_params(path=path))['changed']
+
+
+def test_a_table_nft_refuses_is_neither_applied_nor_persisted(host, tmp_path):
+    path = str(tmp_path / 'meshforge.nft')
+    with pytest.raises(CommandError) as exc:
+        run_table(host, refused_by_nft(host, path=path))
+    assert exc.value.rc == 1 and 'syntax error, unexpected bogus' in str(exc.value)
+    assert host.nft == {} and not os.path.exists(path)
     with pytest.raises(ValidationError, match='path'):
-        run_table(net, table_params(path='relative/file.nft'))
+        run_table(host, table_params(path='relative/file.nft'))
 
 
 # Issue 9, defect 9: overlapping intervals are refused before nft runs, naming the field and both elements.
@@ -406,25 +407,23 @@ def test_rejected_table_is_not_persisted(tmp_path):
     ([], {'elements': ['10.0.0.0-10.0.0.9', '10.0.0.8/29']}, 'overlaps 10.0.0.8/29'),
     (['10.9.0.0/16'], {'elements': ['10.9.1.0/24']}, '10.9.1.0/24 overlaps 10.9.0.0/16, already in the set'),
 ])
-def test_set_overlapping_intervals_are_refused_before_nft(live, params, words):
-    net = FakeNet()
-    make_set(net, elements=live)
+def test_set_overlapping_intervals_are_refused_before_nft(host, live, params, words):
+    make_set(host, elements=live)
     with pytest.raises(ValidationError) as exc:
-        run_set(net, **params)
-    assert str(exc.value).startswith('elements: ') and words in exc.value.problem and net.changing_commands() == []
+        run_set(host, **params)
+    assert str(exc.value).startswith('elements: ') and words in exc.value.problem and host.changing_commands() == []
 
 
-def test_set_interval_replaced_in_one_exclusive_change_and_ports_and_concatenations():
-    net = FakeNet()
-    make_set(net, elements=['10.9.0.0/16'])
-    assert run_set(net, elements=['10.9.1.0/24'], purge=True)['removed'] == ['10.9.0.0/16']
-    make_set(net, 'ports', ('inet_service',), ('interval',))
+def test_set_interval_replaced_in_one_exclusive_change_and_ports_and_concatenations(host):
+    make_set(host, elements=['10.9.0.0/16'])
+    assert run_set(host, elements=['10.9.1.0/24'], purge=True)['removed'] == ['10.9.0.0/16']
+    make_set(host, 'ports', ('inet_service',), ('interval',))
     with pytest.raises(ValidationError) as exc:
-        run_set(net, name='ports', elements=['8000-8100', '8080'])
+        run_set(host, name='ports', elements=['8000-8100', '8080'])
     assert exc.value.problem.startswith('8000-8100 overlaps 8080')
-    make_set(net, 'svc', ('ipv4_addr', 'inet_service'), ('interval',))
+    make_set(host, 'svc', ('ipv4_addr', 'inet_service'), ('interval',))
     # the same addresses on other ports do not overlap
-    assert run_set(net, name='svc', elements=['10.0.0.0/24 . 22', '10.0.0.0/24 . 443'])['changed']
+    assert run_set(host, name='svc', elements=['10.0.0.0/24 . 22', '10.0.0.0/24 . 443'])['changed']
 
 
 def test_table_set_overlapping_intervals_name_the_set():

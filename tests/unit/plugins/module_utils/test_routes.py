@@ -6,27 +6,44 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import json
 
 import pytest
 
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import model as rt
-from ansible_collections.meshforge.vpn.plugins.module_utils.routes import resource as routes_resource
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes.resource import manage_routes
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakenet import FakeNet
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakes import FakeModule
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import (
+    MANAGEMENT, FakeHost, install, run, underlay)
 
 NAMES = dict(rt.BUILTIN_TABLES, vpn=100)
 
 
-def run(net, check=False, diff=False, connection=None, **params):
-    """One run of the route module's driver; ``connection`` is the management SSH connection (none by default)."""
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    """The underlay (fakehost.underlay) with a LAN 172.20.1.0/24 on eth1 and the tunnels wg0 (10.10.0.1/24,
+    fd10::1/64) and wg1; rt_tables names table 100 vpn, which holds another owner's routes (policy routing)."""
+    fake = install(underlay(FakeHost()), str(tmp_path), monkeypatch)
+    fake.add_link('eth1', addresses=['172.20.1.1/24'])
+    fake.add_link('wg0', 'wireguard', addresses=['10.10.0.1/24', 'fd10::1/64'])
+    fake.add_link('wg1', 'wireguard')
+    fake.table_names['vpn'] = 100
+    fake.add_route('10.100.0.0/16', 'static', gateway='198.18.0.9', table=100)
+    fake.add_route('fd64::/48', 'static', gateway='fd00:18::9', table=100)
+    return fake
+
+
+def routes(host, check=False, diff=False, **params):
+    """One run of the route module's driver (tag 110, no purge unless given)."""
     params.setdefault('protocol', 110)
     params.setdefault('purge', False)
-    module = FakeModule(net, params, check_mode=check, diff=diff)
-    return routes_resource.manage_routes(module, NAMES, connection or {})
+    return run(host, manage_routes, params, check_mode=check, diff=diff)[0]
+
+
+def tagged(host, protocol='110'):
+    return sorted((r['dst'], r['table'], r['metric']) for r in host.routes if r['protocol'] == protocol)
 
 
 def test_parse_rt_tables():
@@ -46,56 +63,60 @@ def test_parse_routes_defaults_and_tables():
     assert rt.parse_routes(json.dumps([{'dst': 'fd19::/64', 'dev': 'x', 'flags': []}]), 6)[0]['metric'] == 1024
 
 
-def test_add_then_noop_ipv4_ipv6():
-    net = FakeNet()
-    wanted = [{'dest': '172.20.1.0/24', 'gateway': '10.10.0.2', 'dev': 'wg0', 'metric': 100},
+def test_add_then_noop_ipv4_ipv6(host):
+    wanted = [{'dest': '172.20.2.0/24', 'gateway': '10.10.0.2', 'dev': 'wg0', 'metric': 100},
               {'dest': 'fd20::/48', 'dev': 'wg0', 'table': 'vpn'}]
-    check = run(net, check=True, routes=wanted)
-    assert check['changed'] and net.changing_commands() == []
-    first = run(net, routes=wanted)
+    check = routes(host, check=True, routes=wanted)
+    assert check['changed'] and host.changing_commands() == []
+    first = routes(host, routes=wanted)
     assert first['changed'] and first['added'] == [
-        '172.20.1.0/24 via 10.10.0.2 dev wg0 table main metric 100', 'fd20::/48 dev wg0 table vpn metric 1024']
-    assert sorted((r['dst'], r['table'], r['metric'], r['protocol']) for r in net.routes) == [
-        ('172.20.1.0/24', 254, 100, '110'), ('fd20::/48', 100, 1024, '110')]
-    count = len(net.changing_commands())
-    again = run(net, routes=wanted)
-    assert not again['changed'] and len(net.changing_commands()) == count
-    assert not run(net, check=True, routes=wanted)['changed']
+        '172.20.2.0/24 via 10.10.0.2 dev wg0 table main metric 100', 'fd20::/48 dev wg0 table vpn metric 1024']
+    assert tagged(host) == [('172.20.2.0/24', 254, 100), ('fd20::/48', 100, 1024)]
+    count = len(host.changing_commands())
+    again = routes(host, routes=wanted)
+    assert not again['changed'] and len(host.changing_commands()) == count
+    assert not routes(host, check=True, routes=wanted)['changed']
 
 
-def test_two_gateways_are_two_routes_and_change_is_replace():
-    net = FakeNet()
-    wanted = [{'dest': '172.20.1.0/24', 'gateway': '10.10.0.2', 'metric': 100},
-              {'dest': '172.20.1.0/24', 'gateway': '10.10.0.3', 'metric': 200}]
-    run(net, routes=wanted)
-    assert len(net.routes) == 2
+@pytest.mark.xfail(strict=True, raises=CommandError, reason='plugins bug: the capture check reads the table with ip '
+                   'before the route is added, and ip refuses a table the kernel does not have yet')
+@pytest.mark.parametrize('dest', ['10.30.0.0/16', 'fd30::/48'])
+def test_a_route_into_a_table_the_kernel_does_not_have_yet(host, dest):
+    assert routes(host, routes=[{'dest': dest, 'dev': 'wg0', 'table': 200}])['changed']
+
+
+def test_two_gateways_are_two_routes_and_change_is_replace(host):
+    wanted = [{'dest': '172.20.2.0/24', 'gateway': '10.10.0.2', 'metric': 100},
+              {'dest': '172.20.2.0/24', 'gateway': '10.10.0.3', 'metric': 200}]
+    routes(host, routes=wanted)
+    assert tagged(host) == [('172.20.2.0/24', 254, 100), ('172.20.2.0/24', 254, 200)]
     wanted[0]['gateway'] = '10.10.0.4'
-    result = run(net, routes=wanted)
-    assert result['changed_routes'] == [{'route': '172.20.1.0/24 via 10.10.0.4 table main metric 100',
+    result = routes(host, routes=wanted)
+    assert result['changed_routes'] == [{'route': '172.20.2.0/24 via 10.10.0.4 table main metric 100',
                                          'fields': ['gateway']}]
-    assert sorted(r['gateway'] for r in net.routes) == ['10.10.0.3', '10.10.0.4']
+    assert sorted(r['gateway'] for r in host.routes if r['protocol'] == '110') == ['10.10.0.3', '10.10.0.4']
 
 
-def test_purge_removes_only_our_tag():
-    net = FakeNet()
-    net.add_route('10.50.0.0/16', '4', gateway='198.18.0.9')           # hand-made static route
-    net.add_route('10.60.0.0/16', '109', dev='wg0')                      # wireguard_interface's
-    net.add_route('10.70.0.0/16', '110', gateway='198.18.0.9', table=100)
-    net.add_route('fd70::/48', '110', dev='eth0')
-    result = run(net, diff=True, purge=True, routes=[{'dest': '10.80.0.0/16', 'dev': 'eth0'}])
+def test_purge_removes_only_our_tag(host):
+    host.add_route('10.50.0.0/16', '4', gateway='198.18.0.9')           # hand-made static route
+    host.add_route('10.60.0.0/16', '109', dev='wg0')                      # wireguard_interface's
+    host.add_route('10.70.0.0/16', '110', gateway='198.18.0.9', table=100)
+    host.add_route('fd70::/48', '110', dev='eth0')
+    others = [r for r in host.routes if r['protocol'] != '110']
+    result = routes(host, diff=True, purge=True, routes=[{'dest': '10.80.0.0/16', 'dev': 'eth0'}])
     assert result['removed'] == ['10.70.0.0/16 via 198.18.0.9 dev eth0 table vpn metric 0',
                                  'fd70::/48 dev eth0 table main metric 1024']
-    assert sorted(r['dst'] for r in net.routes) == ['10.50.0.0/16', '10.60.0.0/16', '10.80.0.0/16']
+    assert tagged(host) == [('10.80.0.0/16', 254, 0)] and [r for r in host.routes if r['protocol'] != '110'] == others
     assert '10.70.0.0/16' in result['diff']['before'] and '10.70.0.0/16' not in result['diff']['after']
-    assert all(args[-1] == '110' for args in net.changing_commands())
+    assert all(args[-1] == '110' for args in host.changing_commands())
 
 
-def test_without_purge_unlisted_routes_stay_and_absent_removes():
-    net = FakeNet()
-    net.add_route('10.70.0.0/16', '110', gateway='198.18.0.9')
-    assert not run(net, routes=[])['changed']
-    result = run(net, routes=[{'dest': '10.70.0.0/16', 'state': 'absent'}, {'dest': '10.71.0.0/16', 'state': 'absent'}])
-    assert result['removed'] == ['10.70.0.0/16 via 198.18.0.9 dev eth0 table main metric 0'] and net.routes == []
+def test_without_purge_unlisted_routes_stay_and_absent_removes(host):
+    host.add_route('10.70.0.0/16', '110', gateway='198.18.0.9')
+    assert not routes(host, routes=[])['changed']
+    result = routes(host, routes=[{'dest': '10.70.0.0/16', 'state': 'absent'},
+                                  {'dest': '10.71.0.0/16', 'state': 'absent'}])
+    assert result['removed'] == ['10.70.0.0/16 via 198.18.0.9 dev eth0 table main metric 0'] and tagged(host) == []
 
 
 @pytest.mark.parametrize('route, field, words', [
@@ -106,24 +127,23 @@ def test_without_purge_unlisted_routes_stay_and_absent_removes():
     ({'dest': '10.0.0.0/24', 'dev': 'eth0', 'metric': -1}, 'routes[0].metric', 'out of range'),
     ({'dest': '10.0.0.0/24', 'dev': 'eth0;reboot'}, 'routes[0].dev', 'interface name'),
 ])
-def test_bad_routes_name_the_field(route, field, words):
-    net = FakeNet()
+def test_bad_routes_name_the_field(host, route, field, words):
     with pytest.raises(ValidationError) as exc:
-        run(net, routes=[route])
+        routes(host, routes=[route])
     assert exc.value.field == field and words in str(exc.value)
-    assert net.commands == []
+    assert host.commands == []
 
 
 @pytest.mark.parametrize('protocol', [0, 2, 4, 109, 256])
-def test_foreign_protocols_refused(protocol):
+def test_foreign_protocols_refused(host, protocol):
     with pytest.raises(ValidationError) as exc:
-        run(FakeNet(), protocol=protocol, routes=[])
+        routes(host, protocol=protocol, routes=[])
     assert exc.value.field == 'protocol'
 
 
-def test_duplicate_key_refused():
+def test_duplicate_key_refused(host):
     with pytest.raises(ValidationError) as exc:
-        run(FakeNet(), routes=[{'dest': 'fd20::/48', 'dev': 'a'}, {'dest': 'fd20::/48', 'dev': 'b', 'metric': 0}])
+        routes(host, routes=[{'dest': 'fd20::/48', 'dev': 'a'}, {'dest': 'fd20::/48', 'dev': 'b', 'metric': 0}])
     assert exc.value.field == 'routes[1]' and 'routes[0]' in str(exc.value)
 
 
@@ -132,52 +152,60 @@ def test_route_args_order_matches_wireguard_postup():
         '10.1.0.0/24', 'dev', '%i', 'table', 'main', 'proto', '109']
 
 
-def test_boot_file_holds_the_present_routes(tmp_path):
+def test_what_the_kernel_refuses_fails_with_ip_s_message_and_changes_nothing_else(host):
+    before = host.state()
+    for route, message in (({'dest': '10.80.0.0/16', 'gateway': '10.11.0.1'}, 'Nexthop has invalid gateway'),
+                           ({'dest': '10.80.0.0/16', 'dev': 'wg9'}, 'Cannot find device "wg9"')):
+        with pytest.raises(CommandError) as exc:
+            routes(host, routes=[route])
+        assert exc.value.rc in (1, 2) and message in str(exc.value)
+    assert host.state() == before
+
+
+def test_boot_file_holds_the_present_routes(host, tmp_path):
     path = str(tmp_path / 'boot' / 'routes')
-    net = FakeNet()
-    wanted = [{'dest': '172.20.1.0/24', 'gateway': '10.10.0.3', 'dev': 'wg0', 'metric': 200},
-              {'dest': '172.20.1.0/24', 'gateway': '10.10.0.2', 'dev': 'wg0', 'metric': 100},
+    wanted = [{'dest': '172.20.2.0/24', 'gateway': '10.10.0.3', 'dev': 'wg0', 'metric': 200},
+              {'dest': '172.20.2.0/24', 'gateway': '10.10.0.2', 'dev': 'wg0', 'metric': 100},
               {'dest': '172.20.9.0/24', 'state': 'absent'}]
-    assert run(net, check=True, routes=wanted, path=path)['persisted'] and not (tmp_path / 'boot').exists()
-    first = run(net, routes=wanted, path=path)
+    assert routes(host, check=True, routes=wanted, path=path)['persisted'] and not (tmp_path / 'boot').exists()
+    first = routes(host, routes=wanted, path=path)
     assert first['persisted'] and first['changed']
     assert open(path).read() == rt.BOOT_HEADER + (
-        'route replace 172.20.1.0/24 via 10.10.0.2 dev wg0 table 254 metric 100 proto 110\n'
-        'route replace 172.20.1.0/24 via 10.10.0.3 dev wg0 table 254 metric 200 proto 110\n')
-    again = run(net, routes=wanted, path=path)
+        'route replace 172.20.2.0/24 via 10.10.0.2 dev wg0 table 254 metric 100 proto 110\n'
+        'route replace 172.20.2.0/24 via 10.10.0.3 dev wg0 table 254 metric 200 proto 110\n')
+    again = routes(host, routes=wanted, path=path)
     assert not again['changed'] and not again['persisted']
     # only the file differs: it is rewritten, no route is touched
     open(path, 'w').write('')
-    count = len(net.changing_commands())
-    repaired = run(net, routes=wanted, path=path)
-    assert repaired['changed'] and repaired['persisted'] and len(net.changing_commands()) == count
+    count = len(host.changing_commands())
+    repaired = routes(host, routes=wanted, path=path)
+    assert repaired['changed'] and repaired['persisted'] and len(host.changing_commands()) == count
     with pytest.raises(ValidationError, match='path'):
-        run(net, routes=wanted, path='routes.batch')
+        routes(host, routes=wanted, path='routes.batch')
+
+
+def test_the_boot_file_brings_the_routes_back_after_a_reboot(host, tmp_path):
+    path = str(tmp_path / 'routes')
+    wanted = {'routes': [{'dest': '10.80.0.0/16', 'gateway': '198.18.0.9'}, {'dest': 'fd80::/48', 'dev': 'eth0'},
+                         {'dest': '10.81.0.0/16', 'gateway': '198.18.0.9', 'table': 'vpn'}], 'path': path}
+    assert routes(host, **wanted)['changed']
+    host.boot.append(['ip', '-force', '-batch', path])
+    host.reboot()
+    assert tagged(host) == [('10.80.0.0/16', 254, 0), ('10.81.0.0/16', 100, 0), ('fd80::/48', 254, 1024)]
+    assert not routes(host, **wanted)['changed']
 
 
 # ---------------------------------------------------------- issue 9 --
-MANAGEMENT = {'client': '198.18.0.1', 'client_port': 50123, 'server': '198.18.0.10', 'server_port': 22}
 
-
-def underlay():
-    """A host on the underlay 198.18.0.0/24 (eth0) with a LAN 172.20.1.0/24 (eth1) and a default route."""
-    net = FakeNet()
-    net.add_route('198.18.0.0/24', 'kernel', dev='eth0', src='198.18.0.10')
-    net.add_route('172.20.1.0/24', 'kernel', dev='eth1', src='172.20.1.1')
-    net.add_route('0.0.0.0/0', 'boot', dev='eth0', gateway='198.18.0.254')
-    net.add_route('fd00:18::/64', 'kernel', dev='eth0', metric=256)
-    return net
-
-
-def assert_refused(net, field, words, **params):
+def assert_refused(host, field, words, **params):
     """Refused in check mode and for real, naming the field, with nothing on the host changed."""
-    before = copy.deepcopy(net.routes)
+    before = host.state()
     for check in (True, False):
         with pytest.raises(ValidationError) as exc:
-            run(net, check=check, connection=MANAGEMENT, **params)
+            routes(host, check=check, **params)
         assert exc.value.field == field and str(exc.value).startswith(field + ': ')
         assert words in exc.value.problem, exc.value.problem
-    assert net.routes == before and net.changing_commands() == []
+    assert host.state() == before and host.changing_commands() == []
 
 
 @pytest.mark.parametrize('dest, words', [
@@ -187,21 +215,19 @@ def assert_refused(net, field, words, **params):
     ('198.18.0.1/32', 'the management connection from 198.18.0.1'),
     ('172.20.1.0/24', 'the network 172.20.1.0/24 connected to eth1'),
 ])
-def test_route_capturing_the_management_connection_or_a_connected_network_is_refused(dest, words):
-    net = underlay()
-    net.add_route('10.70.0.0/16', '110', dev='wg0')
-    assert_refused(net, 'routes[1].dest', words, purge=True,
+def test_route_capturing_the_management_connection_or_a_connected_network_is_refused(host, dest, words):
+    host.add_route('10.70.0.0/16', '110', dev='wg0')
+    assert_refused(host, 'routes[1].dest', words, purge=True,
                    routes=[{'dest': '10.60.0.0/16', 'dev': 'wg0'}, {'dest': dest, 'dev': 'wg0'}])
 
 
-def test_route_capturing_the_management_connection_behind_the_default_route_is_refused():
-    net = underlay()
-    connection = dict(MANAGEMENT, client='203.0.113.5')
+def test_route_capturing_the_management_connection_behind_the_default_route_is_refused(host):
+    host.management = dict(MANAGEMENT, client='203.0.113.5')
     for dest in ('203.0.113.0/24', '128.0.0.0/1'):
         with pytest.raises(ValidationError) as exc:
-            run(net, connection=connection, routes=[{'dest': dest, 'gateway': '198.18.0.9'}])
+            routes(host, routes=[{'dest': dest, 'gateway': '198.18.0.9'}])
         assert 'the management connection from 203.0.113.5' in str(exc.value)
-    assert net.changing_commands() == []
+    assert host.changing_commands() == []
 
 
 @pytest.mark.parametrize('route', [
@@ -213,37 +239,33 @@ def test_route_capturing_the_management_connection_behind_the_default_route_is_r
     {'dest': 'fd00:18::/64', 'dev': 'wg0'},                       # IPv6 metric 1024 stays behind the kernel's 256
     {'dest': '172.21.0.0/16', 'gateway': '198.18.0.9', 'table': 'vpn'},  # another table holds nothing of these
 ])
-def test_legitimate_routes_are_added(route):
-    net = underlay()
-    result = run(net, connection=MANAGEMENT, routes=[route])
+def test_legitimate_routes_are_added(host, route):
+    result = routes(host, routes=[route])
     assert result['changed'] and len(result['added']) == 1
-    assert not run(net, connection=MANAGEMENT, routes=[route])['changed']
+    assert not routes(host, routes=[route])['changed']
 
 
-def test_route_never_replaces_another_owners_route():
-    net = underlay()
-    net.add_route('10.50.0.0/16', 'static', gateway='198.18.0.9')
-    assert_refused(net, 'routes[0].dest', 'another owner (10.50.0.0/16 via 198.18.0.9 dev eth0 table main metric 0, '
+def test_route_never_replaces_another_owners_route(host):
+    host.add_route('10.50.0.0/16', 'static', gateway='198.18.0.9')
+    assert_refused(host, 'routes[0].dest', 'another owner (10.50.0.0/16 via 198.18.0.9 dev eth0 table main metric 0, '
                    'proto static)', routes=[{'dest': '10.50.0.0/16', 'dev': 'wg0'}])
     # another metric is another route: both stay
-    assert run(net, routes=[{'dest': '10.50.0.0/16', 'dev': 'wg0', 'metric': 100}])['changed']
-    assert sorted((r['protocol'], r['metric']) for r in net.routes if r['dst'] == '10.50.0.0/16') == [
+    assert routes(host, routes=[{'dest': '10.50.0.0/16', 'dev': 'wg0', 'metric': 100}])['changed']
+    assert sorted((r['protocol'], r['metric']) for r in host.routes if r['dst'] == '10.50.0.0/16') == [
         ('110', 100), ('static', 0)]
 
 
-def test_absent_removes_only_a_route_with_the_tag():
-    net = underlay()
-    net.add_route('10.50.0.0/16', 'static', gateway='198.18.0.9')
-    before = copy.deepcopy(net.routes)
+def test_absent_removes_only_a_route_with_the_tag(host):
+    host.add_route('10.50.0.0/16', 'static', gateway='198.18.0.9')
+    before = host.state()
     for dest in ('10.50.0.0/16', '172.20.1.0/24'):
-        result = run(net, routes=[{'dest': dest, 'state': 'absent'}])
+        result = routes(host, routes=[{'dest': dest, 'state': 'absent'}])
         assert not result['changed'] and result['removed'] == []
-    assert net.routes == before and net.changing_commands() == []
+    assert host.state() == before and host.changing_commands() == []
 
 
-def test_an_own_route_may_move_to_another_device():
-    net = underlay()
-    run(net, connection=MANAGEMENT, routes=[{'dest': '10.70.0.0/16', 'dev': 'wg0'}])
-    moved = run(net, connection=MANAGEMENT, routes=[{'dest': '10.70.0.0/16', 'dev': 'wg1'}])
+def test_an_own_route_may_move_to_another_device(host):
+    routes(host, routes=[{'dest': '10.70.0.0/16', 'dev': 'wg0'}])
+    moved = routes(host, routes=[{'dest': '10.70.0.0/16', 'dev': 'wg1'}])
     assert moved['changed_routes'] == [{'route': '10.70.0.0/16 dev wg1 table main metric 0', 'fields': ['dev']}]
-    assert [r['dev'] for r in net.routes if r['protocol'] == '110'] == ['wg1']
+    assert [r['dev'] for r in host.routes if r['protocol'] == '110'] == ['wg1']

@@ -17,20 +17,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import service
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.info import gather_info
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.interface import manage_interface
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import ROUTE_PROTOCOL
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import (
-    PRIV_A, PSK_1, PSK_2, PUB_A, PUB_B, PUB_C, PUB_D, FakeModule, FakeSystem, assert_no_secret,
-    check_then_apply, install, make_key, params, peer_params, run, snapshot, write_key)
+    PRIV_A, PSK_1, PSK_2, PUB_A, PUB_B, PUB_C, PUB_D, FakeHost, FakeModule, assert_no_secret, check_then_apply,
+    install, make_key, params, peer_params, run, snapshot, underlay, write_key)
 
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    """A FakeSystem with the driver's paths moved under tmp_path."""
-    return install(FakeSystem(), str(tmp_path), monkeypatch)
+    return install(FakeHost(), str(tmp_path), monkeypatch)
 
 
 def iface_params(system, **overrides):
@@ -148,10 +148,25 @@ def test_manage_interface_persist_off_leaves_files_alone(host):
     assert files.read_text(os.path.join(host.dir, 'wg0.conf')) == config
 
 
-def test_manage_interface_route_into_a_numbered_table(host):
+def numbered_table(host, families):
+    """wg0 routing everything into table 1000 of a host on which ``families`` already have that table."""
+    underlay(host)
+    for family in families:
+        host.add_route('10.99.0.0/16' if family == 4 else 'fd99::/48', 'static', table=1000)
     write_key(host)
-    converge(host, iface_params(host, table='1000', peers=[dict(params()['peers'][0], allowed_ips=['0.0.0.0/0'])]))
-    assert [(r['dst'], r['table']) for r in host.routes if r['protocol'] == '109'] == [('0.0.0.0/0', '1000')]
+    return iface_params(host, table='1000', peers=[dict(params()['peers'][0], allowed_ips=['0.0.0.0/0'])])
+
+
+def test_manage_interface_route_into_a_numbered_table(host):
+    converge(host, numbered_table(host, (4, 6)))
+    assert [(r['dst'], r['table']) for r in host.routes if r['protocol'] == '109'] == [('0.0.0.0/0', 1000)]
+
+
+@pytest.mark.xfail(strict=True, raises=CommandError, reason='plugins bug: the route check and the live read ask ip '
+                   'for a table the kernel does not have yet, which ip refuses (FIB table does not exist)')
+@pytest.mark.parametrize('families', [(), (4,)], ids=['new table', 'no IPv6 table'])
+def test_manage_interface_route_into_a_table_the_kernel_does_not_have_yet(host, families):
+    converge(host, numbered_table(host, families))
 
 
 def test_manage_interface_leaves_a_roamed_peer_where_it_is(host):
@@ -189,13 +204,13 @@ def test_manage_interface_fixes_a_foreign_private_key_and_extra_peers(host):
     write_key(host)
     converge(host, iface_params(host))
     host.links['wg0']['private_key'] = make_key('intruder')
-    host.run(['/usr/bin/wg', 'set', 'wg0', 'peer', PUB_D, 'allowed-ips', '10.10.0.9/32'])
+    host.run([host.path('wg'), 'set', 'wg0', 'peer', PUB_D, 'allowed-ips', '10.10.0.9/32'])
     result, _module = check_then_apply(host, manage_interface, iface_params(host), PRIV_A, make_key('intruder'))
     assert result['peers_removed'] == [{'public_key': PUB_D, 'description': None}]
     assert host.links['wg0']['private_key'] == PRIV_A
     assert 'private_key: set, not from' in result['diff']['before']
 
-    host.run(['/usr/bin/wg', 'set', 'wg0', 'peer', PUB_D, 'allowed-ips', '10.10.0.9/32'])
+    host.run([host.path('wg'), 'set', 'wg0', 'peer', PUB_D, 'allowed-ips', '10.10.0.9/32'])
     kept, _module, _changing = run(host, manage_interface, iface_params(host, purge_peers=False))
     assert not kept['changed'] and PUB_D in host.links['wg0']['peers']
 
@@ -279,7 +294,7 @@ def _to_params(state, directory):
 def test_manage_interface_any_state_from_any_state(first, second, kernel, roam):
     # function-scoped fixtures do not mix with @given: a fresh directory and patch per example
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as monkeypatch:
-        system = FakeSystem(kernel_wireguard=kernel, dns={'hub.example.test': '198.51.100.70'})
+        system = FakeHost(kernel_wireguard=kernel, dns={'hub.example.test': '198.51.100.70'})
         install(system, tmp, monkeypatch)
         write_key(system)
         converge(system, _to_params(first, system.dir), PSK_1, PSK_2)
@@ -319,15 +334,10 @@ def test_gather_info(host):
 
 
 # ----------------------------------------------------------- issue 9 --
-MANAGEMENT = {'client': '198.18.0.1', 'client_port': 50123, 'server': '198.18.0.10', 'server_port': 22}
-
 
 def on_underlay(system):
-    """The host sits on 198.18.0.0/24 (eth0), its controller at 198.18.0.1, peer B's endpoint 198.18.0.7."""
-    system.routes += [{'dst': '198.18.0.0/24', 'dev': 'eth0', 'table': 'main', 'protocol': 'kernel', 'family': 4},
-                      {'dst': '0.0.0.0/0', 'dev': 'eth0', 'gateway': '198.18.0.254', 'table': 'main',
-                       'protocol': 'boot', 'family': 4}]
-    system.management = MANAGEMENT
+    """The host on its underlay (fakehost.underlay), peer B's endpoint at 198.18.0.7."""
+    underlay(system)
     write_key(system)
     wanted = iface_params(system)
     wanted['peers'][0]['endpoint'] = '198.18.0.7:51820'
@@ -335,15 +345,14 @@ def on_underlay(system):
 
 
 def assert_interface_refused(system, wanted, field, words):
-    files_before = snapshot(system.dir)
-    routes_before = copy.deepcopy(system.routes)
+    files_before, state_before = snapshot(system.dir), system.state()
     changing = len(system.changing_commands())
     for check_mode in (True, False):
         with pytest.raises(ValidationError) as info:
             run(system, manage_interface, wanted, check_mode=check_mode)
         assert info.value.field == field and words in str(info.value), str(info.value)
     assert len(system.changing_commands()) == changing and snapshot(system.dir) == files_before
-    assert system.routes == routes_before
+    assert system.state() == state_before
 
 
 @pytest.mark.parametrize('prefix, words', [
@@ -386,7 +395,8 @@ def test_manage_interface_routes_what_captures_nothing(host):
 ])
 def test_manage_interface_never_replaces_another_owners_route(host, owner, words):
     wanted = on_underlay(host)
-    host.routes.append(dict(owner, dst='172.20.1.0/24', table='main', family=4))
+    host.add_link('wg1', 'wireguard')
+    host.add_route('172.20.1.0/24', **owner)
     assert_interface_refused(host, wanted, 'peers[0].allowed_ips', words)
 
 

@@ -18,13 +18,12 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.validation import Va
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.key import manage_key
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.wgquick import MANAGED_HEADER
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import (
-    PRIV_A, PUB_A, FakeSystem, assert_no_secret, check_then_apply, install, public_of, run, write_key)
+    PRIV_A, PUB_A, FakeHost, assert_no_secret, check_then_apply, install, public_of, run, write_key)
 
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    """A FakeSystem with the driver's paths moved under tmp_path."""
-    return install(FakeSystem(), str(tmp_path), monkeypatch)
+    return install(FakeHost(), str(tmp_path), monkeypatch)
 
 
 def key_params(system, **overrides):

@@ -16,12 +16,12 @@ import pytest
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.interface import KeyMismatch, manage_interface
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import (
-    PRIV_A, PUB_A, PUB_B, FakeSystem, install, make_key, params, public_of, run, write_key)
+    PRIV_A, PUB_A, PUB_B, FakeHost, install, make_key, params, public_of, run, write_key)
 
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    return install(FakeSystem(), str(tmp_path), monkeypatch)
+    return install(FakeHost(), str(tmp_path), monkeypatch)
 
 
 def key_params(system, expected):
@@ -29,7 +29,7 @@ def key_params(system, expected):
 
 
 def state(system):
-    return json.dumps([system.links, system.routes, sorted(os.listdir(system.dir))], sort_keys=True)
+    return system.state() + json.dumps(sorted(os.listdir(system.dir)))
 
 
 def test_the_planned_key_converges_and_a_rerun_checks_it_without_change(host):

@@ -2,7 +2,7 @@
 # Copyright: meshforge.vpn contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The three WireGuard modules end to end through a real AnsibleModule (argument spec, fail_json, no_log),
-with only its run_command and get_bin_path answered by the fake host."""
+with only its run_command and get_bin_path answered by the fake host (runner.on_host)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,12 +12,10 @@ import os
 
 import pytest
 
-from ansible.module_utils import basic
-
 from ansible_collections.meshforge.vpn.plugins.modules import wireguard_info, wireguard_interface, wireguard_key
-from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
+from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import on_host, run_module
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import (
-    FakeSystem, install, make_key, public_of)
+    FakeHost, install, make_key, public_of)
 
 PEER = make_key('module peer')
 PSK = make_key('module psk')
@@ -25,21 +23,7 @@ PSK = make_key('module psk')
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    system = install(FakeSystem(), str(tmp_path), monkeypatch)
-
-    def run_command(self, args, check_rc=False, data=None, binary_data=False, environ_update=None, **kwargs):
-        assert isinstance(args, list)
-        rc, out, err = system.run(args, data, environ_update)
-        if check_rc and rc:
-            self.fail_json(msg=err, rc=rc)
-        return rc, out, err
-
-    def get_bin_path(self, name, required=False, opt_dirs=None):
-        return '/usr/bin/%s' % name if name in system.tools else None
-
-    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
-    return system
+    return on_host(install(FakeHost(), str(tmp_path), monkeypatch), monkeypatch)
 
 
 call = run_module
