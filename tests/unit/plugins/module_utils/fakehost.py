@@ -96,6 +96,17 @@ def _words(args, keywords, single=()):
     return found, rest
 
 
+def _ip_word(text, parse, what, family=None):
+    """``parse(text)`` (an address or a prefix, of ``family`` when given), or ip's refusal of the word."""
+    try:
+        value = parse(text)
+    except ValueError:
+        raise Fail(1, 'Error: any valid %s is expected rather than "%s".\n' % (what, text))
+    if family not in (None, value.version):
+        raise Fail(1, 'Error: inet%s %s is expected rather than "%s".\n' % ('' if family == 4 else '6', what, text))
+    return value
+
+
 def _dst_text(net):
     """A destination as ip prints it: ``default``, a bare address for a host route, else the prefix."""
     if net.prefixlen == 0:
@@ -334,27 +345,24 @@ class FakeHost(CommandLog):
             raise Fail(1, failed)
         return '', ''
 
-    def ip_link_show(self, args, family, details):
-        words = _words(args, ('dev',))[0]
-        name = words['dev']
+    def shown_link(self, args):
+        """The link ``dev <name>`` names and what ``ip -j link show`` and ``ip -j address show`` say of it first."""
+        name = _words(args, ('dev',))[0]['dev']
         link = self.link_of(name, 'Device "%s" does not exist.\n')
-        item = {'ifindex': link['index'], 'ifname': name, 'flags': self.link_flags(link), 'mtu': link['mtu'],
-                'qdisc': 'noqueue', 'operstate': 'UNKNOWN' if link['kind'] in WG_KINDS else
-                ('UP' if link['up'] else 'DOWN'), 'group': 'default',
-                'link_type': 'ether' if link['kind'] == 'ether' else 'none'}
+        flags = ['BROADCAST', 'MULTICAST'] if link['kind'] == 'ether' else ['POINTOPOINT', 'NOARP']
+        operstate = 'UNKNOWN' if link['kind'] in WG_KINDS else ('UP' if link['up'] else 'DOWN')
+        return link, {'ifindex': link['index'], 'ifname': name, 'flags': flags + (['UP', 'LOWER_UP'] if link['up'] else []),
+                      'mtu': link['mtu'], 'qdisc': 'noqueue', 'operstate': operstate, 'group': 'default'}
+
+    def ip_link_show(self, args, family, details):
+        link, item = self.shown_link(args)
+        item['link_type'] = 'ether' if link['kind'] == 'ether' else 'none'
         if details and link['kind'] in WG_KINDS:
             item['linkinfo'] = {'info_kind': link['kind']}
         return json.dumps([item]), ''
 
-    @staticmethod
-    def link_flags(link):
-        flags = ['BROADCAST', 'MULTICAST'] if link['kind'] == 'ether' else ['POINTOPOINT', 'NOARP']
-        return flags + (['UP', 'LOWER_UP'] if link['up'] else [])
-
     def ip_address_show(self, args, family, details):
-        words = _words(args, ('dev',))[0]
-        name = words['dev']
-        link = self.link_of(name, 'Device "%s" does not exist.\n')
+        link, item = self.shown_link(args)
         infos = []
         for text in link['addresses']:
             iface = ipaddress.ip_interface(text)
@@ -364,9 +372,8 @@ class FakeHost(CommandLog):
         if link['kind'] == 'tun' and link['up']:
             # the kernel gives a TUN device a link-local address of its own (a WireGuard link gets none)
             infos.append({'family': 'inet6', 'local': 'fe80::1', 'prefixlen': 64, 'scope': 'link'})
-        infos = [i for i in infos if family in (None, 4 if i['family'] == 'inet' else 6)]
-        return json.dumps([{'ifindex': link['index'], 'ifname': name, 'flags': self.link_flags(link),
-                            'mtu': link['mtu'], 'addr_info': infos}]), ''
+        item['addr_info'] = [i for i in infos if family in (None, 4 if i['family'] == 'inet' else 6)]
+        return json.dumps([item]), ''
 
     def ip_link_add(self, args, family):
         words = _words(args, ('dev', 'name', 'type'))[0]
@@ -402,12 +409,7 @@ class FakeHost(CommandLog):
         words, rest = _words(args, ('dev',), args[:1])
         if 'dev' not in words:
             raise Fail(1, 'Not enough information: "dev" argument is required.\n')
-        try:
-            iface = ipaddress.ip_interface(rest[0])
-        except ValueError:
-            raise Fail(1, 'Error: any valid prefix is expected rather than "%s".\n' % rest[0])
-        if family not in (None, iface.version):
-            raise Fail(1, 'Error: inet%s prefix is expected rather than "%s".\n' % ('' if family == 4 else '6', rest[0]))
+        iface = _ip_word(rest[0], ipaddress.ip_interface, 'prefix', family)
         self.link_of(words['dev'])
         return words['dev'], str(iface)
 
@@ -436,10 +438,7 @@ class FakeHost(CommandLog):
 
     def ip_route_get(self, args, family, details):
         assert len(args) == 1, 'fake ip route get takes an address only'
-        try:
-            address = ipaddress.ip_address(args[0])
-        except ValueError:
-            raise Fail(1, 'Error: any valid address is expected rather than "%s".\n' % args[0])
+        address = _ip_word(args[0], ipaddress.ip_address, 'address')
         route = self.lookup(address, 254)
         if route is None:
             raise Fail(2, 'RTNETLINK answers: Network is unreachable\n')
@@ -456,12 +455,8 @@ class FakeHost(CommandLog):
     def _route_args(self, args, family):
         words, rest = _words(args, ('to', 'via', 'dev', 'table', 'metric', 'src', 'proto'), args[:1])
         text = words.get('to') or (rest[0] if rest else '')
-        try:
-            net = ipaddress.ip_network('0.0.0.0/0' if text == 'default' else text, strict=False)
-        except ValueError:
-            raise Fail(1, 'Error: any valid prefix is expected rather than "%s".\n' % text)
-        if family not in (None, net.version):
-            raise Fail(1, 'Error: inet%s prefix is expected rather than "%s".\n' % ('' if family == 4 else '6', text))
+        net = _ip_word('0.0.0.0/0' if text == 'default' else text, lambda t: ipaddress.ip_network(t, strict=False),
+                       'prefix', family)
         if text != 'default' and ipaddress.ip_interface(text).ip != net.network_address:
             raise Fail(2, 'Error: Invalid prefix for given prefix length.\n')
         if 'dev' in words:
@@ -473,9 +468,8 @@ class FakeHost(CommandLog):
             raise Fail(255, 'Error: argument "%s" is wrong: "metric" value is invalid\n\n' % words['metric'])
         route['metric'] = int(words['metric']) if 'metric' in words else None
         for key in ('gateway', 'src'):
-            if route[key] and ipaddress.ip_address(route[key]).version != net.version:
-                raise Fail(1, 'Error: inet%s address is expected rather than "%s".\n'
-                           % ('' if net.version == 4 else '6', route[key]))
+            if route[key]:
+                _ip_word(route[key], ipaddress.ip_address, 'address', net.version)
         return route
 
     def ip_route_replace(self, args, family):
