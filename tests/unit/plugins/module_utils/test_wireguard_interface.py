@@ -139,6 +139,20 @@ def test_manage_interface_changes_only_the_difference(host, what, change, report
             assert host.links['wg0']['peers'][key] == peer, 'peer %s was touched' % key
 
 
+@pytest.mark.parametrize('kernel', [True, False])
+def test_with_systemd_the_interface_comes_back_from_its_file_after_a_reboot(host, kernel):
+    host.systemd, host.kernel_wireguard = True, kernel
+    write_key(host)
+    wanted = iface_params(host, mtu=1380, fwmark='0x20')
+    wanted['peers'][0]['preshared_key'] = PSK_1
+    converge(host, wanted, PSK_1)
+    before = copy.deepcopy(host.links['wg0']), copy.deepcopy(host.routes)
+    host.reboot()
+    assert (host.links['wg0'], host.routes) == before
+    again, _module, changing = run(host, manage_interface, wanted)
+    assert not again['changed'] and changing == []
+
+
 def test_manage_interface_persist_off_leaves_files_alone(host):
     write_key(host)
     converge(host, iface_params(host))
