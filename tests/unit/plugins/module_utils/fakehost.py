@@ -517,11 +517,11 @@ class FakeHost(CommandLog):
         raise Fail(2, 'RTNETLINK answers: No such process\n')
 
     # ------------------------------------------------------------------- wg --
-    def wg_link(self, name):
+    def wg_link(self, name, verb='access'):
         if name not in self.links:
-            raise Fail(1, 'Unable to access interface: No such device\n')
+            raise Fail(1, 'Unable to %s interface: No such device\n' % verb)
         if self.links[name]['kind'] not in WG_KINDS:
-            raise Fail(1, 'Unable to access interface: Protocol not supported\n')
+            raise Fail(1, 'Unable to %s interface: Protocol not supported\n' % verb)
         return self.links[name]
 
     def cmd_wg(self, args, data, environ):
@@ -531,7 +531,7 @@ class FakeHost(CommandLog):
         if args == ['pubkey']:
             text = (data.decode() if isinstance(data, bytes) else data or '').strip()
             if not is_key(text):
-                raise Fail(1, 'pubkey: Key is not the correct length or format\n')
+                raise Fail(1, 'wg: Key is not the correct length or format\n')
             return public_of(text) + '\n', ''
         if args[:1] == ['show'] and args[2:] == ['dump']:
             names = sorted(n for n in self.links if self.links[n]['kind'] in WG_KINDS) if args[1] == 'all' else [args[1]]
@@ -541,7 +541,7 @@ class FakeHost(CommandLog):
                 lines += [(name + '\t' if args[1] == 'all' else '') + line for line in self.dump_lines(name)]
             return ''.join(line + '\n' for line in lines), ''
         if args[:1] == ['set'] and len(args) > 1:
-            self.wg_set(self.wg_link(args[1]), args[2:])
+            self.wg_set(self.wg_link(args[1], 'modify'), args[2:])
             return '', ''
         raise AssertionError('fake wg does not know %r' % (args,))
 
@@ -640,14 +640,15 @@ class FakeHost(CommandLog):
 
     # ------------------------------------------------------------ systemctl --
     def cmd_systemctl(self, args, data, environ):
-        if not self.systemd:
+        verb, rest = args[0], args[1:]
+        now = '--now' in rest
+        if not self.systemd and (now or verb not in ('is-enabled', 'enable', 'disable')):
+            # without systemd as PID 1 only the unit files can be read and changed
             raise Fail(1, "System has not been booted with systemd as init system (PID 1). Can't operate.\n"
                           "Failed to connect to bus: Host is down\n")
         if args == ['daemon-reload']:
             self.daemon_reloads += 1
             return '', ''
-        verb, rest = args[0], args[1:]
-        now = '--now' in rest
         units = [u[:-len('.service')] if u.endswith('.service') else u for u in rest if u != '--now']
         assert len(units) == 1 and units[0].startswith('wg-quick@'), 'fake systemctl knows wg-quick@ units only'
         unit = units[0]
@@ -888,7 +889,7 @@ class FakeHost(CommandLog):
             assert what[0] in ('set', 'table'), 'fake nft does not list %r' % (what,)
             raise Fail(1, 'Error: No such file or directory\nlist %s\n' % ' '.join(what))
         out.append({'table': {'family': what[1], 'name': what[2], 'handle': 1}})
-        for name in sorted(table['sets']):
+        for name in table['sets']:
             out.append(self.set_json(what[1], what[2], name, table['sets'][name]))
         for chain in table['chains']:
             body = {'family': what[1], 'table': what[2], 'name': chain['name'], 'handle': 2}
@@ -915,7 +916,7 @@ class FakeHost(CommandLog):
         if item['flags']:
             body['flags'] = list(item['flags'])
         if item['elements']:
-            body['elem'] = [element_json(e) for e in sorted(item['elements'])]
+            body['elem'] = [element_json(e) for e in sorted(item['elements'], key=lambda e: _element_key(e, item['type']))]
         return {'set': body}
 
 
@@ -931,6 +932,12 @@ def _span(part, kind):
         low, high = (part.split('-', 1) + [part])[:2]
         return int(low), int(high)
     return None
+
+
+def _element_key(text, kinds):
+    """Elements in the order nft lists them: by value."""
+    return [(0, int(span[0]), '') if span else (1, 0, part) for part, span in
+            [(part, _span(part, kind)) for part, kind in zip(text.split(' . '), kinds)]]
 
 
 def _span_text(span, kind):

@@ -154,6 +154,72 @@ def test_set_missing_and_bad_element(host):
     assert exc.value.field == 'elements[1]' and host.changing_commands() == []
 
 
+# -------------------------------------------------- the fake host's nft is honest --
+# What nft 1.0.6 did on Linux 6.x in a network namespace after BATCH: nft -j list table inet t (handles left out;
+# the fake lists a rule with a placeholder expression), then each of ANSWERED on its own (nft's message begins
+# with where in the batch, "/dev/stdin:1:27-34: ", which the fake leaves out).
+BATCH = """table inet t
+delete table inet t
+table inet t {
+  set s {
+    type ipv4_addr
+    flags interval
+    elements = { 10.1.0.1, 10.0.0.0/24 }
+  }
+  set p {
+    type ipv4_addr
+  }
+  chain input {
+    type filter hook input priority 0; policy accept;
+  }
+}
+add rule inet t input iifname "wg0" accept comment "mf:abc"
+"""
+LISTED = [
+    {'table': {'family': 'inet', 'name': 't'}},
+    {'set': {'family': 'inet', 'name': 's', 'table': 't', 'type': 'ipv4_addr', 'flags': ['interval'],
+             'elem': [{'prefix': {'addr': '10.0.0.0', 'len': 24}}, '10.1.0.1']}},
+    {'set': {'family': 'inet', 'name': 'p', 'table': 't', 'type': 'ipv4_addr'}},
+    {'chain': {'family': 'inet', 'table': 't', 'name': 'input', 'type': 'filter', 'hook': 'input', 'prio': 0,
+               'policy': 'accept'}},
+    {'rule': {'family': 'inet', 'table': 't', 'chain': 'input', 'comment': 'mf:abc'}}]
+ANSWERED = [
+    ('delete element inet t s { 10.9.0.1 }', 'Error: element does not exist'),
+    ('add element inet t s { 10.0.0.5 }', 'Error: interval overlaps with an existing one'),
+    ('add element inet t p { 10.0.0.0/24 }',
+     "Error: You must add 'flags interval' to your set declaration if you want to add prefix elements"),
+    ('add element inet t q { 10.0.0.1 }', 'Error: No such file or directory'),
+    ('delete table inet zz', 'Error: No such file or directory'),
+    ('add element inet t s { 10.0.0.0/24 }', None),
+    ('add element inet t p { 10.0.0.1 }', None),
+]
+
+
+def test_the_fake_nft_lists_what_nft_listed(host):
+    nft(host, BATCH)
+    rc, out, err = host.dispatch('nft', ['-j', 'list', 'table', 'inet', 't'])
+    listed = json.loads(out)['nftables'][1:]
+    for item in listed:
+        for body in item.values():
+            body.pop('handle')
+            body.pop('expr', None)
+    assert (rc, listed, err) == (0, LISTED, '')
+    assert host.dispatch('nft', ['-j', 'list', 'table', 'inet', 'nope'])[:2] == (1, '')
+
+
+@pytest.mark.parametrize('batch, message', ANSWERED, ids=[a[0] for a in ANSWERED])
+def test_the_fake_nft_refuses_what_nft_refused(host, batch, message):
+    nft(host, BATCH)
+    before = host.state()
+    rc, out, err = host.dispatch('nft', ['-f', '-'], batch + '\n')
+    if message is None:             # taken, and again: an element already there is no error
+        after = host.state()
+        assert (rc, err) == (0, '') and host.dispatch('nft', ['-f', '-'], batch + '\n')[0] == 0
+        assert host.state() == after
+    else:
+        assert rc == 1 and err.startswith(message) and host.state() == before
+
+
 # ---------------------------------------------------------------- nft_table --
 
 def table_params(**extra):

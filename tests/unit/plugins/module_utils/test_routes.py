@@ -195,6 +195,97 @@ def test_the_boot_file_brings_the_routes_back_after_a_reboot(host, tmp_path):
     assert not routes(host, **wanted)['changed']
 
 
+# ------------------------------------------------- the fake host's ip is honest --
+# What iproute2 6.1 printed (RECORDED) and refused (REFUSED, exit code and first line of standard error) on Linux 6.x
+# in a network namespace where v0 had 10.0.0.1/24 and fd10::1/64 and the routes of SETUP, and v1 was down.
+SETUP = [
+    'route replace 10.9.0.0/16 dev v0 table main proto 110',
+    'route replace 10.8.0.0/16 via 10.0.0.254 dev v0 table 200 metric 5 proto 110',
+    'route replace 10.6.0.0/16 dev v0 table main metric 7 src 10.0.0.1 proto static',
+    'route replace fd20::/48 dev v0 table main proto 109',
+]
+RECORDED = [
+    ('-j -4 route show table all proto 110',
+     [{'dst': '10.8.0.0/16', 'gateway': '10.0.0.254', 'dev': 'v0', 'table': '200', 'metric': 5, 'flags': []},
+      {'dst': '10.9.0.0/16', 'dev': 'v0', 'scope': 'link', 'flags': []}]),
+    ('-j -4 route show table main dev v0 proto 110',
+     [{'dst': '10.9.0.0/16', 'scope': 'link', 'flags': []}]),
+    ('-j -4 route show table 254',
+     [{'dst': '10.0.0.0/24', 'dev': 'v0', 'protocol': 'kernel', 'scope': 'link', 'prefsrc': '10.0.0.1', 'flags': []},
+      {'dst': '10.6.0.0/16', 'dev': 'v0', 'protocol': 'static', 'scope': 'link', 'prefsrc': '10.0.0.1', 'metric': 7,
+       'flags': []},
+      {'dst': '10.9.0.0/16', 'dev': 'v0', 'protocol': '110', 'scope': 'link', 'flags': []}]),
+    ('-j -4 route show table 200',
+     [{'dst': '10.8.0.0/16', 'gateway': '10.0.0.254', 'dev': 'v0', 'protocol': '110', 'metric': 5, 'flags': []}]),
+    ('-j -6 route show table all proto 109',
+     [{'dst': 'fd20::/48', 'dev': 'v0', 'metric': 1024, 'flags': [], 'pref': 'medium'}]),
+    ('-j -6 route show table main dev v0 proto 109',
+     [{'dst': 'fd20::/48', 'metric': 1024, 'flags': [], 'pref': 'medium'}]),
+    ('-j route get 10.0.0.5',
+     [{'dst': '10.0.0.5', 'dev': 'v0', 'prefsrc': '10.0.0.1', 'flags': [], 'uid': 0, 'cache': []}]),
+]
+REFUSED = [
+    ('route replace 10.5.0.0/16 table main proto 110', 2, 'RTNETLINK answers: No such device'),
+    ('route replace 10.5.0.1/16 dev v0 proto 110', 2, 'Error: Invalid prefix for given prefix length.'),
+    ('route replace 10.5.0.0/16 dev v0 proto bogus', 255,
+     'Error: argument "bogus" is wrong: "protocol" value is invalid'),
+    ('route replace 10.5.0.0/16 dev v0 metric x', 255, 'Error: argument "x" is wrong: "metric" value is invalid'),
+    ('route replace 10.5.0.0/16 dev v0 table bogus', 255, 'Error: argument "bogus" is wrong: "table" value is invalid'),
+    ('route replace 10.5.0.0/16 dev v0 proto 110 metric', 255, 'Command line is not complete. Try option "help"'),
+    ('route replace 10.9.0.0/16 via 10.5.0.1 proto 110', 2, 'Error: Nexthop has invalid gateway.'),
+    ('route replace fd30::/48 via fd11::1 proto 110', 2, 'RTNETLINK answers: No route to host'),
+    ('route replace 10.5.0.0/16 via fd10::9 proto 110', 1, 'Error: inet address is expected rather than "fd10::9".'),
+    ('-6 route replace 10.5.0.0/16 dev v0 proto 110', 1, 'Error: inet6 prefix is expected rather than "10.5.0.0/16".'),
+    ('route replace 10.7.0.0/16 dev v1 proto 110', 2, 'Error: Device for nexthop is not up.'),
+    ('route replace fd30::/48 dev v1 proto 110', 2, 'Error: Nexthop device is not up.'),
+    ('route replace 10.7.0.0/16 dev nosuch proto 110', 1, 'Cannot find device "nosuch"'),
+    ('route replace 10.5.0.0/16 via 10.0.0.9 dev v0 src 10.0.0.7 proto 110', 2, 'Error: Invalid prefsrc address.'),
+    ('route replace fd50::/48 via fd10::9 dev v0 src fd10::7 proto 110', 2, 'Error: Invalid source address.'),
+    ('route del 10.9.0.0/16 dev v0 table main proto 109', 2, 'RTNETLINK answers: No such process'),
+    ('-j -4 route show table 77', 2, 'Error: ipv4: FIB table does not exist.'),
+    ('-j -6 route show table 200', 2, 'Error: ipv6: FIB table does not exist.'),
+    ('-j -4 route show table 200 dev nosuch', 1, 'Cannot find device "nosuch"'),
+    ('-j route get 2001:db8::1', 2, 'RTNETLINK answers: Network is unreachable'),
+    ('address add 10.0.0.1/24 dev v0', 2, 'Error: ipv4: Address already assigned.'),
+    ('-6 address add fd10::1/64 dev v0', 2, 'Error: ipv6: address already assigned.'),
+    ('address del 10.0.0.2/24 dev v0', 2, 'Error: ipv4: Address not found.'),
+    ('-6 address del fd10::99/64 dev v0', 2, 'Error: ipv6: address not found.'),
+    ('address add 10.0.0.300/24 dev v0', 1, 'Error: any valid prefix is expected rather than "10.0.0.300/24".'),
+    ('address add 10.0.0.79/24', 1, 'Not enough information: "dev" argument is required.'),
+    ('address add 10.0.0.78/24 dev nosuch', 1, 'Cannot find device "nosuch"'),
+    ('link set dev nosuch up', 1, 'Cannot find device "nosuch"'),
+    ('link delete dev nosuch', 1, 'Cannot find device "nosuch"'),
+    ('-d -j link show dev nosuch', 1, 'Device "nosuch" does not exist.'),
+    ('-j address show dev nosuch', 1, 'Device "nosuch" does not exist.'),
+    ('link add dev v0 type wireguard', 2, 'RTNETLINK answers: File exists'),
+]
+
+
+@pytest.fixture
+def recorded():
+    """The namespace of RECORDED: v0 up with the routes of SETUP, v1 down."""
+    fake = FakeHost()
+    fake.add_link('v0', addresses=['10.0.0.1/24', 'fd10::1/64'])
+    fake.add_link('v1', up=False)
+    for words in SETUP:
+        assert fake.dispatch('ip', words.split()) == (0, '', '')
+    return fake
+
+
+@pytest.mark.parametrize('words, printed', RECORDED, ids=[r[0] for r in RECORDED])
+def test_the_fake_ip_prints_what_ip_printed(recorded, words, printed):
+    rc, out, err = recorded.dispatch('ip', words.split())
+    assert (rc, json.loads(out), err) == (0, printed, '')
+
+
+@pytest.mark.parametrize('words, rc, message', REFUSED, ids=[r[0] for r in REFUSED])
+def test_the_fake_ip_refuses_what_ip_refused(recorded, words, rc, message):
+    before = recorded.state()
+    answer = recorded.dispatch('ip', words.split())
+    assert (answer[0], answer[2].splitlines()[0]) == (rc, message)
+    assert recorded.state() == before
+
+
 # ---------------------------------------------------------- issue 9 --
 
 def assert_refused(host, field, words, **params):

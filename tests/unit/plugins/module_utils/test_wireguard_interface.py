@@ -347,6 +347,30 @@ def test_gather_info(host):
     assert host.log[-1][0] is False and host.changing_commands() == changing_before
 
 
+# -------------------------------------------- the fake host's wg and systemctl are honest --
+# What wireguard-tools v1.0.20210914 and systemd 252 (not PID 1) answered on a host with eth0.
+ANSWERED = [
+    ('wg', ['pubkey'], 'garbage\n', 1, '', 'wg: Key is not the correct length or format'),
+    ('wg', ['show', 'eth0', 'dump'], None, 1, '', 'Unable to access interface: Protocol not supported'),
+    ('wg', ['set', 'eth0', 'listen-port', '1'], None, 1, '', 'Unable to modify interface: Protocol not supported'),
+    ('wg', ['set', 'wg0', 'private-key', '/nonexistent'], None, 1, '', 'fopen: No such file or directory'),
+    ('wg', ['show', 'all', 'dump'], None, 0, '', ''),
+    ('systemctl', ['daemon-reload'], None, 1, '',
+     "System has not been booted with systemd as init system (PID 1). Can't operate."),
+    ('systemctl', ['is-enabled', 'wg-quick@wg0'], None, 1, 'disabled\n', ''),
+]
+
+
+@pytest.mark.parametrize('tool, args, data, rc, out, err', ANSWERED, ids=[' '.join([a[0]] + a[1]) for a in ANSWERED])
+def test_the_fake_wg_and_systemctl_answer_as_they_did(tool, args, data, rc, out, err):
+    fake = FakeHost()
+    fake.add_link('eth0')
+    if args[1:2] == ['wg0']:
+        fake.add_link('wg0', 'wireguard')
+    answer = fake.dispatch(tool, args, data)
+    assert answer[:2] == (rc, out) and (answer[2].splitlines() or [''])[0] == err
+
+
 # ----------------------------------------------------------- issue 9 --
 
 def on_underlay(system):
