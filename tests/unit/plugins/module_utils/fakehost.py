@@ -121,7 +121,7 @@ class FakeHost(CommandLog):
 
     def __init__(self, kernel_wireguard=True, systemd=False, dns=None):
         super(FakeHost, self).__init__()
-        self.tools = set(['ip', 'nft', 'wg', 'wireguard-go', 'systemctl'])
+        self.tools = set(['ip', 'nft', 'wg', 'wireguard-go', 'systemctl', 'swanctl'])
         self.kernel_wireguard = kernel_wireguard
         self.systemd = systemd
         self.dns = dict(dns or {})              # name -> address, for wg set's endpoints and the driver's checks
@@ -133,7 +133,8 @@ class FakeHost(CommandLog):
         self.nft = {}                           # (family, name) -> sets, chains, rules
         self.nft_rejects = None                 # text nft refuses wherever a batch holds it
         self.enabled_units, self.active_units = set(), set()
-        self.genkey_count = self.daemon_reloads = 0
+        self.genkey_count = self.daemon_reloads = self.swanctl_loads = 0
+        self.restarts = []                      # units restarted, in order
         self.boot = []                          # commands run at boot (reboot), e.g. ['ip', '-batch', path]
         self.dir = self.dropins = None          # set by install()
 
@@ -640,8 +641,8 @@ class FakeHost(CommandLog):
 
     # ------------------------------------------------------------ systemctl --
     def cmd_systemctl(self, args, data, environ):
-        verb, rest = args[0], args[1:]
-        now = '--now' in rest
+        verb, rest = args[0], [a for a in args[1:] if a not in ('--now', '--quiet')]
+        now, quiet = '--now' in args, '--quiet' in args
         if not self.systemd and (now or verb not in ('is-enabled', 'enable', 'disable')):
             # without systemd as PID 1 only the unit files can be read and changed
             raise Fail(1, "System has not been booted with systemd as init system (PID 1). Can't operate.\n"
@@ -649,29 +650,47 @@ class FakeHost(CommandLog):
         if args == ['daemon-reload']:
             self.daemon_reloads += 1
             return '', ''
-        units = [u[:-len('.service')] if u.endswith('.service') else u for u in rest if u != '--now']
-        assert len(units) == 1 and units[0].startswith('wg-quick@'), 'fake systemctl knows wg-quick@ units only'
+        units = [u[:-len('.service')] if u.endswith('.service') else u for u in rest]
+        assert len(units) == 1, 'the fake systemctl takes one unit at a time'
         unit = units[0]
-        if verb == 'is-enabled':
-            if unit not in self.enabled_units:
-                raise Fail(1, '', out='disabled\n')
-            return 'enabled\n', ''
-        if verb == 'enable':
-            self.enabled_units.add(unit)
-            if now and unit not in self.active_units:
-                self.start(unit)
-        elif verb == 'disable':
-            self.enabled_units.discard(unit)
-            if now and unit in self.active_units:
-                self.active_units.discard(unit)
-                if unit.split('@', 1)[1] in self.links:         # wg-quick down
-                    self.delete_link(unit.split('@', 1)[1])
-        else:
+        if verb in ('is-enabled', 'is-active'):
+            held, words = ((self.enabled_units, ('enabled', 'disabled')) if verb == 'is-enabled'
+                           else (self.active_units, ('active', 'inactive')))
+            if unit not in held:
+                raise Fail(1 if verb == 'is-enabled' else 3, '', out='' if quiet else words[1] + '\n')
+            return '' if quiet else words[0] + '\n', ''
+        if verb in ('enable', 'disable'):
+            (self.enabled_units.add if verb == 'enable' else self.enabled_units.discard)(unit)
+            if not now:
+                return '', ''
+            verb = 'start' if verb == 'enable' else 'stop'
+        if verb in ('stop', 'restart') and unit in self.active_units:
+            self.stop(unit)
+        if verb == 'restart':
+            self.restarts.append(unit)
+        if verb in ('start', 'restart') and unit not in self.active_units:
+            self.start(unit)
+        elif verb not in ('start', 'stop', 'restart'):
             raise AssertionError('fake systemctl does not know %s' % verb)
         return '', ''
 
+    def stop(self, unit):
+        self.active_units.discard(unit)
+        if unit.startswith('wg-quick@') and unit.split('@', 1)[1] in self.links:     # wg-quick down
+            self.delete_link(unit.split('@', 1)[1])
+
+    def cmd_swanctl(self, args, data, environ):
+        """``swanctl --load-all``: counted (the strongSwan tests read charon's state over the fake VICI session)."""
+        assert args[0] == '--load-all', 'the fake swanctl knows --load-all only'
+        self.swanctl_loads += 1
+        return 'loaded\n', ''
+
     def start(self, unit):
-        """wg-quick up from the interface's file; the unit fails, and wg-quick removes the link, when a step fails."""
+        """A unit other than wg-quick@ just becomes active. wg-quick up from the interface's file; the unit fails, and
+        wg-quick removes the link, when a step fails."""
+        if not unit.startswith('wg-quick@'):
+            self.active_units.add(unit)
+            return
         name = unit.split('@', 1)[1]
         try:
             self.wg_quick_up(name)

@@ -2,10 +2,10 @@
 # Copyright: meshforge.vpn contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A fake charon for the strongSwan driver (module_utils/strongswan/): the VICI session answered from an in-memory
-charon, and the systemctl and swanctl commands ipsec_charon runs.  At the end, the parameters the strongSwan tests
-drive it with.
+charon (the systemctl and swanctl commands ipsec_charon runs go to the one fake host, fakehost.FakeHost).  At the end,
+the parameters the strongSwan tests drive it with.
 
-Both fakes record every call through :class:`.fakes.CommandLog`, changing ones as such, so a check-mode test asserts
+The session records every call through :class:`.fakes.CommandLog`, changing ones as such, so a check-mode test asserts
 ``changing_commands() == []``.  :func:`install` puts the session where the driver opens one: the vici package and
 the socket are replaced, everything between them and the resources is the driver's own code.
 """
@@ -213,34 +213,12 @@ def install(session, directory, monkeypatch):
     return root
 
 
-class FakeUnits(CommandLog):
-    """systemctl and swanctl, as ipsec_charon runs them: the units that are active and enabled, and the loads."""
-
-    def __init__(self, active=(), enabled=(), tools=('systemctl', 'swanctl')):
-        super(FakeUnits, self).__init__()
-        self.active, self.enabled, self.tools = set(active), set(enabled), set(tools)
-        self.loads = 0
-
-    def run(self, argv, data=None, environ=None):
-        tool, args = os.path.basename(argv[0]), list(argv[1:])
-        if tool == 'swanctl':
-            self.loads += 1
-            self.record(list(argv), True)
-            return 0, 'loaded\n', ''
-        if args[0] in ('is-active', 'is-enabled'):
-            self.record(list(argv), False)
-            return (0 if args[-1] in (self.active if args[0] == 'is-active' else self.enabled) else 3), '', ''
-        (self.enabled if args[0] == 'enable' else self.active).add(args[-1])
-        self.record(list(argv), True)
-        return 0, '', ''
-
-
 # ------------------------------------------------------- what tests drive it with --
 PSK = 'correct horse battery staple 42'
 
 
 def strongswan_module(params, check_mode=False, diff=False, host=None):
-    """The fake module of the strongSwan driver: charon answers over VICI, ``host`` (a FakeUnits) the commands."""
+    """The fake module of the strongSwan driver: charon answers over VICI, ``host`` (a fakehost.FakeHost) the commands."""
     return FakeModule(host, params, check_mode=check_mode, diff=diff)
 
 

@@ -13,7 +13,8 @@ import pytest
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import daemon
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakevici import FakeUnits, strongswan_module
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import FakeHost
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakevici import strongswan_module
 
 
 def test_default_dropin_changes_nothing_but_says_it_is_managed():
@@ -71,7 +72,7 @@ def charon_under_systemd(tmp_path, monkeypatch, units, check_mode=False, **optio
 
 
 def test_systemd_unit_is_enabled_and_started_then_left_alone(tmp_path, monkeypatch):
-    units = FakeUnits()
+    units = FakeHost(systemd=True)
     predicted = charon_under_systemd(tmp_path, monkeypatch, units, check_mode=True)
     assert predicted['changed'] and predicted['started'] and predicted['enabled'] and predicted['config_changed']
     assert units.changing_commands() == [] and not os.path.exists(predicted['dropin'])
@@ -86,7 +87,7 @@ def test_systemd_unit_is_enabled_and_started_then_left_alone(tmp_path, monkeypat
 
 
 def test_a_failing_systemctl_is_a_command_error(tmp_path, monkeypatch):
-    units = FakeUnits()
+    units = FakeHost(systemd=True)
     units.run = lambda argv, data=None, environ=None: (1, '', 'Unit strongswan.service not found.')
     with pytest.raises(CommandError) as exc:
         charon_under_systemd(tmp_path, monkeypatch, units)
@@ -94,7 +95,8 @@ def test_a_failing_systemctl_is_a_command_error(tmp_path, monkeypatch):
 
 
 def test_missing_swanctl_is_named_and_nothing_is_written(tmp_path, monkeypatch):
-    units = FakeUnits(tools=('systemctl',))
+    units = FakeHost(systemd=True)
+    units.tools = set(['systemctl'])
     result = charon_under_systemd(tmp_path, monkeypatch, units)
     assert result['failed'] and result['missing'] == ['swanctl'] and not result['changed']
     assert units.commands == [] and not (tmp_path / 'strongswan.d').exists()

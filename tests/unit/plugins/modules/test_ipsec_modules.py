@@ -13,14 +13,14 @@ import os
 
 import pytest
 
-from ansible.module_utils import basic
-
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import client
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import daemon
 from ansible_collections.meshforge.vpn.plugins.modules import ipsec_charon, ipsec_connection, ipsec_info, ipsec_purge
+from ansible_collections.meshforge.vpn.tests.unit.plugins.modules import runner
 from ansible_collections.meshforge.vpn.tests.unit.plugins.modules.runner import run_module
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import FakeHost
 from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakevici import (  # noqa: F401 pylint: disable=unused-import
-    LIST_SA_EVENT, FakeUnits, charon, encoded)
+    LIST_SA_EVENT, charon, encoded)
 
 PSK = 'module-test pre-shared key, 34 chars'
 SOCKET = 'unix:///run/mfipsec/charon.vici'
@@ -135,17 +135,7 @@ def test_purge_keeps_what_is_named_and_needs_vici_only_to_remove(charon, capsys,
 @pytest.fixture
 def units(monkeypatch):
     """systemctl and swanctl for ipsec_charon, on a host that runs systemd and has strongSwan."""
-    fake = FakeUnits()
-
-    def run_command(self, args, check_rc=False, data=None, binary_data=False, environ_update=None, **kwargs):
-        assert isinstance(args, list)
-        return fake.run(args, data, environ_update)
-
-    def get_bin_path(self, name, required=False, opt_dirs=None):
-        return '/usr/sbin/%s' % name if name in fake.tools else None
-
-    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
+    fake = runner.on_host(FakeHost(systemd=True), monkeypatch)
     monkeypatch.setattr(daemon, 'find_binary', lambda: '/usr/sbin/charon-systemd')
     monkeypatch.setattr(daemon, 'systemd_booted', lambda: True)
     return fake
