@@ -20,8 +20,8 @@ echo "== traffic through the tunnels"
 ansible -i "$inventory" wireguard_mesh -o -m ansible.builtin.shell \
     -a 'for a in $(wg show wg0 allowed-ips | cut -f2 | cut -d/ -f1); do ping -c1 -W2 -q $a >/dev/null && echo -n "$a ok  " || echo -n "$a FAILED  "; done'
 
-echo "== live status: ansible-playbook meshforge.vpn.wireguard_status"
-ansible-playbook -i "$inventory" meshforge.vpn.wireguard_status
+echo "== live status: ansible-playbook meshforge.vpn.status"
+ansible-playbook -i "$inventory" meshforge.vpn.status
 
 echo "== who holds which overlay address: ansible-playbook meshforge.vpn.ipam_status"
 ansible-playbook -i "$inventory" meshforge.vpn.ipam_status
@@ -29,7 +29,7 @@ ansible-playbook -i "$inventory" meshforge.vpn.ipam_status
 cat <<MSG
 == The lab stays up for you to explore:
    export ANSIBLE_COLLECTIONS_PATH=$PWD/.tmp/collections PATH=$PWD/.venv/bin:\$PATH
-   ansible-playbook -i $inventory meshforge.vpn.wireguard_status
+   ansible-playbook -i $inventory meshforge.vpn.status
    python3 tests/lab/lab.py exec --lab $LAB h1 -- wg show
    Remove it with: python3 tests/lab/lab.py down --lab $LAB
 MSG

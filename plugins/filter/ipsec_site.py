@@ -7,8 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from collections.abc import Mapping
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
@@ -49,23 +47,16 @@ def ipsec_site_psk(connection, secret, tunnels):
         raise AnsibleFilterError('meshforge.vpn.ipsec_site: %s' % exc)
 
 
-def _expected(tunnels):
-    """The connection names of ``ipsec_site_tunnels`` (None: count every connection charon holds)."""
-    if tunnels is None:
-        return None
-    return [t.get('name') for t in tunnels if isinstance(t, Mapping)]
-
-
 def ipsec_status_table(info_by_host, tunnels=None):
-    return report.ipsec_table(info_by_host, _expected(tunnels))
+    return report.ipsec_table(info_by_host, report.tunnel_names(tunnels))
 
 
 def ipsec_status_report(info_by_host, tunnels=None):
-    return report.ipsec_status(info_by_host, _expected(tunnels))
+    return report.ipsec_status(info_by_host, report.tunnel_names(tunnels))
 
 
 def ipsec_status_html(info_by_host, read_at='', tunnels=None):
-    return status_page.render_ipsec(info_by_host, read_at, expected=_expected(tunnels))
+    return status_page.render_ipsec(info_by_host, read_at, expected=report.tunnel_names(tunnels))
 
 
 class FilterModule(object):

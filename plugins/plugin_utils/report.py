@@ -178,6 +178,43 @@ def ipsec_status(info_by_host, expected=None):
         'healthy': up == total and not (unreachable or failed), 'text': text}}
 
 
+# The parts of one report of the whole VPN, in the order they are shown: (key in the document, title).
+PARTS = (('wireguard', 'WireGuard'), ('ipsec', 'IPsec'))
+
+
+def tunnel_names(tunnels):
+    """The connection names of ``ipsec_site_tunnels`` (None: count every connection charon holds)."""
+    if tunnels is None:
+        return None
+    return [t.get('name') for t in tunnels if isinstance(t, Mapping)]
+
+
+def vpn_status(wireguard=None, ipsec=None, expected=None):
+    """One document of the whole VPN: ``wireguard`` (:func:`wireguard_status` of the members' ``wireguard_info``
+    results) and ``ipsec`` (:func:`ipsec_status` of the sites' ``ipsec_info`` results), each only when it has a
+    host, and a ``summary`` whose ``text`` joins theirs and that is ``healthy`` when every part is."""
+    status = {}
+    if wireguard:
+        status['wireguard'] = wireguard_status(wireguard)
+    if ipsec:
+        status['ipsec'] = ipsec_status(ipsec, expected)
+    texts = ['%s: %s' % (title, status[key]['summary']['text']) for key, title in PARTS if key in status]
+    status['summary'] = {
+        'healthy': bool(texts) and all(status[key]['summary']['healthy'] for key, _title in PARTS if key in status),
+        'text': '; '.join(texts) or 'no WireGuard member and no IPsec site in the inventory'}
+    return status
+
+
+def vpn_table(wireguard=None, ipsec=None, expected=None):
+    """:func:`wireguard_table` and :func:`ipsec_table`, each under its title, then the summary of :func:`vpn_status`."""
+    lines = []
+    if wireguard:
+        lines += ['== WireGuard'] + wireguard_table(wireguard) + ['']
+    if ipsec:
+        lines += ['== IPsec'] + ipsec_table(ipsec, expected) + ['']
+    return lines + [vpn_status(wireguard, ipsec, expected)['summary']['text']]
+
+
 IKE_KEYS = ('uniqueid', 'state', 'remote_host', 'remote_id', 'algorithms', 'rekey_time')
 CHILD_KEYS = ('name', 'uniqueid', 'state', 'algorithms', 'rekey_time', 'local_ts', 'remote_ts', 'bytes_in', 'packets_in',
               'bytes_out', 'packets_out')

@@ -31,6 +31,7 @@ TEMPLATE = u'''<!DOCTYPE html>
 <style>
 body{font-family:sans-serif;margin:1.5em;color:#212121}
 h1{font-size:1.3em;margin:0 0 .2em}
+h2{font-size:1.1em;margin:1.2em 0 .2em}
 .summary{font-size:1.05em;margin:.3em 0 1em}
 svg{border:1px solid #ddd;background:#fafafa}
 table{border-collapse:collapse;margin-top:1em;font-size:.85em}
@@ -40,14 +41,18 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
 </style></head>
 <body>
 <h1>{{ title }}</h1>
-<div>State read at {{ read_at }}. {{ rule }}</div>
+<div>State read at {{ read_at }}.</div>
 <div class="summary" id="summary">{{ summary.text }}</div>
 <div class="legend">{% for state, colour in colours.items() %}<span style="color:{{ colour }}">&#9644; {{ state }}</span>{% endfor %}</div>
+{% for section in sections %}<section id="{{ section.key }}">
+{% if sections | length > 1 %}<h2>{{ section.title }}</h2>
+<div class="summary">{{ section.summary.text }}</div>
+{% endif %}<div>{{ section.rule }}</div>
 <svg xmlns="http://www.w3.org/2000/svg" width="{{ width }}" height="{{ height }}" viewBox="0 0 {{ width }} {{ height }}">
-{% for link in links %}<line class="link {{ link.state }}" data-a="{{ link.a }}" data-b="{{ link.b }}"
+{% for link in section.links %}<line class="link {{ link.state }}" data-a="{{ link.a }}" data-b="{{ link.b }}"
  x1="{{ link.x1 }}" y1="{{ link.y1 }}" x2="{{ link.x2 }}" y2="{{ link.y2 }}" stroke="{{ colours[link.state] }}"
  stroke-width="3"><title>{{ link.a }} - {{ link.b }}: {{ link.text }}</title></line>
-{% endfor %}{% for member in members %}<g class="member {{ member.status }}" data-name="{{ member.name }}">
+{% endfor %}{% for member in section.members %}<g class="member {{ member.status }}" data-name="{{ member.name }}">
 <circle cx="{{ member.x }}" cy="{{ member.y }}" r="22" fill="{{ fills.get(member.status, '#ffebee') }}"
  stroke="{{ strokes.get(member.status, '#c62828') }}" stroke-width="2"><title>{{ member.name }}:
  {{ member.status }}{{ ' (' ~ member.reason ~ ')' if member.reason else '' }}</title></circle>
@@ -56,19 +61,22 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
  text-anchor="middle" font-size="11" fill="#555">{{ subnet }}</text>
 {% endfor %}</g>
 {% endfor %}</svg>
-<table><tr>{% for cell in header %}<th>{{ cell }}</th>{% endfor %}</tr>
-{% for row in rows %}<tr>{% for cell in row %}<td class="{{ row[status_column] if loop.index0 == status_column else '' }}">{{ cell }}</td>{% endfor %}</tr>
+<table><tr>{% for cell in section.header %}<th>{{ cell }}</th>{% endfor %}</tr>
+{% for row in section.rows %}<tr>{% for cell in row %}<td class="{{ row[section.status_column]
+ if loop.index0 == section.status_column else '' }}">{{ cell }}</td>{% endfor %}</tr>
 {% endfor %}</table>
-<script type="application/json" id="report">{{ report_json }}</script>
+</section>
+{% endfor %}<script type="application/json" id="report">{{ report_json }}</script>
 <script>
 (function () {
   var report = JSON.parse(document.getElementById('report').textContent);
+  var members = document.querySelectorAll('g.member:not(.outside)');
   var links = document.querySelectorAll('line.link');
   var down = document.querySelectorAll('line.link.down, line.link.half').length;
   var line = document.createElement('div');
   line.id = 'rendered';
-  line.textContent = 'rendered: ' + Object.keys(report.hosts).length + ' members, ' + links.length + ' links, ' +
-    down + ' down';
+  line.textContent = 'rendered: ' + members.length + ' members, ' + links.length + ' links, ' + down + ' down' +
+    (report.summary.healthy ? '' : ' (not healthy)');
   document.body.appendChild(line);
 })();
 </script>
@@ -161,27 +169,52 @@ def layout_ipsec(report):
     return {'members': members, 'links': links, 'unread': unread}
 
 
-def _page(report, drawn, header, rows, status_column, read_at, title, rule):
+WIREGUARD_RULE = 'A peer counts as connected with a handshake within 180 s and both ends\' interfaces up.'
+IPSEC_RULE = 'A tunnel counts as established with an established IKE SA and an installed CHILD SA.'
+
+
+def wireguard_section(status):
+    """The drawing and table of :func:`.report.wireguard_status`'s document ``status``."""
+    header, rows = reports.wireguard_rows(status)
+    return dict(layout(status), key='wireguard', title='WireGuard', summary=status['summary'], rule=WIREGUARD_RULE,
+                header=header, rows=rows, status_column=8)
+
+
+def ipsec_section(status, info_by_host):
+    """The drawing and table of :func:`.report.ipsec_status`'s document ``status`` of ``info_by_host``."""
+    header, rows = reports.ipsec_rows(info_by_host)
+    return dict(layout_ipsec(status), key='ipsec', title='IPsec', summary=status['summary'], rule=IPSEC_RULE,
+                header=header, rows=rows, status_column=10)
+
+
+def page(report, sections, read_at, title):
+    """The page of ``sections`` under ``title``, with ``report`` (whose ``summary`` heads it) embedded as JSON."""
     # JSON inside a script element: no "<" at all, so nothing in it can end the element or open a comment
     report_json = Markup(json.dumps(report, sort_keys=True).replace('<', '\\u003c'))
     return Environment(autoescape=True).from_string(TEMPLATE).render(
         title=title, read_at=read_at, summary=report['summary'], colours=COLOURS, width=WIDTH, height=HEIGHT,
-        links=drawn['links'], members=drawn['members'], header=header, rows=rows, status_column=status_column,
-        rule=rule, report_json=report_json, fills={'ok': '#e3f2fd', 'outside': '#f5f5f5'},
+        sections=sections, report_json=report_json, fills={'ok': '#e3f2fd', 'outside': '#f5f5f5'},
         strokes={'ok': '#1565c0', 'outside': '#9e9e9e'})
 
 
 def render(report, read_at, title='WireGuard mesh status'):
     """The page for ``report`` (:func:`.report.wireguard_status`), read at ``read_at`` (text)."""
-    header, rows = reports.wireguard_rows(report)
-    return _page(report, layout(report), header, rows, 8, read_at, title,
-                 'A peer counts as connected with a handshake within 180 s and both ends\' interfaces up.')
+    return page(report, [wireguard_section(report)], read_at, title)
 
 
 def render_ipsec(info_by_host, read_at, title='IPsec status', expected=None):
     """The page for the ``ipsec_info`` results of every site, read at ``read_at`` (text); ``expected``: the tunnels'
     names (others charon holds are not drawn)."""
     report = reports.ipsec_status(info_by_host, expected)
-    header, rows = reports.ipsec_rows(info_by_host)
-    return _page(report, layout_ipsec(report), header, rows, 10, read_at, title,
-                 'A tunnel counts as established with an established IKE SA and an installed CHILD SA.')
+    return page(report, [ipsec_section(report, info_by_host)], read_at, title)
+
+
+def render_vpn(wireguard, ipsec, read_at, title='VPN status', expected=None):
+    """One page of the whole VPN (:func:`.report.vpn_status`): a section per part that has a host."""
+    report = reports.vpn_status(wireguard, ipsec, expected)
+    sections = []
+    if 'wireguard' in report:
+        sections.append(wireguard_section(report['wireguard']))
+    if 'ipsec' in report:
+        sections.append(ipsec_section(report['ipsec'], ipsec))
+    return page(report, sections, read_at, title)

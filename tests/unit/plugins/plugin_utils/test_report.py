@@ -182,3 +182,21 @@ def test_ipsec_connections_that_are_not_tunnels_of_the_inventory_are_listed_but_
     status = ipsec_status(info, expected=['west-east'])
     assert status['hosts']['east']['connections']['operator-test']['status'] == 'other'
     assert status['summary']['healthy'] and status['summary']['text'] == '0 of 0 connections established'
+
+
+def test_the_whole_vpn_joins_the_parts_that_have_a_host_and_is_healthy_only_when_each_is():
+    from ansible_collections.meshforge.vpn.plugins.plugin_utils.report import tunnel_names, vpn_status, vpn_table
+    sites = {'west': {'connections': {'west-east': {'established': False}}, 'sas': []}}
+    expected = tunnel_names([{'name': 'west-east'}])
+    status = vpn_status(_mesh('h1', 'h2'), sites, expected)
+    assert sorted(status) == ['ipsec', 'summary', 'wireguard']
+    assert status['wireguard']['summary']['healthy'] and not status['ipsec']['summary']['healthy']
+    assert status['summary'] == {'healthy': False, 'text': 'WireGuard: 2 of 2 peers connected; '
+                                                           'IPsec: 0 of 1 connections established'}
+    only_mesh = vpn_status(_mesh('h1', 'h2'), {})
+    assert sorted(only_mesh) == ['summary', 'wireguard'] and only_mesh['summary']['healthy']
+    assert vpn_status({}, None)['summary'] == {'healthy': False,
+                                               'text': 'no WireGuard member and no IPsec site in the inventory'}
+    lines = vpn_table(_mesh('h1', 'h2'), sites, expected)
+    assert lines[0] == '== WireGuard' and '== IPsec' in lines and lines[-1] == status['summary']['text']
+    assert lines[lines.index('== IPsec') + 2].startswith('west') and 'DOWN' in lines[lines.index('== IPsec') + 2]

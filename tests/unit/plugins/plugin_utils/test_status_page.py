@@ -72,3 +72,17 @@ def test_ipsec_sites_are_joined_by_their_tunnels_and_an_appliance_is_a_node_of_i
     page = status_page.render_ipsec(info, '2026-12-05T12:00:00Z')
     assert 'class="member outside" data-name="box.appliance"' in page and '<line class="link half"' in page
     assert '2 of 3 connections established; north unreachable' in page
+
+
+def test_one_page_of_the_whole_vpn_has_a_section_per_part_with_a_host():
+    info = {'west': {'connections': {'west-east': {'established': False}}, 'sas': []}, 'east': None}
+    page = status_page.render_vpn(_mesh('h1', 'h2'), info, '2026-12-05T12:00:00Z', expected=['west-east'])
+    wireguard, ipsec = re.findall(r'<section id="(\w+)">(.*?)</section>', page, re.S)
+    assert (wireguard[0], ipsec[0]) == ('wireguard', 'ipsec')
+    assert wireguard[1].count('<g class="member ok"') == 2 and '<line class="link up"' in wireguard[1]
+    assert 'class="member UNREACHABLE" data-name="east"' in ipsec[1] and 'data-name="h1"' not in ipsec[1]
+    assert '<h2>IPsec</h2>' in page and '0 of 1 connections established; east unreachable' in ipsec[1]
+    embedded = re.search(r'<script type="application/json" id="report">(.*?)</script>', page, re.S).group(1)
+    assert sorted(json.loads(embedded)) == ['ipsec', 'summary', 'wireguard']
+    only_mesh = status_page.render_vpn(_mesh('h1', 'h2'), {}, '')
+    assert re.findall(r'<section id="(\w+)">', only_mesh) == ['wireguard'] and '<h2>' not in only_mesh
