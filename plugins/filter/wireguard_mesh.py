@@ -69,6 +69,8 @@ def wireguard_mesh_plan(names, hostvars, settings, public_keys=None, allocation=
             # the registered result of meshforge.vpn.ipam (skipped when the mesh does not use it)
             allocation = allocation.get('addresses')
         topology.apply_allocation(members, settings, allocation)
+        # the road-warrior clients are placed from the same allocation
+        settings = dict(settings, client_addresses=allocation if isinstance(allocation, Mapping) else None)
         for name in names:
             key = (public_keys or {}).get(name)
             if isinstance(key, Mapping):

@@ -30,7 +30,7 @@ def file_mode(path):
 
 
 def write_atomic(path, content, mode=0o600, dir_mode=0o700):
-    """Write ``content`` to ``path`` through a temporary file in the same directory.
+    """Write ``content`` (text, or bytes) to ``path`` through a temporary file in the same directory.
 
     The temporary file is created 0600 (mkstemp) and given ``mode`` before the
     content is written, so a secret is never readable by others, and a crash
@@ -42,7 +42,7 @@ def write_atomic(path, content, mode=0o600, dir_mode=0o700):
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, 'w') as handle:
+        with os.fdopen(fd, 'wb' if isinstance(content, bytes) else 'w') as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())

@@ -9,6 +9,8 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.clients import CLIENT_PREFIX
+
 
 def _age(seconds):
     if seconds is None:
@@ -58,7 +60,7 @@ def wireguard_status(results_by_host):
             if interface.get('public_key'):
                 by_key[interface['public_key']] = (host, name)
     hosts = {}
-    up = total = 0
+    up = total = clients_up = clients_total = 0
     for host in sorted(read):
         interfaces, problem = read[host]
         entry = {'status': problem or ('ok' if interfaces else 'no interface'), 'reason': None, 'interfaces': {}}
@@ -75,6 +77,15 @@ def wireguard_status(results_by_host):
                 member, other = by_key.get(peer.get('public_key'), (None, None))
                 if member is None and peer.get('description') in read:
                     member = peer['description']
+                if member is None and str(peer.get('description') or '').startswith(CLIENT_PREFIX):
+                    # a road-warrior client comes and goes with its device: shown, never a failure
+                    status, reason = (('connected', None) if peer.get('connected') and interface.get('up') is not False
+                                      else ('idle', 'no handshake within 180 s: the device is not connected'))
+                    clients_total += 1
+                    clients_up += status == 'connected'
+                    peers.append(dict(peer, member=None, client=peer['description'][len(CLIENT_PREFIX):],
+                                      status=status, reason=reason))
+                    continue
                 status, reason = ('connected', None) if peer.get('connected') else (
                     'DOWN', 'no handshake within 180 s')
                 if interface.get('up') is False:
@@ -98,12 +109,15 @@ def wireguard_status(results_by_host):
     failed = sorted(h for h in hosts if hosts[h]['status'] == 'FAILED')
     no_interface = sorted(h for h in hosts if hosts[h]['status'] == 'no interface')
     text = '%d of %d peers connected' % (up, total)
+    if clients_total:
+        text += ', %d of %d clients' % (clients_up, clients_total)
     for members, what in ((unreachable, '%s unreachable'), (failed, '%s could not be read'),
                           (no_interface, 'no WireGuard interface on %s')):
         if members:
             text += '; ' + what % ', '.join(members)
     return {'hosts': hosts, 'summary': {
-        'peers_total': total, 'peers_connected': up, 'unreachable': unreachable, 'failed': failed,
+        'peers_total': total, 'peers_connected': up, 'clients_total': clients_total, 'clients_connected': clients_up,
+        'unreachable': unreachable, 'failed': failed,
         'no_interface': no_interface, 'healthy': up == total and not (unreachable or failed or no_interface),
         'text': text}}
 

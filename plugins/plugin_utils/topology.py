@@ -28,6 +28,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.schema import MAX_MTU, MIN_MTU
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import clients as roaming
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import underlay
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.addressing import choose_addresses
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam.pools import pool_names
@@ -182,7 +183,10 @@ def ipam_problem(message, settings):
         return 'wireguard_mesh_ipam_ledger: %s' % text
     pool4, pool6 = ipam_pools(settings)
     pins = re.match(r'\Apins\[([^\]]*)\](?:\[([^\]]*)\])?', field)
-    if pins:
+    client_names = [c.get('name') for c in settings.get('clients') or [] if isinstance(c, dict)]
+    if pins and pins.group(1) in client_names:
+        variable = '%s[%s].%s' % (roaming.FIELD, pins.group(1), 'address6' if pins.group(2) == pool6 else 'address')
+    elif pins:
         variable = host_field('address6' if pins.group(2) == pool6 else 'address', pins.group(1))
     elif field.startswith('records['):
         variable = 'wireguard_mesh_ipam_record_file (%s)' % field[len('records['):].split(']', 1)[0]
@@ -231,7 +235,17 @@ def ipam_request(members, settings, release=()):
     if still:
         raise v.ValidationError('wireguard_mesh_ipam_release', '%s still in the mesh group; remove it from the group '
                                 'before releasing its address' % ', '.join(still))
-    return {'network': ledger_network, 'pools': pools, 'pins': pins, 'release': sorted(set(release))}
+    held, client_pins, gone = roaming.ipam(roaming.normalize(settings.get('clients'), members),
+                                           pool4, pool6 if network6 else None)
+    for name, pinned in client_pins.items():
+        for pool, address in pinned.items():
+            net = network if pool == pool4 else network6
+            if ipaddress.ip_address(address) not in net:
+                raise v.ValidationError('%s[%s].%s' % (roaming.FIELD, name, 'address' if pool == pool4 else 'address6'),
+                                        '%s is outside the mesh network %s' % (address, net))
+    pins.update(client_pins)
+    return {'network': ledger_network, 'pools': pools, 'pins': pins, 'release': sorted(set(release) | set(gone)),
+            'clients': held}
 
 
 def apply_allocation(members, settings, addresses):
@@ -289,6 +303,8 @@ def plan_mesh(members, settings):
     _check_subnets(nodes, network, network6)
     _check_underlay(nodes, network, network6)
     served = _elect_gateways(nodes)
+    placeholder = settings.get('require_keys') is False
+    clients = _place_clients(nodes, settings, network, network6, served, placeholder)
     keyless = sorted(n for n in nodes if not nodes[n]['public_key'])
     if settings.get('require_keys') and keyless:
         raise v.ValidationError('public_key', 'no WireGuard key is known for %s: a member outside this run (--limit) '
@@ -300,7 +316,6 @@ def plan_mesh(members, settings):
     # A standby gateway reaches its prefix itself: routing it into the interface would replace its LAN's route.
     local = dict((n, set() if nodes[n]['routed_subnets_withdrawn'] else set(nodes[n]['routed_subnets'])) for n in nodes)
     ordered = sorted(nodes)
-    placeholder = settings.get('require_keys') is False
     shared = {}
     plans = {}
     for name in ordered:
@@ -349,7 +364,47 @@ def plan_mesh(members, settings):
             'peers': peers,
             'member': _published(node, members[name]),
         }
+    _add_clients(plans, nodes, clients, network, network6, served)
     return plans
+
+
+def _place_clients(nodes, settings, network, network6, served, placeholder):
+    """The road-warrior clients (``settings['clients']``), checked; once the address manager placed them
+    (``settings['client_addresses']``, its ``{name: {pool: address}}``), each enabled one's addresses join its gateway's
+    served prefixes, so every member reaches it through the gateway.  Before that (the checks before any host is
+    touched) they are only validated."""
+    clients = roaming.normalize(settings.get('clients'), nodes)
+    if 'client_addresses' not in settings:
+        return []
+    pool4, pool6 = ipam_pools(settings)
+    placed = roaming.place(clients, network, network6, settings['client_addresses'], pool4, pool6 if network6 else None)
+    keys = settings.get('client_keys') or {}
+    for client in placed:
+        client['public_key'] = client['public_key'] or keys.get(client['name']) or (
+            placeholder_key('client ' + client['name']) if placeholder else None)
+        if not client['public_key']:
+            raise v.ValidationError('%s[%s].public_key' % (roaming.FIELD, client['name']),
+                                    'no key is known for the client')
+        if not client['disabled']:
+            served[client['gateway']] = served[client['gateway']] + roaming.prefixes(client)
+    return placed
+
+
+def _add_clients(plans, nodes, clients, network, network6, served):
+    """Each enabled client is a peer of its gateway (which forwards for it); ``plans[gateway]['clients']`` holds what
+    the client's file needs, disabled clients included (their file is kept)."""
+    routed = [p for name in sorted(served) for p in served[name] if p.prefixlen < p.max_prefixlen]
+    for client in clients:
+        plan = plans[client['gateway']]
+        if not client['disabled']:
+            plan['peers'] = plan['peers'] + [roaming.gateway_peer(client)]
+            plan['forwarding'] = True
+        plan.setdefault('clients', []).append({
+            'client': client,
+            'gateway': {'name': client['gateway'], 'public_key': nodes[client['gateway']]['public_key'],
+                        'endpoint': nodes[client['gateway']]['endpoint'],
+                        'allowed_ips': roaming.client_allowed_ips(client, network, network6, routed)},
+        })
 
 
 def _published(node, raw):

@@ -69,7 +69,7 @@ def test_the_ipam_request_names_pools_after_the_network_and_pins_inventory_addre
     settings = dict(SETTINGS, network6='fd88::/64', ipam={'reserve_first': 3, 'exclude': ['10.88.0.128/25', 'fd88::/120']})
     request = FILTERS['wireguard_mesh_ipam_request'](['a', 'b'], hostvars, settings)
     assert request == {
-        'network': 'wg0', 'release': [],
+        'network': 'wg0', 'release': [], 'clients': [],
         'pools': {'wg0': {'cidr': '10.88.0.0/24', 'network': 'wg0', 'reserve_first': 3, 'exclude': ['10.88.0.128/25']},
                   'wg0_v6': {'cidr': 'fd88::/64', 'network': 'wg0', 'reserve_first': 3, 'exclude': ['fd88::/120']}},
         'pins': {'a': {'wg0': '10.88.0.9', 'wg0_v6': 'fd88::9'}}}

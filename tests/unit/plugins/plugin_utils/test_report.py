@@ -64,8 +64,9 @@ def _mesh(*names, **overrides):
 
 def test_status_all_up_is_healthy():
     status = wireguard_status(_mesh('h1', 'h2', 'h3'))
-    assert status['summary'] == {'peers_total': 6, 'peers_connected': 6, 'unreachable': [], 'failed': [],
-                                 'no_interface': [], 'healthy': True, 'text': '6 of 6 peers connected'}
+    assert status['summary'] == {'peers_total': 6, 'peers_connected': 6, 'clients_total': 0, 'clients_connected': 0,
+                                 'unreachable': [], 'failed': [], 'no_interface': [], 'healthy': True,
+                                 'text': '6 of 6 peers connected'}
     peer = status['hosts']['h1']['interfaces']['wg0']['peers'][0]
     assert (peer['member'], peer['status'], peer['reason']) == ('h2', 'connected', None)
     assert wireguard_table(_mesh('h1', 'h2', 'h3'))[-1] == '6 of 6 peers connected'
@@ -135,8 +136,8 @@ def test_status_json_shape():
     assert sorted(status['hosts']['h1']['interfaces']['wg0']) == ['peers', 'public_key', 'up']
     assert {'public_key', 'description', 'member', 'status', 'reason', 'latest_handshake_age',
             'connected'} <= set(status['hosts']['h1']['interfaces']['wg0']['peers'][0])
-    assert sorted(status['summary']) == ['failed', 'healthy', 'no_interface', 'peers_connected', 'peers_total',
-                                         'text', 'unreachable']
+    assert sorted(status['summary']) == ['clients_connected', 'clients_total', 'failed', 'healthy', 'no_interface',
+                                         'peers_connected', 'peers_total', 'text', 'unreachable']
 
 
 def test_a_member_whose_interface_is_down_is_down_at_both_ends_whatever_the_handshakes_say():
@@ -200,3 +201,18 @@ def test_the_whole_vpn_joins_the_parts_that_have_a_host_and_is_healthy_only_when
     lines = vpn_table(_mesh('h1', 'h2'), sites, expected)
     assert lines[0] == '== WireGuard' and '== IPsec' in lines and lines[-1] == status['summary']['text']
     assert lines[lines.index('== IPsec') + 2].startswith('west') and 'DOWN' in lines[lines.index('== IPsec') + 2]
+
+
+def test_clients_are_shown_connected_or_idle_and_never_fail_the_mesh():
+    results = _mesh('h1', 'h2')
+    peers = results['h1']['interfaces']['wg0']['peers']
+    peers.append({'public_key': _key('x'), 'description': 'client:laptop1', 'connected': True, 'latest_handshake_age': 4,
+                  'endpoint': '198.18.1.99:40000', 'allowed_ips': ['10.88.0.9/32'], 'transfer_rx': 10, 'transfer_tx': 20})
+    peers.append({'public_key': _key('y'), 'description': 'client:phone', 'connected': False,
+                  'latest_handshake_age': None, 'allowed_ips': ['10.88.0.10/32']})
+    status = wireguard_status(results)
+    shown = status['hosts']['h1']['interfaces']['wg0']['peers'][-2:]
+    assert [(p['client'], p['status']) for p in shown] == [('laptop1', 'connected'), ('phone', 'idle')]
+    assert status['summary']['healthy'] and status['summary']['text'] == '2 of 2 peers connected, 1 of 2 clients'
+    assert (status['summary']['clients_total'], status['summary']['clients_connected']) == (2, 1)
+    assert any('client:laptop1' in line and 'connected' in line for line in wireguard_table(results))

@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The wireguard_clients action: key pairs made once, files written only when their text changes, removal."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import stat
+from unittest.mock import MagicMock
+
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+
+from ansible_collections.meshforge.vpn.plugins.action import wireguard_clients
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import topology
+from ansible_collections.meshforge.vpn.tests.unit.plugins.plugin_utils.test_topology import SETTINGS, members
+
+SECRET = 'a secret of at least sixteen characters'
+
+
+def args(tmp_path, state, clients, plans=None, **more):
+    return dict({'state': state, 'clients': clients, 'members': ['a', 'b'], 'plans': plans or {},
+                 'keys_dir': str(tmp_path / 'keys'), 'output_dir': str(tmp_path / 'out')}, **more)
+
+
+def _run(task_args, check_mode, diff):
+    task = Task()
+    task.args = task_args
+    task.check_mode = check_mode
+    task.diff = diff
+    connection = MagicMock()
+    result = wireguard_clients.ActionModule(task, connection, PlayContext(), None, None, None).run(task_vars={})
+    assert not connection.exec_command.called
+    return result
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(str(path)).st_mode)
+
+
+def test_a_key_pair_is_made_once_0600_and_only_its_public_key_is_returned(tmp_path):
+    client = {'name': 'phone', 'gateway': 'a', 'generate_key': True}
+    predicted = _run(args(tmp_path, 'keys', [client]), True, False)
+    assert predicted['changed'] and predicted['generated'] == ['phone'] and not (tmp_path / 'keys').exists()
+    made = _run(args(tmp_path, 'keys', [client]), False, False)
+    private = (tmp_path / 'keys' / 'phone.key').read_text().strip()
+    assert made['changed'] and mode(tmp_path / 'keys' / 'phone.key') == 0o600 and mode(tmp_path / 'keys') == 0o700
+    assert made['public_keys']['phone'] == wireguard_clients.public_key(private) and private not in str(made)
+    again = _run(args(tmp_path, 'keys', [client]), False, False)
+    assert not again['changed'] and again['public_keys'] == made['public_keys']
+
+
+def test_files_are_written_once_with_qr_codes_and_removed_with_state_absent(tmp_path):
+    client = {'name': 'phone', 'gateway': 'a', 'generate_key': True}
+    keys = _run(args(tmp_path, 'keys', [client]), False, False)['public_keys']
+    plans = topology.plan_mesh(members(['a', 'b']), dict(SETTINGS, clients=[client], client_keys=keys,
+                                                         client_addresses={'phone': {'wg0': '10.88.0.40'}}))
+    task = args(tmp_path, 'present', [client], plans, psk_secret=SECRET)
+    predicted = _run(task, True, True)
+    assert predicted['changed'] and predicted['written'] == ['phone'] and not (tmp_path / 'out').exists()
+    done = _run(task, False, True)
+    conf = (tmp_path / 'out' / 'phone.conf').read_text()
+    private = (tmp_path / 'keys' / 'phone.key').read_text().strip()
+    assert 'PrivateKey = ' + private in conf and 'PresharedKey = ' in conf and 'Address = 10.88.0.40/32' in conf
+    assert all(mode(tmp_path / 'out' / ('phone' + s)) == 0o600 for s in ('.conf', '.png', '.txt'))
+    assert (tmp_path / 'out' / 'phone.png').read_bytes()[:4] == b'\x89PNG'
+    assert private not in str(done) and 'PresharedKey' not in str(done)
+    assert not _run(task, False, False)['changed']
+    gone = args(tmp_path, 'present', [{'name': 'phone', 'state': 'absent'}])
+    assert _run(gone, False, False)['removed'] == ['phone']
+    assert not os.listdir(str(tmp_path / 'out')) and not (tmp_path / 'keys' / 'phone.key').exists()
+    assert not _run(gone, False, False)['changed']
