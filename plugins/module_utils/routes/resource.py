@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes.model import (
     PROTOCOL_ROUTE, boot_file, check_duplicates, describe, key, normalize_route, parse_routes, plan, protocol_tag,
@@ -28,7 +29,7 @@ class RouteHost(engine.Host):
         if dev:
             args += ['dev', dev]
         args += ['proto', protocol]
-        found = parse_routes(self.run(args), family, names)
+        found = parse_routes(self.listing(args), family, names)
         if dev:
             for route in found:
                 route['dev'] = dev
@@ -36,11 +37,21 @@ class RouteHost(engine.Host):
 
     def table(self, family, table, names=None):
         """Every route of one family in one table, whoever owns it."""
-        found = parse_routes(self.run([self.ip(), '-j', '-%d' % family, 'route', 'show', 'table', str(table)]),
+        found = parse_routes(self.listing([self.ip(), '-j', '-%d' % family, 'route', 'show', 'table', str(table)]),
                              family, names)
         for route in found:
             route['table'] = table      # ip leaves the table out when asked for one
         return found
+
+    def listing(self, args):
+        """The JSON of ``ip route show``; a numbered table the kernel does not have yet (ip: "FIB table does not
+        exist") holds no route."""
+        rc, out, err = self.probe(args)
+        if rc != 0:
+            if 'FIB table does not exist' in (err or ''):
+                return '[]'
+            raise CommandError(args, rc, err or out)
+        return out
 
     def replace(self, route, protocol):
         self.run([self.ip(), 'route', 'replace'] + route_args(route, protocol))

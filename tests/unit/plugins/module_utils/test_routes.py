@@ -78,8 +78,6 @@ def test_add_then_noop_ipv4_ipv6(host):
     assert not routes(host, check=True, routes=wanted)['changed']
 
 
-@pytest.mark.xfail(strict=True, raises=CommandError, reason='plugins bug: the capture check reads the table with ip '
-                   'before the route is added, and ip refuses a table the kernel does not have yet')
 @pytest.mark.parametrize('dest', ['10.30.0.0/16', 'fd30::/48'])
 def test_a_route_into_a_table_the_kernel_does_not_have_yet(host, dest):
     assert routes(host, routes=[{'dest': dest, 'dev': 'wg0', 'table': 200}])['changed']

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
-from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import service
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.info import gather_info
@@ -176,8 +175,6 @@ def test_manage_interface_route_into_a_numbered_table(host):
     assert [(r['dst'], r['table']) for r in host.routes if r['protocol'] == '109'] == [('0.0.0.0/0', 1000)]
 
 
-@pytest.mark.xfail(strict=True, raises=CommandError, reason='plugins bug: the route check and the live read ask ip '
-                   'for a table the kernel does not have yet, which ip refuses (FIB table does not exist)')
 @pytest.mark.parametrize('families', [(), (4,)], ids=['new table', 'no IPv6 table'])
 def test_manage_interface_route_into_a_table_the_kernel_does_not_have_yet(host, families):
     converge(host, numbered_table(host, families))
