@@ -29,6 +29,18 @@ attributes:
     description: Predicts exactly the C(changed) a real run reports; reads charon but changes nothing.
 '''
 
+    # A module that generates a private key on the host and returns only its public half (wireguard_key, nebula_key).
+    KEY = r'''
+options: {}
+attributes:
+  check_mode:
+    support: full
+    description: On a host without a key, reports that one would be created, and returns no public key.
+  diff_mode:
+    support: full
+    description: Shows whether the key files exist and their modes, never their content.
+'''
+
     # An *_info module: it reads live state and changes nothing.
     INFO = r'''
 options: {}

@@ -19,17 +19,12 @@ description:
 author:
   - meshforge developers (@meshforge)
 attributes:
-  check_mode:
-    support: full
-    description: On a host without a key, reports that one would be created, and returns no public key.
-  diff_mode:
-    support: full
-    description: Shows whether the key file exists and its mode, never its content.
   platform:
     platforms: linux
     support: full
     description: Needs C(wg) from wireguard-tools.
 extends_documentation_fragment:
+  - meshforge.vpn.attributes.KEY
   - meshforge.vpn.audit
 options:
   path:
