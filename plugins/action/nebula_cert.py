@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The nebula_cert action: a Nebula network's CA and host certificates on the controller, over
+plugin_utils.nebula_pki.  No host is contacted and no private key is read from or sent to one."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_pki
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.controller_action import ControllerAction
+
+ARGUMENT_SPEC = dict(
+    network=dict(type='str', required=True),
+    name=dict(type='str', required=True),
+    address=dict(type='str', required=True),
+    public_key=dict(type='str'),
+    groups=dict(type='list', elements='str', default=[]),
+    duration=dict(type='str', default='8760h'),
+    ca_duration=dict(type='str', default='87600h'),
+    ca_dir=dict(type='path'),
+)
+
+
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result, args = self.start(tmp, task_vars)
+        try:
+            want = nebula_pki.validate(args, dry_run=self._task.check_mode)
+            directory = args['ca_dir'] or os.path.join(
+                str(task_vars.get('inventory_dir') or task_vars.get('playbook_dir') or os.getcwd()),
+                'nebula-ca', want['network'])
+            v.plain_path('ca_dir', directory)
+            outcome = nebula_pki.ensure(nebula_pki.CA(directory), want, dry_run=self._task.check_mode)
+        except ValidationError as exc:
+            result.update(failed=True, msg='meshforge.vpn.nebula_cert: %s' % exc)
+            return result
+        result.update(outcome, changed=outcome['ca_created'] or outcome['signed'], ca_dir=directory)
+        if self._task.diff and result['changed']:
+            summary = '%s: %s groups %s\n' % (want['name'], want['address'], ','.join(want['groups']) or '-')
+            result['diff'] = {'before': '' if outcome['ca_created'] else 'certificate not current\n',
+                              'after': ('CA %s created\n' % want['network'] if outcome['ca_created'] else '') + summary}
+        return result

@@ -1,0 +1,115 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: nebula_cert
+short_description: Sign a Nebula host certificate on the controller from the host's public key
+version_added: 0.3.0
+description:
+  - Runs on the controller (an action plugin) with C(nebula-cert). The network's CA is made once, in a directory
+    with mode 0700 beside the inventory, its key with mode 0600; the CA key is never sent to a host and never returned.
+  - The host's certificate is signed from its public key only (what M(meshforge.vpn.nebula_key) returns), so the
+    host's private key never leaves the host. It is written to C(hosts/<name>.crt) in the CA directory.
+  - A certificate is signed again only when its name, address, groups, public key or issuer differ from what
+    is asked, or it has expired; otherwise nothing changes.
+  - Every value is checked before C(nebula-cert) runs; a refused value names its option.
+options:
+  network:
+    description: The Nebula network; the CA's name and its directory's name.
+    type: str
+    required: true
+  name:
+    description: The certificate's name (the host's name in the network).
+    type: str
+    required: true
+  address:
+    description: The host's IPv4 overlay address with the network's prefix length, such as V(10.42.0.2/24).
+    type: str
+    required: true
+  public_key:
+    description:
+      - The host's public key in PEM, as M(meshforge.vpn.nebula_key) returns it.
+      - Required, except in check mode, where none (a new host's key is not made yet) predicts a signature.
+    type: str
+  groups:
+    description: Certificate groups, used by Nebula's firewall rules; letters, digits, V(_), V(.) and V(-).
+    type: list
+    elements: str
+    default: []
+  duration:
+    description: How long the certificate is valid, in seconds or with an V(s), V(m), V(h) or V(d) suffix; not zero.
+    type: str
+    default: 8760h
+  ca_duration:
+    description: How long a new CA is valid (used only when the CA is made).
+    type: str
+    default: 87600h
+  ca_dir:
+    description: The CA directory; by default C(nebula-ca/<network>) beside the inventory (the playbook when there is none).
+    type: path
+extends_documentation_fragment:
+  - meshforge.vpn.attributes.controller
+attributes:
+  diff_mode:
+    support: full
+    description: Says whether the CA is made and what the certificate will say; never a key.
+seealso:
+  - module: meshforge.vpn.nebula_key
+author:
+  - meshforge developers (@meshforge)
+'''
+
+EXAMPLES = r'''
+- name: Make the host's key pair on the host
+  meshforge.vpn.nebula_key:
+    path: /etc/nebula/mesh.key
+  register: nebula_host_key
+
+- name: Sign its certificate on the controller
+  meshforge.vpn.nebula_cert:
+    network: mesh
+    name: "{{ inventory_hostname }}"
+    address: 10.42.0.2/24
+    groups: [web]
+    public_key: "{{ nebula_host_key.public_key }}"
+  register: nebula_host_cert
+'''
+
+RETURN = r'''
+ca_created:
+  description: Whether the CA was made by this run (in check mode, would be).
+  returned: always
+  type: bool
+signed:
+  description: Whether the certificate was signed by this run (in check mode, would be).
+  returned: always
+  type: bool
+certificate:
+  description: The host's certificate in PEM. None in check mode when it would be signed.
+  returned: always
+  type: str
+ca_certificate:
+  description: The CA's certificate in PEM (public). None in check mode when the certificate would be signed.
+  returned: always
+  type: str
+fingerprint:
+  description: The certificate's fingerprint, as C(nebula-cert print) shows it.
+  returned: always
+  type: str
+not_after:
+  description: When the certificate expires (UTC).
+  returned: always
+  type: str
+  sample: "2027-12-05T17:01:46Z"
+ca_dir:
+  description: The CA directory on the controller.
+  returned: always
+  type: str
+'''

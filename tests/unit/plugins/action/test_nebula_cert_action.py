@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The nebula_cert action with the real nebula-cert (package nebula, installed by tests/setup.sh): the CA made once
+beside the inventory (key 0600, directory 0700), a certificate signed from a public key only and signed again only
+when what it says changes, check mode, no CA key in any result, and bad values refused by option name first."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+
+from ansible_collections.meshforge.vpn.plugins.action.nebula_cert import ActionModule
+from ansible_collections.meshforge.vpn.plugins.module_utils import files
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_pki
+
+pytestmark = pytest.mark.skipif(shutil.which('nebula-cert') is None, reason='nebula-cert (package nebula) is missing')
+
+
+def public_key(tmp_path, name):
+    key, pub = str(tmp_path / (name + '.key')), str(tmp_path / (name + '.pub'))
+    subprocess.run(['nebula-cert', 'keygen', '-out-key', key, '-out-pub', pub], check=True)
+    return files.read_text(pub)
+
+
+def run(args, task_vars, check_mode=False, diff=False):
+    task = Task()
+    task.args = args
+    task.check_mode = check_mode
+    task.diff = diff
+    connection = MagicMock()
+    result = ActionModule(task, connection, PlayContext(), None, None, None).run(task_vars=task_vars)
+    assert not connection.exec_command.called and not connection.put_file.called
+    return result
+
+
+def describe(path):
+    return json.loads(subprocess.run(['nebula-cert', 'print', '-json', '-path', path], check=True,
+                                     stdout=subprocess.PIPE).stdout)['details']
+
+
+def test_the_ca_is_made_once_and_certificates_are_signed_from_public_keys(tmp_path):
+    inventory = tmp_path / 'inventory'
+    inventory.mkdir()
+    task_vars = {'inventory_dir': str(inventory)}
+    args = {'network': 'mesh', 'name': 'web1', 'address': '10.42.0.2/24', 'groups': ['web', 'servers'],
+            'public_key': public_key(tmp_path, 'web1'), 'duration': '720h'}
+    unknown = run(dict(args, public_key=None), task_vars, check_mode=True)
+    assert unknown['changed'] and unknown['signed'] and unknown['ca_created']
+    predicted = run(args, task_vars, check_mode=True, diff=True)
+    assert predicted['changed'] and predicted['ca_created'] and predicted['signed']
+    assert predicted['certificate'] is None and not os.path.exists(str(inventory / 'nebula-ca'))
+    done = run(args, task_vars, diff=True)
+    ca_dir = str(inventory / 'nebula-ca' / 'mesh')
+    assert done['changed'] and done['ca_dir'] == ca_dir and done['ca_created'] and done['signed']
+    assert sorted(os.listdir(ca_dir)) == ['ca.crt', 'ca.key', 'hosts']
+    assert files.file_mode(ca_dir) == 0o700 and files.file_mode(os.path.join(ca_dir, 'ca.key')) == 0o600
+    ca_key = files.read_text(os.path.join(ca_dir, 'ca.key'))
+    assert ca_key.splitlines()[1] not in json.dumps([predicted, done])
+    details = describe(os.path.join(ca_dir, 'hosts', 'web1.crt'))
+    assert details['name'] == 'web1' and details['ips'] == ['10.42.0.2/24']
+    assert sorted(details['groups']) == ['servers', 'web'] and done['certificate'].startswith('-----BEGIN NEBULA CERT')
+    for check_mode in (True, False):
+        again = run(args, task_vars, check_mode=check_mode)
+        assert not again['changed'] and again['fingerprint'] == done['fingerprint']
+    regrouped = run(dict(args, groups=['web']), task_vars)
+    assert regrouped['changed'] and not regrouped['ca_created'] and regrouped['fingerprint'] != done['fingerprint']
+    assert describe(os.path.join(ca_dir, 'hosts', 'web1.crt'))['groups'] == ['web']
+    rekeyed = run(dict(args, groups=['web'], public_key=public_key(tmp_path, 'new')), task_vars)
+    assert rekeyed['changed'] and not rekeyed['ca_created']
+    assert files.read_text(os.path.join(ca_dir, 'ca.key')) == ca_key
+
+
+def test_an_expired_certificate_is_signed_again(tmp_path):
+    ca = nebula_pki.CA(str(tmp_path / 'ca'))
+    want = nebula_pki.validate({'network': 'mesh', 'name': 'db1', 'address': '10.42.0.3/24', 'groups': ['db'],
+                                'public_key': public_key(tmp_path, 'db1'), 'duration': '1h', 'ca_duration': '48h'})
+    first = nebula_pki.ensure(ca, want, dry_run=False)
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)
+    assert nebula_pki.ensure(ca, want, dry_run=True, now=later)['signed']
+    assert not nebula_pki.ensure(ca, want, dry_run=True)['signed'] and first['signed']
+
+
+@pytest.mark.parametrize('change, field', [
+    ({'network': 'mesh\nx'}, 'network'),
+    ({'name': '../web1'}, 'name'),
+    ({'groups': ['web', 'd b']}, 'groups[1]'),
+    ({'address': '10.42.0.0/24'}, 'address'),
+    ({'address': 'fd00::2/64'}, 'address'),
+    ({'address': '10.42.0.2'}, 'address'),
+    ({'duration': '0'}, 'duration'),
+    ({'ca_duration': 'soon'}, 'ca_duration'),
+    ({'public_key': '-----BEGIN NEBULA X25519 PRIVATE KEY-----\nAAAA\n'}, 'public_key'),
+    ({'public_key': None}, 'public_key'),
+])
+def test_bad_values_are_refused_by_option_before_anything_is_made(tmp_path, change, field):
+    args = dict({'network': 'mesh', 'name': 'web1', 'address': '10.42.0.2/24', 'groups': ['web'],
+                 'public_key': public_key(tmp_path, 'k')}, **change)
+    failed = run(args, {'inventory_dir': str(tmp_path)})
+    assert failed['failed'] and failed['msg'].startswith('meshforge.vpn.nebula_cert: %s: ' % field)
+    assert not os.path.exists(str(tmp_path / 'nebula-ca'))
+    assert 'PRIVATE' not in failed['msg']
