@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import registry, removal, report, status_page, topology, underlay
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import (
+    clients, registry, removal, report, status_page, topology, underlay)
 
 MEMBER_KEYS = ('address', 'address6', 'endpoint', 'listen_port', 'persistent_keepalive', 'routed_subnets',
                'route_metric', 'routed_subnets_withdrawn')
@@ -214,6 +215,10 @@ def wireguard_mesh_ipam_problem(result, settings):
     return topology.ipam_problem(str(result.get('msg') or 'the address manager failed'), settings)
 
 
+def wireguard_mesh_client_groups(named, inventory_groups, plans):
+    return clients.firewall_groups(named, inventory_groups, plans)
+
+
 def wireguard_mesh_psk(peers, secret, interface, name):
     try:
         return topology.add_preshared_keys(peers, secret, interface, name)
@@ -247,6 +252,7 @@ class FilterModule(object):
             'wireguard_mesh_rekeyed': wireguard_mesh_rekeyed,
             'wireguard_mesh_new_keys': wireguard_mesh_new_keys,
             'wireguard_mesh_summary': wireguard_mesh_summary,
+            'wireguard_mesh_client_groups': wireguard_mesh_client_groups,
             'wireguard_status_table': wireguard_status_table,
             'wireguard_status_report': wireguard_status_report,
             'wireguard_status_html': wireguard_status_html,

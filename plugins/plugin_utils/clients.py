@@ -22,7 +22,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils import validation as
 
 FIELD = 'wireguard_mesh_clients'
 OPTIONS = ('name', 'gateway', 'public_key', 'generate_key', 'address', 'address6', 'allowed_ips', 'dns',
-           'persistent_keepalive', 'disabled', 'state')
+           'persistent_keepalive', 'disabled', 'state', 'groups')
 # the client's file is <name>.conf and wg-quick names the interface after it: an interface name, which also keeps
 # it inside the output directory (no slash, not . or ..)
 NAME_RE = re.compile(r'\A[A-Za-z0-9][A-Za-z0-9_=+.-]{0,14}\Z')
@@ -105,6 +105,7 @@ def normalize(raw, members):
                                               DEFAULT_KEEPALIVE if entry.get('persistent_keepalive') is None
                                               else entry['persistent_keepalive'], 0, 65535),
             'disabled': _bool(field + '.disabled', entry.get('disabled')),
+            'groups': [v.name('%s.groups[%d]' % (field, i), g) for i, g in enumerate(_list(field + '.groups', entry.get('groups')))],
         })
     return clients
 
@@ -196,3 +197,20 @@ def render_config(client, gateway, private_key=None, preshared_key=None):
     if client['persistent_keepalive']:
         lines.append('PersistentKeepalive = %d' % client['persistent_keepalive'])
     return '\n'.join(lines) + '\n'
+
+
+def firewall_groups(named, inventory_groups, plans):
+    """``vpn_firewall_groups`` with each enabled client's addresses in the groups it names, so that policies whose
+    sources name those groups let the client in.  A group only an inventory group defined keeps its members (a named
+    group hides the inventory group of the same name)."""
+    merged = dict((name, list(items)) for name, items in (named or {}).items())
+    for plan in (plans or {}).values():
+        for entry in plan.get('clients') or []:
+            client = entry['client']
+            if client['disabled']:
+                continue
+            for group in client['groups']:
+                if group not in merged:
+                    merged[group] = list((inventory_groups or {}).get(group) or [])
+                merged[group] += [str(p) for p in prefixes(client)]
+    return merged

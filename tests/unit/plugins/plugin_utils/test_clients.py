@@ -97,3 +97,10 @@ def test_the_file_is_one_wg_quick_can_read_and_a_device_key_is_named_not_invente
         '[Peer]', 'PublicKey = ' + key(1), 'PresharedKey = ' + key(5), 'Endpoint = [fd18:1::11]:51820',
         'AllowedIPs = 10.88.0.0/24', 'PersistentKeepalive = 25']
     assert 'PrivateKey = ' + key(3) in clients.render_config(client, gateway, key(3))
+
+
+def test_enabled_clients_join_the_firewall_groups_they_name():
+    plans = plan([dict(LAPTOP, groups=['admins', 'ops']), {'name': 'phone', 'gateway': 'b', 'public_key': key(8),
+                                                           'groups': ['admins'], 'disabled': True}])
+    merged = clients.firewall_groups({'admins': ['a']}, {'ops': ['b', 'c'], 'web': ['c']}, plans)
+    assert merged == {'admins': ['a', '10.88.0.50/32'], 'ops': ['b', 'c', '10.88.0.50/32']}
