@@ -9,29 +9,19 @@ __metaclass__ = type
 
 import json
 import os
-from unittest.mock import MagicMock
 
 import pytest
 
 from ansible.errors import AnsibleActionFail
-from ansible.playbook.play_context import PlayContext
-from ansible.playbook.task import Task
 
 from ansible_collections.meshforge.vpn.plugins.action.ipam import ActionModule
+from ansible_collections.meshforge.vpn.tests.unit.plugins.action.runner import run_action
 
 POOLS = {'wg0': {'cidr': '10.88.0.0/24', 'network': 'wg0'}}
 
 
 def run(args, task_vars, check_mode=False, diff=False):
-    task = Task()
-    task.args = args
-    task.check_mode = check_mode
-    task.diff = diff
-    # the action never uses its connection: a stand-in that would show any use is enough
-    connection = MagicMock()
-    action = ActionModule(task, connection, PlayContext(), None, None, None)
-    result = action.run(task_vars=task_vars)
-    assert not connection.exec_command.called
+    result = run_action(ActionModule, args, task_vars, check_mode, diff)
     if result.get('failed'):
         # a refused request is a failed result (so that failed_when applies); raised here for the tests' pytest.raises
         raise AnsibleActionFail(result['msg'])
@@ -40,9 +30,8 @@ def run(args, task_vars, check_mode=False, diff=False):
 
 def test_a_refused_request_is_a_failed_result_not_an_exception(tmp_path):
     """The wireguard_mesh role registers it with failed_when: false and fails naming its own variable."""
-    task = Task()
-    task.args = {'ledger': str(tmp_path / 'l.json'), 'pools': POOLS, 'hosts': ['a'], 'pins': {'a': {'wg0': '10.9.0.1'}}}
-    result = ActionModule(task, MagicMock(), PlayContext(), None, None, None).run(task_vars={})
+    args = {'ledger': str(tmp_path / 'l.json'), 'pools': POOLS, 'hosts': ['a'], 'pins': {'a': {'wg0': '10.9.0.1'}}}
+    result = run_action(ActionModule, args, {})
     assert result['failed'] and result['msg'].startswith('meshforge.vpn.ipam: pins[a][wg0]: ')
     assert not os.path.exists(str(tmp_path / 'l.json'))
 

@@ -14,16 +14,14 @@ import json
 import os
 import shutil
 import subprocess
-from unittest.mock import MagicMock
 
 import pytest
 
-from ansible.playbook.play_context import PlayContext
-from ansible.playbook.task import Task
 
 from ansible_collections.meshforge.vpn.plugins.action.nebula_cert import ActionModule
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_pki
+from ansible_collections.meshforge.vpn.tests.unit.plugins.action.runner import run_action
 
 pytestmark = pytest.mark.skipif(shutil.which('nebula-cert') is None, reason='nebula-cert (package nebula) is missing')
 
@@ -35,14 +33,7 @@ def public_key(tmp_path, name):
 
 
 def run(args, task_vars, check_mode=False, diff=False):
-    task = Task()
-    task.args = args
-    task.check_mode = check_mode
-    task.diff = diff
-    connection = MagicMock()
-    result = ActionModule(task, connection, PlayContext(), None, None, None).run(task_vars=task_vars)
-    assert not connection.exec_command.called and not connection.put_file.called
-    return result
+    return run_action(ActionModule, args, task_vars, check_mode, diff)
 
 
 def describe(path):

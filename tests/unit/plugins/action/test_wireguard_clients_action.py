@@ -9,14 +9,12 @@ __metaclass__ = type
 
 import os
 import stat
-from unittest.mock import MagicMock
 
-from ansible.playbook.play_context import PlayContext
-from ansible.playbook.task import Task
 
 from ansible_collections.meshforge.vpn.plugins.action import wireguard_clients
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import topology
 from ansible_collections.meshforge.vpn.tests.unit.plugins.plugin_utils.test_topology import SETTINGS, members
+from ansible_collections.meshforge.vpn.tests.unit.plugins.action.runner import run_action
 
 SECRET = 'a secret of at least sixteen characters'
 
@@ -27,14 +25,7 @@ def args(tmp_path, state, clients, plans=None, **more):
 
 
 def _run(task_args, check_mode, diff):
-    task = Task()
-    task.args = task_args
-    task.check_mode = check_mode
-    task.diff = diff
-    connection = MagicMock()
-    result = wireguard_clients.ActionModule(task, connection, PlayContext(), None, None, None).run(task_vars={})
-    assert not connection.exec_command.called
-    return result
+    return run_action(wireguard_clients.ActionModule, task_args, {}, check_mode, diff)
 
 
 def mode(path):

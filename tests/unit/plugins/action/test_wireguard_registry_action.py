@@ -9,12 +9,10 @@ __metaclass__ = type
 
 import json
 import os
-from unittest.mock import MagicMock
 
-from ansible.playbook.play_context import PlayContext
-from ansible.playbook.task import Task
 
 from ansible_collections.meshforge.vpn.plugins.action.wireguard_registry import ActionModule
+from ansible_collections.meshforge.vpn.tests.unit.plugins.action.runner import run_action
 
 KEY = 'YAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk='
 KEY2 = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg='
@@ -29,14 +27,7 @@ def entry(**changes):
 
 
 def run(args, task_vars, check_mode=False, diff=False):
-    task = Task()
-    task.args = args
-    task.check_mode = check_mode
-    task.diff = diff
-    connection = MagicMock()
-    result = ActionModule(task, connection, PlayContext(), None, None, None).run(task_vars=task_vars)
-    assert not connection.exec_command.called
-    return result
+    return run_action(ActionModule, args, task_vars, check_mode, diff)
 
 
 def test_present_records_beside_the_inventory_and_check_mode_predicts_it(tmp_path):
