@@ -94,10 +94,37 @@ options:
     description:
       - Routing table for routes to the peers' allowed IPs. V(auto) uses the main table, V(off) adds no routes,
         a number names a table.
-      - A default route (V(0.0.0.0/0) or V(::/0)) in allowed IPs is refused with V(auto), since it would replace the host's
-        default route; use V(off) and manage routing yourself.
+      - A default route (V(0.0.0.0/0) or V(::/0)) in allowed IPs is refused with V(auto) unless O(exit_routing) is
+        set, since it would replace the host's default route.
     type: str
     default: auto
+  exit_routing:
+    description:
+      - Send the host's traffic through the peer whose allowed IPs hold V(0.0.0.0/0) or V(::/0) (an exit node), the
+        way C(wg-quick) does for a full tunnel, without ever cutting the host off.
+      - The default routes go into O(exit_routing.table); the tunnel's own packets carry O(exit_routing.fwmark) and
+        keep the main table. Per family that exits, policy rules at fixed priorities from O(exit_routing.priority)
+        send the management connection's client (C(SSH_CONNECTION)) to the main table, let the main table's
+        specific routes win (connected networks, the underlay, routed subnets: C(suppress_prefixlength 0)), and send
+        everything else unmarked to O(exit_routing.table).
+      - The rules carry the route tag 109 (C(protocol 109)); only such rules at the three owned priorities are ever
+        removed, so a re-run changes nothing and other rules stay. With no default route among the peers, the owned
+        rules and routes are removed and the fwmark falls back to O(fwmark).
+      - Needs O(table=auto). With strict reverse-path filtering (C(rp_filter=1)) on the uplink, replies from an
+        exit node reached through the default gateway are dropped; Debian's default is loose (V(2)).
+    type: dict
+    suboptions:
+      table:
+        description: Routing table of the default routes through the exit node.
+        type: int
+        default: 51820
+      fwmark:
+        description: Mark of the tunnel's own packets; defaults to O(fwmark), else to the table's number.
+        type: str
+      priority:
+        description: Priority of the first of the three rules per family (the next two follow it).
+        type: int
+        default: 31000
   implementation:
     description:
       - V(kernel) uses the kernel module, V(userspace) runs C(wireguard-go), V(auto) tries the kernel first.
@@ -181,6 +208,17 @@ EXAMPLES = r'''
       - public_key: TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=
         description: laptop
         allowed_ips: [10.10.0.3/32]
+
+- name: Send this host's internet traffic through the exit node gw1, keeping the underlay and SSH direct
+  meshforge.vpn.wireguard_interface:
+    name: wg0
+    addresses: [10.10.0.5/24]
+    exit_routing: {}
+    peers:
+      - public_key: xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
+        name: gw1
+        endpoint: 198.51.100.7:51820
+        allowed_ips: [10.10.0.1/32, 0.0.0.0/0, "::/0"]
 
 - name: Remove wg1 entirely
   meshforge.vpn.wireguard_interface:

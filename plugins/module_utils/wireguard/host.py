@@ -13,6 +13,7 @@ import os
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import CommandError
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import rules
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes.resource import RouteHost
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.live import parse_dump
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import ROUTE_PROTOCOL
@@ -65,6 +66,11 @@ class WireGuardHost(RouteHost):
     def routes(self, name, table):
         """Prefixes of the routes into ``name`` in ``table`` that carry this module's protocol."""
         return sorted(r['dst'] for family in (4, 6) for r in self.tagged(family, ROUTE_PROTOCOL, table, name))
+
+    def rules(self, protocol):
+        """The policy rules of both families that carry ``protocol`` (see routes.rules)."""
+        return [r for family in (4, 6)
+                for r in rules.parse_rules(family, self.run([self.ip(), '-j', '-%d' % family, 'rule', 'show']), protocol)]
 
     def kernel_module_present(self):
         """Best guess without changing anything; creation falls back to userspace when it is wrong."""

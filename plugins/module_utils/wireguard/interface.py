@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import os
 import shutil
 import tempfile
@@ -15,6 +16,7 @@ import tempfile
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine, files
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import rules
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes.safety import management_connection
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import schema, service, wgquick
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.describe import (
@@ -24,7 +26,8 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.host impor
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.key import read_private_key, read_psks
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.live import read_interface
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.removal import Removal
-from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import ROUTE_PROTOCOL, check_routes, route
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import (
+    ROUTE_PROTOCOL, check_routes, desired_route)
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.steps import plan, wg_set_args
 
 
@@ -69,20 +72,36 @@ class Interface(engine.Resource):
             raise v.ValidationError('private_key_file', '%s does not exist on the host; create it with '
                                     'meshforge.vpn.wireguard_key first' % want['private_key_file'])
         want['psks'] = read_psks(self.module, want)
+        want['rules'] = self._exit_rules(want)
         return want
+
+    def _connection(self):
+        return management_connection() if self.connection is None else self.connection
+
+    def _exit_rules(self, want):
+        """The policy rules of the families that exit through a peer; the management peer keeps the main table."""
+        exit_routing = want['exit_routing']
+        if not exit_routing:
+            return []
+        client = (self._connection() or {}).get('client')
+        return [r for prefix in schema.exit_prefixes(want)
+                for r in rules.exit_rules(ipaddress.ip_network(prefix).version, exit_routing['fwmark'],
+                                          exit_routing['table'], client, exit_routing['priority'])]
 
     def have(self, want):
         config = files.read_text(want['config_file'])
         return {'link': self._read_link(want, config), 'config': config,
+                'rules': self.host.rules(ROUTE_PROTOCOL) if want['exit_routing'] else [],
                 'unit': service.read(self.host, want['name']) if want['persist'] else None}
 
     def _read_link(self, want, config):
         # link-local addresses count when they are wanted or were written before; the kernel's own never do
         link_local = set(want['addresses']) | set(wgquick.config_addresses(config))
-        return read_interface(self.host, want['name'], want['table'], link_local)
+        exit_table = want['exit_routing']['table'] if want['exit_routing'] else None
+        return read_interface(self.host, want['name'], want['table'], link_local, exit_table)
 
     def steps(self, want, have):
-        steps = plan(want, have['link'], want['private_key'], want['psks'])
+        steps = plan(want, have['link'], want['private_key'], want['psks'], live_rules=have['rules'])
         implementation = have['link']['implementation'] if have['link'] else want['implementation']
         steps.update(service.steps(have['unit'], implementation))
         return steps
@@ -93,8 +112,7 @@ class Interface(engine.Resource):
             if actual != want['expected_public_key']:
                 raise KeyMismatch(want['expected_public_key'], actual, want['private_key_file'])
         if steps['routes_add']:
-            connection = management_connection() if self.connection is None else self.connection
-            check_routes(self.host, want, have['link'], steps['routes_add'], connection,
+            check_routes(self.host, want, have['link'], steps['routes_add'], self._connection(),
                          endpoint_addresses(want, have['link']))
 
     def files(self, want, have):
@@ -140,6 +158,8 @@ class Interface(engine.Resource):
                     for k, f in sorted(steps['peers_change'].items())]
         changes += [('route added', r) for r in steps['routes_add']]
         changes += [('route removed', r) for r in steps['routes_del']]
+        changes += [('rule added', rules.describe(r)) for r in steps['rules_add']]
+        changes += [('rule removed', rules.describe(r)) for r in steps['rules_del']]
         changes += [('service %s' % key, want['name']) for key in ('dropin', 'enable') if steps.get(key)]
         return changes
 
@@ -155,6 +175,8 @@ class Interface(engine.Resource):
         matches = bool(link) and link['private_key_value'] == want['private_key']
         before = describe(live_as_described(link, want['private_key_file'], matches), labels)
         after = describe(desired_as_described(want, want['psks'], link), labels)
+        before += ''.join('rule %s\n' % rules.describe(r) for r in have['rules'])
+        after += ''.join('rule %s\n' % rules.describe(r) for r in want['rules'])
         if pending:
             before += 'config %s: %s\n' % (want['config_file'], 'present' if have['config'] is not None else 'absent')
             after += 'config %s: updated\n' % want['config_file']
@@ -170,7 +192,7 @@ class Interface(engine.Resource):
             # the unit brings the interface up from the file just written; what it left is applied below
             service.apply(self.host, want['name'], steps['dropin'], steps['enable'], start=True)
             link = self._read_link(want, have['config'])
-            steps = plan(want, link, want['private_key'], want['psks'])
+            steps = plan(want, link, want['private_key'], want['psks'], live_rules=have['rules'])
             extra['implementation'] = link['implementation'] if link else None
         elif have['unit'] is not None:
             service.apply(self.host, want['name'], steps['dropin'], steps['enable'])
@@ -190,10 +212,15 @@ class Interface(engine.Resource):
             self.host.ip_run(['link', 'set', 'dev', name, 'mtu', str(steps['mtu'])])
         if steps['up']:
             self.host.ip_run(['link', 'set', 'dev', name, 'up'])
+        for rule in steps['rules_del']:
+            self.host.ip_run(rules.delete_args(rule, ROUTE_PROTOCOL))
         for prefix in steps['routes_del']:
-            self.host.delete(route(prefix, name, want['table']), ROUTE_PROTOCOL)
+            self.host.delete(desired_route(want, prefix), ROUTE_PROTOCOL)
         for prefix in steps['routes_add']:
-            self.host.replace(route(prefix, name, want['table']), ROUTE_PROTOCOL)
+            self.host.replace(desired_route(want, prefix), ROUTE_PROTOCOL)
+        # the rules come last: the exit table has its default routes before traffic is sent there
+        for rule in steps['rules_add']:
+            self.host.ip_run(rules.rule_args(rule, ROUTE_PROTOCOL))
 
     def _wg_set(self, want, steps):
         """One ``wg set``; a preshared key given as a value goes through a private directory removed at once."""

@@ -88,9 +88,10 @@ def peer_status(peer, now=None):
     }
 
 
-def read_interface(host, name, table, link_local=()):
+def read_interface(host, name, table, link_local=(), exit_table=None):
     """The interface as the kernel has it, or None when there is no such link; ``link_local`` are the link-local
-    addresses that count (see WireGuardHost.addresses)."""
+    addresses that count (see WireGuardHost.addresses); ``exit_table``: the table of the default routes through an
+    exit node, whose routes count too."""
     link = host.link(name)
     if link is None:
         return None
@@ -106,5 +107,6 @@ def read_interface(host, name, table, link_local=()):
         'private_key_value': dump['private_key'],
         'public_key': dump['public_key'],
         'peers': dump['peers'],
-        'routes': host.routes(name, route_table(table)),
+        'routes': sorted(set(host.routes(name, route_table(table))
+                             + (host.routes(name, exit_table) if exit_table else []))),
     }

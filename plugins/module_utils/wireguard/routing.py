@@ -27,6 +27,19 @@ def route(prefix, name, table):
     return {'dst': prefix, 'dev': name, 'table': route_table(table)}
 
 
+def prefix_table(desired, prefix):
+    """The table of the route to ``prefix``: a default route through an exit node goes into ``exit_routing``'s
+    table (the policy rules send traffic there), every other route into the interface's table."""
+    if desired.get('exit_routing') and ipaddress.ip_network(prefix).prefixlen == 0:
+        return desired['exit_routing']['table']
+    return desired['table']
+
+
+def desired_route(desired, prefix, name=None):
+    """The route into the interface (``name``: as wg-quick's ``%i``) for ``prefix``."""
+    return route(prefix, name or desired['name'], prefix_table(desired, prefix))
+
+
 def wanted_routes(desired):
     """Prefixes to route into the interface: allowed IPs not already covered by the interface's own prefixes."""
     if desired['table'] == 'off':
@@ -44,8 +57,6 @@ def wanted_routes(desired):
 def check_routes(host, desired, live, prefixes, connection, endpoints):
     """Refuse routes to allowed IPs that would replace another owner's route or capture the management
     connection, a peer's endpoint (``endpoints``) or a connected network (see routes.safety.check_routes)."""
-    table = route_table(desired['table'])
-    table = rt.BUILTIN_TABLES['main'] if table == 'main' else int(table)
     fields = {}
     for index, peer in enumerate(desired['peers']):
         for prefix in peer['allowed_ips']:
@@ -53,7 +64,9 @@ def check_routes(host, desired, live, prefixes, connection, endpoints):
 
     def full_route(prefix):
         family = ipaddress.ip_network(prefix).version
-        return {'dst': prefix, 'dev': desired['name'], 'gateway': None, 'src': None, 'table': table,
+        table = route_table(prefix_table(desired, prefix))
+        return {'dst': prefix, 'dev': desired['name'], 'gateway': None, 'src': None,
+                'table': rt.BUILTIN_TABLES['main'] if table == 'main' else int(table),
                 'metric': rt.DEFAULT_METRIC[family]}
 
     owned = [rt.key(full_route(prefix)) for prefix in (live['routes'] if live else [])]

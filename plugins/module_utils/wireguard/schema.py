@@ -11,12 +11,18 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import rules
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import wanted_routes
 
 CONFIG_DIR = '/etc/wireguard'
 MIN_MTU = {4: 576, 6: 1280}
 """The smallest MTU of each family (RFC 791, RFC 8200)."""
 MAX_MTU = 65535
+EXIT_TABLE = 51820
+"""The table of the default routes through an exit node (wg-quick's number, also the default fwmark)."""
+EXIT_PRIORITY = 31000
+"""The first priority of the exit rules: before the main table's rule (32766), after most hand-made ones."""
+RESERVED_TABLES = (253, 254, 255)
 
 
 def peer_options():
@@ -49,7 +55,40 @@ def interface_argument_spec():
         purge=dict(type='bool', default=True, aliases=['purge_peers']),
         persist=dict(type='bool', default=True),
         peers=dict(type='list', elements='dict', default=[], options=peer_options()),
+        exit_routing=dict(type='dict', options=exit_routing_options()),
     )
+
+
+def exit_routing_options():
+    """The options of wireguard_interface's ``exit_routing`` (a default route through a peer, the exit node)."""
+    return dict(
+        table=dict(type='int', default=EXIT_TABLE),
+        fwmark=dict(type='str'),
+        priority=dict(type='int', default=EXIT_PRIORITY),
+    )
+
+
+def normalize_exit_routing(raw, fwmark):
+    """The desired ``exit_routing`` (None when not asked for): table, fwmark (the table's number unless given, as
+    wg-quick does) and the first of the rules' priorities."""
+    if not raw:
+        return None
+    table = v.integer('exit_routing.table', raw.get('table') or EXIT_TABLE, 1, 0xffffffff)
+    if table in RESERVED_TABLES:
+        raise v.ValidationError('exit_routing.table', '%d is a table the kernel uses itself; pick another' % table)
+    mark = v.fwmark('exit_routing.fwmark', raw.get('fwmark')) or fwmark or table
+    if fwmark and fwmark != mark:
+        raise v.ValidationError('fwmark', '0x%x differs from exit_routing.fwmark 0x%x; the tunnel marks its packets '
+                                          'with one mark, give only exit_routing.fwmark' % (fwmark, mark))
+    priority = v.integer('exit_routing.priority', raw.get('priority') or EXIT_PRIORITY, 1,
+                         32765 - rules.RULES_PER_FAMILY)
+    return {'table': str(table), 'fwmark': mark, 'priority': priority}
+
+
+def exit_prefixes(desired):
+    """The default routes (``0.0.0.0/0``, ``::/0``) among the peers' allowed IPs: the families that exit."""
+    return sorted(set(p for peer in desired['peers'] for p in peer['allowed_ips']
+                      if ipaddress.ip_network(p).prefixlen == 0))
 
 
 def normalize_peer(index, raw):
@@ -89,6 +128,11 @@ def normalize_interface(params):
     table = str(params.get('table') or 'auto')
     if table not in ('auto', 'off'):
         table = str(v.integer('table', table, 1, 0xffffffff))
+    fwmark = v.fwmark('fwmark', params.get('fwmark'))
+    exit_routing = normalize_exit_routing(params.get('exit_routing'), fwmark)
+    if exit_routing and table != 'auto':
+        raise v.ValidationError('exit_routing', 'needs table: auto (the other routes in main, the default routes '
+                                                'in exit_routing.table); table is %s' % table)
     desired.update({
         'addresses': addresses,
         'listen_port': v.port('listen_port', params['listen_port'], allow_zero=True) if params.get('listen_port') is not None else 0,
@@ -96,13 +140,16 @@ def normalize_interface(params):
         'expected_public_key': (v.wireguard_key('expected_public_key', params['expected_public_key'])
                                 if params.get('expected_public_key') else None),
         'mtu': v.integer('mtu', params['mtu'], MIN_MTU[4], MAX_MTU) if params.get('mtu') else None,
-        'fwmark': v.fwmark('fwmark', params.get('fwmark')),
+        'fwmark': fwmark,
         'table': table,
+        'exit_routing': exit_routing,
         'implementation': params.get('implementation') or 'auto',
         'purge_peers': params.get('purge', params.get('purge_peers', True)),
         'persist': params.get('persist', True),
-        'peers': _peers(params.get('peers') or [], table),
+        'peers': _peers(params.get('peers') or [], table, exit_routing),
     })
+    if exit_routing and exit_prefixes(desired):
+        desired['fwmark'] = exit_routing['fwmark']     # the tunnel's own packets keep the main table
     check_mtu(desired)
     return desired
 
@@ -117,7 +164,7 @@ def _addresses(raw):
     return sorted((str(a) for a in addresses), key=address_sort_key)
 
 
-def _peers(raw, table):
+def _peers(raw, table, exit_routing=None):
     """The normalised peers: one key once, and a prefix routed to one peer only (WireGuard's own rule)."""
     peers, keys, owner = [], {}, {}
     for index, item in enumerate(raw):
@@ -133,10 +180,11 @@ def _peers(raw, table):
                                         '%s is already routed to peers[%d]; WireGuard sends a prefix to one peer only'
                                         % (prefix, owner[prefix]))
             owner[prefix] = index
-            if table == 'auto' and ipaddress.ip_network(prefix).prefixlen == 0:
+            if table == 'auto' and ipaddress.ip_network(prefix).prefixlen == 0 and not exit_routing:
                 raise v.ValidationError('peers[%d].allowed_ips' % index,
-                                        '%s with table=auto would replace the default route; set table: off '
-                                        'and route it yourself' % prefix)
+                                        '%s with table=auto would replace the default route; to send the host\'s '
+                                        'traffic through this peer (an exit node) set exit_routing, which keeps the '
+                                        'underlay and the management connection direct' % prefix)
     return peers
 
 

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import rules as policy_rules
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.endpoints import endpoint_matches
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.live import peer_status
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import wanted_routes
@@ -63,8 +64,9 @@ def _peer_steps(desired, live, psks, now):
     return add, change, remove
 
 
-def plan(desired, live, private_key, psks, now=None):
-    """What must change: a dict of steps, each empty when nothing is to be done (``live`` None: no link yet)."""
+def plan(desired, live, private_key, psks, now=None, live_rules=()):
+    """What must change: a dict of steps, each empty when nothing is to be done (``live`` None: no link yet;
+    ``live_rules``: the policy rules the collection's tag holds now, read when ``exit_routing`` is set)."""
     steps = {'create': live is None}
     live = live or NO_LINK
     steps['interface'] = _interface_changes(desired, live, private_key)
@@ -76,6 +78,12 @@ def plan(desired, live, private_key, psks, now=None):
     routes = wanted_routes(desired)
     steps['routes_add'] = [r for r in routes if r not in live['routes']]
     steps['routes_del'] = [r for r in live['routes'] if r not in routes]
+    steps['rules_add'], steps['rules_del'] = [], []
+    if desired.get('exit_routing'):
+        base = desired['exit_routing']['priority']
+        owned = range(base, base + policy_rules.RULES_PER_FAMILY)
+        rules = policy_rules.plan(desired['rules'], list(live_rules), owned)
+        steps['rules_add'], steps['rules_del'] = rules['add'], rules['remove']
     return steps
 
 

@@ -11,7 +11,9 @@ __metaclass__ = type
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes.model import route_args
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import schema
-from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import ROUTE_PROTOCOL, route, wanted_routes
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import rules
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import (
+    ROUTE_PROTOCOL, desired_route, wanted_routes)
 
 MANAGED_HEADER = '# Managed by meshforge.vpn (wireguard_interface). Local changes are overwritten.\n'
 
@@ -36,7 +38,12 @@ def _interface_section(desired):
     out.append('Table = off\n')
     out.append('PostUp = wg set %%i private-key %s\n' % desired['private_key_file'])
     for prefix in wanted_routes(desired):
-        out.append('PostUp = ip route replace %s\n' % ' '.join(route_args(route(prefix, '%i', desired['table']), ROUTE_PROTOCOL)))
+        out.append('PostUp = ip route replace %s\n' % ' '.join(route_args(desired_route(desired, prefix, '%i'),
+                                                                          ROUTE_PROTOCOL)))
+    for rule in desired.get('rules') or []:
+        out.append('PostUp = ip %s\n' % ' '.join(rules.rule_args(rule, ROUTE_PROTOCOL)))
+    for rule in desired.get('rules') or []:
+        out.append('PostDown = ip %s\n' % ' '.join(rules.delete_args(rule, ROUTE_PROTOCOL)))
     for peer in desired['peers']:
         if peer['preshared_key_file']:
             out.append('PostUp = wg set %%i peer %s preshared-key %s\n' % (peer['public_key'], peer['preshared_key_file']))

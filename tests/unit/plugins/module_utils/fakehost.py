@@ -49,7 +49,7 @@ PROTOCOLS = {'redirect': '1', 'kernel': '2', 'boot': '3', 'static': '4', 'dhcp':
 DEFAULT_METRIC = {4: 0, 6: 1024}
 WG_KINDS = ('wireguard', 'tun')
 """Links that ``wg`` talks to: the kernel's, and wireguard-go's TUN device."""
-STATE_KEYS = ('links', 'routes', 'fib_tables', 'nft', 'enabled_units', 'active_units', 'genkey_count',
+STATE_KEYS = ('links', 'routes', 'rules', 'fib_tables', 'nft', 'enabled_units', 'active_units', 'genkey_count',
               'daemon_reloads')
 """What a command may change: a check-mode run leaves all of it as it was."""
 
@@ -129,6 +129,7 @@ class FakeHost(CommandLog):
         self.management = None                  # the SSH connection the module came through
         self.links = {}                         # name -> kind, index, mtu, up, addresses (+ WireGuard state)
         self.routes = []                        # family, dst, table, metric, dev, gateway, src, protocol
+        self.rules = []                         # ip -j rule show's items with a family, besides the kernel's own
         self.fib_tables = [[f, t] for f in (4, 6) for t in (254, 255)]   # the tables the kernel has, per family
         self.nft = {}                           # (family, name) -> sets, chains, rules
         self.nft_rejects = None                 # text nft refuses wherever a batch holds it
@@ -436,6 +437,42 @@ class FakeHost(CommandLog):
                  and words.get('dev') in (None, r['dev']) and proto in (None, r['protocol'])]
         found.sort(key=lambda r: (r['table'], ipaddress.ip_network(r['dst']), r['metric']))
         return json.dumps([self.route_json(r, dict(words, table=table)) for r in found]), ''
+
+    def ip_rule_show(self, args, family, details):
+        family = family or 4
+        kernel = [{'priority': 0, 'src': 'all', 'table': 'local'}, {'priority': 32766, 'src': 'all', 'table': 'main'}]
+        found = [dict((k, v) for k, v in r.items() if k != 'family') for r in self.rules if r['family'] == family]
+        return json.dumps(sorted(kernel + found, key=lambda r: r['priority'])), ''
+
+    def ip_rule_add(self, args, family):
+        negate = 'not' in args
+        words = _words([a for a in args if a != 'not'],
+                       ('priority', 'to', 'fwmark', 'lookup', 'suppress_prefixlength', 'protocol'))[0]
+        item = {'family': family or 4, 'priority': int(words['priority']), 'src': 'all',
+                'table': self.table_label(self.table_id(words['lookup']))}
+        if 'to' in words:
+            item['dst'] = str(_ip_word(words['to'], ipaddress.ip_address, 'address', family))
+        if negate:
+            item['not'] = None
+        if 'fwmark' in words:
+            item['fwmark'] = '0x%x' % int(words['fwmark'], 0)
+        if 'suppress_prefixlength' in words:
+            item['suppress_prefixlen'] = int(words['suppress_prefixlength'])
+        if 'protocol' in words:
+            item['protocol'] = words['protocol']
+        if any(dict(r) == item for r in self.rules):
+            raise Fail(2, 'RTNETLINK answers: File exists\n')
+        self.rules.append(item)
+        return '', ''
+
+    def ip_rule_delete(self, args, family):
+        words = _words(args, ('priority', 'protocol'))[0]
+        for r in self.rules:
+            if (r['family'] == (family or 4) and r['priority'] == int(words['priority'])
+                    and words.get('protocol') in (None, r.get('protocol'))):
+                self.rules.remove(r)
+                return '', ''
+        raise Fail(2, 'RTNETLINK answers: No such file or directory\n')
 
     def ip_route_get(self, args, family, details):
         assert len(args) == 1, 'fake ip route get takes an address only'

@@ -452,3 +452,75 @@ def test_manage_interface_the_kernel_s_link_local_address_is_no_difference(host)
     result, _module = converge(host, iface_params(host))
     again, _module, _changing = run(host, manage_interface, iface_params(host))
     assert 'fe80::1' not in again['diff']['before'] and again['diff']['before'] == again['diff']['after']
+
+
+EXIT = {'table': 51820, 'fwmark': None, 'priority': 31000}
+
+
+def exit_params(system, **exit_routing):
+    """Peer B as the exit node of both families: the host's default routes go through it."""
+    wanted = on_underlay(system)
+    wanted['peers'][0]['allowed_ips'] += ['0.0.0.0/0', '::/0']
+    wanted['exit_routing'] = dict(EXIT, **exit_routing)
+    return wanted
+
+
+def owned_rules(system):
+    return sorted((r['family'], r['priority'], r.get('dst'), r['table']) for r in system.rules)
+
+
+def test_exit_routing_sends_default_traffic_through_the_exit_node_and_keeps_management_direct(host):
+    result, dummy = converge(host, exit_params(host))
+    assert host.links['wg0']['fwmark'] == 51820
+    defaults = sorted((r['family'], r['dst'], r['table']) for r in host.routes if r['protocol'] == ROUTE_PROTOCOL
+                      and r['dst'] in ('0.0.0.0/0', '::/0'))
+    assert defaults == [(4, '0.0.0.0/0', 51820), (6, '::/0', 51820)]
+    # the underlay's own default route stays in main, untouched
+    assert [r['gateway'] for r in host.routes if r['dst'] == '0.0.0.0/0' and r['table'] == 254] == ['198.18.0.254']
+    assert owned_rules(host) == [(4, 31000, '198.18.0.1', 'main'), (4, 31001, None, 'main'),
+                                 (4, 31002, None, '51820'), (6, 31001, None, 'main'), (6, 31002, None, '51820')]
+    assert all(r['protocol'] == ROUTE_PROTOCOL for r in host.rules)
+    assert 'rule priority 31000 to 198.18.0.1 lookup main (IPv4)' in result['diff']['after']
+    config = files.read_text(os.path.join(host.dir, 'wg0.conf'))
+    assert 'PostUp = ip -4 rule add priority 31002 not fwmark 0xca6c lookup 51820 protocol 109' in config
+    assert 'PostDown = ip -6 rule del priority 31002 protocol 109' in config
+    assert 'PostUp = ip route replace 0.0.0.0/0 dev %i table 51820' in config
+
+
+def test_exit_routing_follows_the_exit_node_and_the_controller_and_leaves_foreign_rules(host):
+    wanted = exit_params(host)
+    converge(host, wanted)
+    host.rules.append({'family': 4, 'priority': 31001, 'src': 'all', 'table': '100'})     # someone else's
+    host.management = dict(host.management, client='198.18.0.2')
+    converge(host, wanted)
+    assert (4, 31000, '198.18.0.2', 'main') in owned_rules(host)
+    assert (4, 31000, '198.18.0.1', 'main') not in owned_rules(host)
+    # the exit node withdrawn: its default routes and every owned rule go, the foreign rule and fwmark setting stay
+    wanted['peers'][0]['allowed_ips'] = ['10.10.0.2/32', 'fd10::2/128', '172.20.1.0/24']
+    result, dummy = converge(host, wanted)
+    assert owned_rules(host) == [(4, 31001, None, '100')]
+    assert not [r for r in host.routes if r['table'] == 51820]
+    assert host.links['wg0']['fwmark'] == 0
+    assert 'rule priority 31002 not fwmark 0xca6c lookup 51820 (IPv6)' in result['diff']['before']
+
+
+def test_exit_routing_only_for_the_families_that_exit(host):
+    wanted = exit_params(host, fwmark='0x1234', priority=30000)
+    wanted['peers'][0]['allowed_ips'].remove('::/0')
+    converge(host, wanted)
+    assert owned_rules(host) == [(4, 30000, '198.18.0.1', 'main'), (4, 30001, None, 'main'),
+                                 (4, 30002, None, '51820')]
+    assert host.links['wg0']['fwmark'] == 0x1234
+
+
+@pytest.mark.parametrize('change, field, words', [
+    ({'exit_routing': None}, 'peers[0].allowed_ips', 'to send the host\'s traffic through this peer'),
+    ({'table': '100'}, 'exit_routing', 'needs table: auto'),
+    ({'fwmark': '0x99'}, 'fwmark', 'differs from exit_routing.fwmark 0xca6c'),
+    ({'exit_routing': dict(EXIT, table=254)}, 'exit_routing.table', 'a table the kernel uses itself'),
+    ({'exit_routing': dict(EXIT, priority=32766)}, 'exit_routing.priority', 'out of range'),
+])
+def test_exit_routing_bad_input_is_refused(host, change, field, words):
+    wanted = exit_params(host, fwmark='0xca6c')
+    wanted.update(change)
+    assert_interface_refused(host, wanted, field, words)
