@@ -16,7 +16,7 @@ from ansible_collections.meshforge.vpn.plugins.plugin_utils import (
     clients, registry, removal, report, status_page, topology, underlay)
 
 MEMBER_KEYS = ('address', 'address6', 'endpoint', 'listen_port', 'persistent_keepalive', 'routed_subnets',
-               'route_metric', 'routed_subnets_withdrawn')
+               'route_metric', 'routed_subnets_withdrawn', 'exit_node', 'use_exit_node')
 
 
 def _member(hostvars, name, fallback, interface, sources):

@@ -26,7 +26,7 @@ FORMAT_VERSION = 1
 REGISTRY_NAME = 'meshforge_vpn_registry.json'
 
 PEER_KEYS = ('public_key', 'endpoint', 'listen_port', 'address', 'address6', 'routed_subnets', 'route_metric',
-             'routed_subnets_withdrawn')
+             'routed_subnets_withdrawn', 'exit_node')
 """What the other members' plans use; a change in one of them puts members that did not run behind."""
 
 ENTRY_KEYS = PEER_KEYS + ('persistent_keepalive', 'ansible_host', 'converged')
@@ -65,10 +65,18 @@ CHECKS = {
     'routed_subnets': _subnets,
     'route_metric': lambda field, value: v.integer(field, value, 0, 2 ** 32 - 1),
     'routed_subnets_withdrawn': _boolean,
+    # absent from entries written before exit nodes existed
+    'exit_node': lambda field, value: _boolean(field, bool(value) if value is None else value),
     'persistent_keepalive': lambda field, value: v.integer(field, value or 0, 0, 65535),
     'ansible_host': _optional(_text),
     'converged': _text,
 }
+
+
+def peer_value(entry, key):
+    """``entry[key]``, with the default of a key added after the entry was written (``exit_node``: false)."""
+    value = entry.get(key)
+    return bool(value) if key == 'exit_node' else value
 
 
 def check_entry(field, raw):
@@ -118,7 +126,7 @@ def members(registry, mesh):
 
 def planning_view(entry):
     """An entry as the planner takes a member's settings."""
-    return dict((key, copy.deepcopy(entry[key])) for key in ENTRY_KEYS if key != 'converged')
+    return dict((key, copy.deepcopy(entry.get(key))) for key in ENTRY_KEYS if key != 'converged')
 
 
 def record(registry, mesh, entries, now):
@@ -130,7 +138,7 @@ def record(registry, mesh, entries, now):
     for name in sorted(entries):
         entry = check_entry('%s (%s)' % (mesh, name), dict(entries[name], converged=now))
         old = current.get(name)
-        if old is None or any(old[k] != entry[k] for k in PEER_KEYS):
+        if old is None or any(peer_value(old, k) != entry[k] for k in PEER_KEYS):
             changed.append(name)
         current[name] = entry
     return new, changed
@@ -155,7 +163,7 @@ def behind(before, after, mesh, outside):
         if name not in old:
             reasons.append('new member %s' % name)
         else:
-            fields = [k for k in PEER_KEYS if old[name][k] != new[name][k]]
+            fields = [k for k in PEER_KEYS if peer_value(old[name], k) != peer_value(new[name], k)]
             if fields:
                 reasons.append('%s changed %s' % (name, ', '.join(fields)))
     return dict((name, list(reasons)) for name in sorted(outside)) if reasons else {}

@@ -12,6 +12,11 @@ A prefix may be routed behind several members (high availability): each
 claim carries its member's route metric, and only the lowest metric among the
 claims not withdrawn goes into allowed IPs, since WireGuard sends a packet to
 the one peer whose allowed IPs hold its destination, whatever a route says.
+
+Exit nodes are chosen the same way: a member with ``exit_node`` offers the
+internet (``0.0.0.0/0``, and ``::/0`` when the mesh has IPv6) to the members
+with ``use_exit_node``, and each of them gets the default routes on the exit
+node with the lowest metric that is not withdrawn and that it peers with.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,6 +42,7 @@ TOPOLOGIES = ('full', 'hub_spoke')
 # role variables (wireguard_mesh_<key>) that reach a module as a path
 PATH_SETTINGS = ('private_key_file', 'ipam_record_file')
 DEFAULT_ROUTE_METRIC = 100
+DEFAULT_ROUTES = {4: ipaddress.ip_network('0.0.0.0/0'), 6: ipaddress.ip_network('::/0')}
 
 
 def split_endpoint(field, value, default_port):
@@ -95,10 +101,15 @@ def normalize_member(name, raw, defaults):
         subnets.append(v.prefix(field('routed_subnets[%d]' % i), subnet))
     metric = get('route_metric')
     metric = v.integer(field('route_metric'), DEFAULT_ROUTE_METRIC if metric in (None, '') else metric, 0, 2 ** 32 - 1)
-    try:
-        withdrawn = boolean(get('routed_subnets_withdrawn') or False, strict=True)
-    except TypeError:
-        raise v.ValidationError(field('routed_subnets_withdrawn'), '%r is not a boolean' % (get('routed_subnets_withdrawn'),))
+    flags = {}
+    for key in ('routed_subnets_withdrawn', 'exit_node', 'use_exit_node'):
+        try:
+            flags[key] = boolean(get(key) or False, strict=True)
+        except TypeError:
+            raise v.ValidationError(field(key), '%r is not a boolean' % (get(key),))
+    if flags['exit_node'] and flags['use_exit_node']:
+        raise v.ValidationError(field('use_exit_node'), '%s is an exit node itself; its traffic leaves by its own '
+                                'uplink' % name)
     endpoint = raw.get('endpoint')
     if endpoint is None:
         endpoint = raw.get('ansible_host') or name
@@ -112,7 +123,9 @@ def normalize_member(name, raw, defaults):
         'persistent_keepalive': v.integer(field('persistent_keepalive'), get('persistent_keepalive') or 0, 0, 65535),
         'routed_subnets': sorted(set(subnets), key=lambda n: (n.version, n)),
         'route_metric': metric,
-        'routed_subnets_withdrawn': withdrawn,
+        'routed_subnets_withdrawn': flags['routed_subnets_withdrawn'],
+        'exit_node': flags['exit_node'],
+        'use_exit_node': flags['use_exit_node'],
         'public_key': v.wireguard_key(field('public_key'), raw['public_key']) if raw.get('public_key') else None,
         'underlay': {'management': underlay.ip_literal(raw.get('ansible_host') or name),
                      'endpoint': underlay.ip_literal(endpoint), 'connected': list(raw.get('connected') or [])},
@@ -265,7 +278,8 @@ def plan_mesh(members, settings):
     ``members`` maps inventory names to their raw settings (``address``,
     ``address6``, ``endpoint``, ``ansible_host``, ``listen_port``,
     ``persistent_keepalive``, ``routed_subnets``, ``route_metric``,
-    ``routed_subnets_withdrawn``, ``public_key``).
+    ``routed_subnets_withdrawn``, ``exit_node``, ``use_exit_node``,
+    ``public_key``).
     ``settings`` holds the mesh-wide values: ``network``, ``network6``,
     ``topology``, ``hubs`` (names), ``interface``, and ``defaults`` for the
     per-member keys.  Preshared keys are added later by :func:`add_preshared_keys`
@@ -305,6 +319,7 @@ def plan_mesh(members, settings):
     served = _elect_gateways(nodes)
     placeholder = settings.get('require_keys') is False
     clients = _place_clients(nodes, settings, network, network6, served, placeholder)
+    exits = _exit_nodes(nodes)
     keyless = sorted(n for n in nodes if not nodes[n]['public_key'])
     if settings.get('require_keys') and keyless:
         raise v.ValidationError('public_key', 'no WireGuard key is known for %s: a member outside this run (--limit) '
@@ -352,6 +367,10 @@ def plan_mesh(members, settings):
             if not special and not local[name]:
                 shared[(other, keepalive)] = peer
             peers.append(peer)
+        exit_node = _choose_exit(name, node, exits, peer_names)
+        if exit_node:
+            peers = [dict(p, allowed_ips=p['allowed_ips'] + [str(DEFAULT_ROUTES[4])] + (
+                [str(DEFAULT_ROUTES[6])] if network6 else [])) if p['name'] == exit_node else p for p in peers]
         addresses = ['%s/%d' % (node['address'], network.prefixlen)]
         if network6:
             addresses.append('%s/%d' % (node['address6'], network6.prefixlen))
@@ -360,7 +379,9 @@ def plan_mesh(members, settings):
             'addresses': addresses,
             'listen_port': node['listen_port'],
             'role': 'hub' if name in hubs and topology == 'hub_spoke' else ('spoke' if topology == 'hub_spoke' else 'member'),
-            'forwarding': bool((topology == 'hub_spoke' and name in hubs) or node['routed_subnets']),
+            'forwarding': bool((topology == 'hub_spoke' and name in hubs) or node['routed_subnets'] or node['exit_node']),
+            'exit_node': node['exit_node'],
+            'uses_exit_node': exit_node,
             'peers': peers,
             'member': _published(node, members[name]),
         }
@@ -374,6 +395,12 @@ def _place_clients(nodes, settings, network, network6, served, placeholder):
     served prefixes, so every member reaches it through the gateway.  Before that (the checks before any host is
     touched) they are only validated."""
     clients = roaming.normalize(settings.get('clients'), nodes)
+    for client in clients:
+        full = [p for p in client['allowed_ips'] or [] if ipaddress.ip_network(p).prefixlen == 0]
+        if full and client['state'] == 'present' and not nodes[client['gateway']]['exit_node']:
+            raise v.ValidationError('%s[%s].allowed_ips' % (roaming.FIELD, client['name']),
+                                    '%s sends all the client\'s traffic to its gateway %s, which is not an exit node '
+                                    '(wireguard_mesh_exit_node)' % (full[0], client['gateway']))
     if 'client_addresses' not in settings:
         return []
     pool4, pool6 = ipam_pools(settings)
@@ -388,6 +415,33 @@ def _place_clients(nodes, settings, network, network6, served, placeholder):
         if not client['disabled']:
             served[client['gateway']] = served[client['gateway']] + roaming.prefixes(client)
     return placed
+
+
+def _exit_nodes(nodes):
+    """The exit nodes not withdrawn, best (lowest metric) first; two with one metric are refused, as for a prefix."""
+    # a tie is refused even when one of them is withdrawn, so that putting it back stays valid
+    every = sorted((nodes[n]['route_metric'], n) for n in nodes if nodes[n]['exit_node'])
+    offered = [(metric, n) for metric, n in every if not nodes[n]['routed_subnets_withdrawn']]
+    for (metric, first), (other_metric, second) in zip(every, every[1:]):
+        if metric == other_metric:
+            raise v.ValidationError(host_field('route_metric', second),
+                                    '%s and %s are both exit nodes with metric %d; give each its own '
+                                    'wireguard_mesh_route_metric (the lower one carries the traffic)'
+                                    % (first, second, metric))
+    if any(n['use_exit_node'] for n in nodes.values()) and not any(n['exit_node'] for n in nodes.values()):
+        user = sorted(n for n in nodes if nodes[n]['use_exit_node'])[0]
+        raise v.ValidationError(host_field('use_exit_node', user), 'no member of the mesh is an exit node; set '
+                                'wireguard_mesh_exit_node: true on the one whose uplink the traffic should leave by')
+    return [name for dummy, name in offered]
+
+
+def _choose_exit(name, node, exits, peer_names):
+    """The exit node ``name`` sends its default traffic to (None: it does not use one, or none is available now, and
+    its traffic leaves by its own uplink)."""
+    if not node['use_exit_node']:
+        return None
+    candidates = [n for n in exits if n in peer_names]
+    return candidates[0] if candidates else None
 
 
 def _add_clients(plans, nodes, clients, network, network6, served):
@@ -413,7 +467,7 @@ def _published(node, raw):
         'public_key': node['public_key'], 'endpoint': node['endpoint'], 'listen_port': node['listen_port'],
         'address': str(node['address']), 'address6': str(node['address6']) if node['address6'] else None,
         'routed_subnets': _sorted_text(node['routed_subnets']), 'route_metric': node['route_metric'],
-        'routed_subnets_withdrawn': node['routed_subnets_withdrawn'],
+        'routed_subnets_withdrawn': node['routed_subnets_withdrawn'], 'exit_node': node['exit_node'],
         'persistent_keepalive': node['persistent_keepalive'], 'ansible_host': (raw or {}).get('ansible_host'),
     }
 

@@ -417,3 +417,46 @@ def test_a_psk_secret_rotation_needs_preshared_keys_and_a_secret_kept_in_the_fil
     with pytest.raises(ValidationError, match='^wireguard_mesh_rotate_psk_secret: the secret is wireguard_mesh_psk_secret'):
         topology.check_mesh(members(['a', 'b']), dict(SETTINGS, rotate_psk_secret=True, preshared_keys=True,
                                                       psk_secret='x' * 16))
+
+
+# Exit nodes: members offering the internet, chosen like the gateways of a routed subnet.
+def exits(plan):
+    """``{host: the peer its IPv4 default route goes to}``."""
+    return carriers(plan, '0.0.0.0/0')
+
+
+def test_members_using_an_exit_node_send_the_default_routes_to_the_lowest_metric():
+    ms = members(['h1', 'h2', 'h3', 'h4'], h1={'exit_node': True, 'route_metric': 200},
+                 h2={'exit_node': True, 'route_metric': 100}, h3={'use_exit_node': True})
+    plan = topology.plan_mesh(ms, dict(SETTINGS, network6='fd88::/64'))
+    assert exits(plan) == {'h1': None, 'h2': None, 'h3': 'h2', 'h4': None}
+    assert carriers(plan, '::/0')['h3'] == 'h2'
+    assert plan['h3']['uses_exit_node'] == 'h2' and plan['h4']['uses_exit_node'] is None
+    assert plan['h1']['exit_node'] and plan['h1']['forwarding'] and not plan['h3']['forwarding']
+    # the shared peer entries of the others are not touched
+    assert '0.0.0.0/0' not in [p for peer in plan['h4']['peers'] for p in peer['allowed_ips']]
+    # the best one withdrawn: the standby carries it; both withdrawn: the member's traffic leaves directly
+    ms['h2']['routed_subnets_withdrawn'] = True
+    assert exits(topology.plan_mesh(ms, SETTINGS))['h3'] == 'h1'
+    ms['h1']['routed_subnets_withdrawn'] = True
+    assert topology.plan_mesh(ms, SETTINGS)['h3']['uses_exit_node'] is None
+
+
+def test_a_spoke_uses_an_exit_node_among_its_hubs():
+    ms = members(['hub', 's1', 's2'], hub={'exit_node': True}, s1={'exit_node': True, 'route_metric': 1},
+                 s2={'use_exit_node': True})
+    plan = topology.plan_mesh(ms, dict(SETTINGS, topology='hub_spoke', hubs=['hub']))
+    assert exits(plan)['s2'] == 'hub'
+
+
+@pytest.mark.parametrize('spec, field, words', [
+    ({'h1': {'use_exit_node': True}}, 'wireguard_mesh_use_exit_node (h1)', 'no member of the mesh is an exit node'),
+    ({'h1': {'use_exit_node': True, 'exit_node': True}}, 'wireguard_mesh_use_exit_node (h1)', 'exit node itself'),
+    ({'h1': {'exit_node': True}, 'h2': {'exit_node': True, 'routed_subnets_withdrawn': True}},
+     'wireguard_mesh_route_metric (h2)', 'both exit nodes with metric 100'),
+    ({'h1': {'exit_node': 'maybe'}}, 'wireguard_mesh_exit_node (h1)', 'not a boolean'),
+])
+def test_exit_node_bad_input_names_the_field(spec, field, words):
+    with pytest.raises(ValidationError) as err:
+        topology.plan_mesh(members(['h1', 'h2'], **spec), SETTINGS)
+    assert err.value.field == field and words in str(err.value), str(err.value)
