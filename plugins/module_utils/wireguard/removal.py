@@ -11,8 +11,10 @@ __metaclass__ = type
 import os
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine, files
+from ansible_collections.meshforge.vpn.plugins.module_utils.routes import rules
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import schema, service, wgquick
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.describe import peer_ref
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import ROUTE_PROTOCOL
 
 
 class Removal(engine.Resource):
@@ -31,13 +33,17 @@ class Removal(engine.Resource):
         link = self.host.link(name)
         systemd = service.systemd_running()
         dump = self.host.dump(name) if link and self.host.tool('wg', required=False) else None
+        exit_routing = want['exit_routing']
+        owned = range(exit_routing['priority'], exit_routing['priority'] + rules.RULES_PER_FAMILY) if exit_routing else ()
         return {'link': link, 'config': files.read_text(want['config_file']),
+                'rules': [r for r in self.host.rules(ROUTE_PROTOCOL) if r['priority'] in owned] if owned else [],
                 'enabled': systemd and service.unit_enabled(self.host, name),
                 'dropin': systemd and os.path.exists(service.dropin_path(name)),
                 'peers': sorted(dump['peers']) if dump else []}
 
     def steps(self, want, have):
-        return {'disable': have['enabled'], 'delete': bool(have['link']), 'dropin': have['dropin']}
+        return {'disable': have['enabled'], 'delete': bool(have['link']), 'dropin': have['dropin'],
+                'rules': have['rules']}
 
     def apply(self, want, have, steps):
         if steps['disable']:
@@ -46,13 +52,16 @@ class Removal(engine.Resource):
             self.host.delete_link(want['name'])
         if steps['dropin']:
             service.remove_dropin(self.host, want['name'])
+        for rule in steps['rules']:
+            self.host.ip_run(rules.delete_args(rule, ROUTE_PROTOCOL))
 
     def files(self, want, have):
         return [engine.File(want['config_file'], None)]
 
     def audit(self, want, have, steps):
         return ([('service disabled', want['name'])] if steps['disable'] else []) + (
-            [('interface removed', '%d peers' % len(have['peers']))] if steps['delete'] else [])
+            [('interface removed', '%d peers' % len(have['peers']))] if steps['delete'] else []) + [
+            ('rule removed', rules.describe(r)) for r in steps['rules']]
 
     def result(self, want, have, steps):
         labels = wgquick.parse_descriptions(have['config'])

@@ -123,6 +123,7 @@ def normalize_interface(params):
     name = v.interface_name('name', params['name'])
     desired = {'name': name, 'state': params.get('state', 'present')}
     if desired['state'] == 'absent':
+        desired['exit_routing'] = normalize_exit_routing(params.get('exit_routing'), 0)
         return desired
     addresses = _addresses(params.get('addresses') or [])
     table = str(params.get('table') or 'auto')

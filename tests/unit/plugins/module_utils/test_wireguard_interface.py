@@ -524,3 +524,12 @@ def test_exit_routing_bad_input_is_refused(host, change, field, words):
     wanted = exit_params(host, fwmark='0xca6c')
     wanted.update(change)
     assert_interface_refused(host, wanted, field, words)
+
+
+def test_removing_the_interface_removes_its_exit_rules_and_no_other(host):
+    converge(host, exit_params(host))
+    host.rules.append({'family': 4, 'priority': 31001, 'src': 'all', 'table': '100'})     # someone else's
+    result, dummy, dummy2 = run(host, manage_interface, {'name': 'wg0', 'state': 'absent', 'exit_routing': EXIT})
+    assert result['changed'] and owned_rules(host) == [(4, 31001, None, '100')]
+    again, dummy, changing = run(host, manage_interface, {'name': 'wg0', 'state': 'absent', 'exit_routing': EXIT})
+    assert not again['changed'] and changing == []

@@ -119,7 +119,7 @@ def test_normalize_interface_normal_form():
 
 def test_normalize_interface_absent_checks_only_the_name():
     assert normalize_interface({'name': 'wg9', 'state': 'absent', 'addresses': ['junk']}) == \
-        {'name': 'wg9', 'state': 'absent'}
+        {'name': 'wg9', 'state': 'absent', 'exit_routing': None}
 
 
 BAD_INPUTS = [
