@@ -112,22 +112,28 @@ class ActionModule(ControllerAction):
                 psk = (preshared_key(args['psk_secret'], args['interface'], gateway['name'], roaming.peer_name(client))
                        if args['psk_secret'] else None)
                 text = roaming.render_config(client, gateway, private or None, psk)
-                base = os.path.join(args['output_dir'], client['name'])
+                base = os.path.join(args['output_dir'], entry.get('file') or client['name'])
                 missing = [s for s in SUFFIXES if files.file_mode(base + s) != 0o600]
                 if files.read_text(base + '.conf') == text and not missing:
                     continue
-                written.append(client['name'])
+                written.append(entry.get('file') or client['name'])
                 if not self._task.check_mode:
                     png, terminal = qr_codes(text)
                     for suffix, content in (('.png', png), ('.txt', terminal), ('.conf', text)):
                         files.write_atomic(base + suffix, content, 0o600, dir_mode=0o700)
+        others = set(c['name'] for c in clients)
         for client in clients:
-            if client['state'] != 'absent':
-                continue
-            paths = [os.path.join(args['output_dir'], client['name'] + s) for s in SUFFIXES]
-            paths.append(os.path.join(args['keys_dir'], client['name'] + '.key'))
-            if any(os.path.lexists(p) for p in paths):
-                removed.append(client['name'])
+            # the files of a removed client, and those of fallback gateways a client no longer has (never the files
+            # of another client: fallback names and client names are kept apart by roaming.normalize)
+            keep = len(client['gateways']) if client['state'] == 'present' else 0
+            names = [roaming.fallback_file(client['name'], i) for i in range(keep, roaming.MAX_GATEWAYS)]
+            names = [n for n in names if n == client['name'] or n not in others]
+            paths = [os.path.join(args['output_dir'], n + s) for n in names for s in SUFFIXES]
+            if client['state'] == 'absent':
+                paths.append(os.path.join(args['keys_dir'], client['name'] + '.key'))
+            gone = [n for n in names if any(os.path.lexists(os.path.join(args['output_dir'], n + s)) for s in SUFFIXES)]
+            if gone or (client['state'] == 'absent' and any(os.path.lexists(p) for p in paths)):
+                removed += gone or [client['name']]
                 if not self._task.check_mode:
                     for path in paths:
                         files.remove(path)

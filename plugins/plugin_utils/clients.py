@@ -5,7 +5,9 @@
 
 Pure functions, run on the controller.  A client is described in ``wireguard_mesh_clients``; it connects to one
 gateway member, which carries it as a peer without an endpoint, and every other member reaches it through that
-gateway (its addresses join the gateway's allowed IPs, as a routed subnet does).  The client gets a wg-quick file
+gateway (its addresses join the gateway's allowed IPs, as a routed subnet does).  A client with several gateways is a
+peer of each; the mesh routes it through the first not withdrawn, and it gets one file per gateway (``name``,
+``name-2``, ...) to switch to when its gateway fails.  The client gets a wg-quick file
 (:func:`render_config`) that plain ``wg-quick up`` and the official apps accept.
 """
 
@@ -30,6 +32,7 @@ DEFAULT_KEEPALIVE = 25
 # the gateway's peer entry for a client is named client:<name> (written in its wg-quick file, so the status report
 # knows clients from members, and the pair's preshared key derives from it)
 CLIENT_PREFIX = 'client:'
+MAX_GATEWAYS = 9
 PLACEHOLDER = '<the private key of the device: this file was made for a key that never left it>'
 
 
@@ -76,10 +79,11 @@ def normalize(raw, members):
         state = entry.get('state') or 'present'
         if state not in ('present', 'absent'):
             raise v.ValidationError(field + '.state', '%r is not present or absent' % (state,))
-        gateway = entry.get('gateway')
-        if state == 'present' and gateway not in members:
-            raise v.ValidationError(field + '.gateway', '%r is not a member of the mesh (members: %s)'
-                                    % (gateway, ', '.join(sorted(members))))
+        gateways = _gateways(field + '.gateway', entry.get('gateway'), members, state)
+        if len(gateways) > 1 and len(fallback_file(name, len(gateways) - 1)) > 15:
+            raise v.ValidationError(field + '.name', '%s is too long for a client with %d gateways: its fallback '
+                                    'files are named %s and wg-quick takes at most 15 characters'
+                                    % (name, len(gateways), fallback_file(name, len(gateways) - 1)))
         public_key = entry.get('public_key')
         generate = _bool(field + '.generate_key', entry.get('generate_key'))
         if public_key:
@@ -93,7 +97,8 @@ def normalize(raw, members):
         clients.append({
             'name': name,
             'state': state,
-            'gateway': gateway,
+            'gateway': gateways[0] if gateways else None,
+            'gateways': gateways,
             'public_key': public_key or None,
             'generate_key': generate,
             'address': str(v.address(field + '.address', entry['address'])) if entry.get('address') else None,
@@ -107,7 +112,42 @@ def normalize(raw, members):
             'disabled': _bool(field + '.disabled', entry.get('disabled')),
             'groups': [v.name('%s.groups[%d]' % (field, i), g) for i, g in enumerate(_list(field + '.groups', entry.get('groups')))],
         })
+    files = dict((fallback_file(c['name'], i), c['name']) for c in clients for i in range(1, len(c['gateways'])))
+    for client in clients:
+        if client['name'] in files:
+            raise v.ValidationError('%s[%s].name' % (FIELD, client['name']), 'is the name of the fallback file of '
+                                    'client %s; give one of them another name' % files[client['name']])
     return clients
+
+
+def _gateways(field, value, members, state):
+    """The client's gateways, the first the one it normally connects to, the others its fallbacks."""
+    gateways = list(value) if isinstance(value, (list, tuple)) else ([value] if value else [])
+    if state != 'present':
+        return gateways
+    if not gateways:
+        raise v.ValidationError(field, 'give the member the client connects to (or a list: the first, then its '
+                                'fallbacks)')
+    for gateway in gateways:
+        if gateway not in members:
+            raise v.ValidationError(field, '%r is not a member of the mesh (members: %s)'
+                                    % (gateway, ', '.join(sorted(members))))
+    if len(set(gateways)) != len(gateways):
+        raise v.ValidationError(field, 'names a gateway twice: %s' % ', '.join(gateways))
+    if len(gateways) > MAX_GATEWAYS:
+        raise v.ValidationError(field, 'names %d gateways; at most %d' % (len(gateways), MAX_GATEWAYS))
+    return gateways
+
+
+def fallback_file(name, index):
+    """The name of the client's file for its gateway number ``index`` (0: the client's own name)."""
+    return name if index == 0 else '%s-%d' % (name, index + 1)
+
+
+def active_gateway(client, withdrawn):
+    """The gateway the mesh routes the client through: its first one not withdrawn (``withdrawn``: names), else its
+    first."""
+    return next((g for g in client['gateways'] if g not in withdrawn), client['gateways'][0])
 
 
 def ipam(clients, pool4, pool6):
@@ -207,8 +247,8 @@ def firewall_groups(named, inventory_groups, plans):
     for plan in (plans or {}).values():
         for entry in plan.get('clients') or []:
             client = entry['client']
-            if client['disabled']:
-                continue
+            if client['disabled'] or entry.get('file', client['name']) != client['name']:
+                continue        # a fallback gateway's entry: the client counts once
             for group in client['groups']:
                 if group not in merged:
                     merged[group] = list((inventory_groups or {}).get(group) or [])

@@ -330,6 +330,11 @@ def plan_mesh(members, settings):
     own_text = dict((n, _sorted_text(own[n])) for n in nodes)
     # A standby gateway reaches its prefix itself: routing it into the interface would replace its LAN's route.
     local = dict((n, set() if nodes[n]['routed_subnets_withdrawn'] else set(nodes[n]['routed_subnets'])) for n in nodes)
+    # A client's fallback gateway carries the client itself: no other peer may hold the client's addresses there.
+    for client in clients:
+        for gateway in client['gateways']:
+            if gateway != client['active'] and not client['disabled']:
+                local[gateway] |= set(roaming.prefixes(client))
     ordered = sorted(nodes)
     shared = {}
     plans = {}
@@ -397,10 +402,11 @@ def _place_clients(nodes, settings, network, network6, served, placeholder):
     clients = roaming.normalize(settings.get('clients'), nodes)
     for client in clients:
         full = [p for p in client['allowed_ips'] or [] if ipaddress.ip_network(p).prefixlen == 0]
-        if full and client['state'] == 'present' and not nodes[client['gateway']]['exit_node']:
+        plain = [g for g in client['gateways'] if not nodes[g]['exit_node']]
+        if full and client['state'] == 'present' and plain:
             raise v.ValidationError('%s[%s].allowed_ips' % (roaming.FIELD, client['name']),
                                     '%s sends all the client\'s traffic to its gateway %s, which is not an exit node '
-                                    '(wireguard_mesh_exit_node)' % (full[0], client['gateway']))
+                                    '(wireguard_mesh_exit_node)' % (full[0], plain[0]))
     if 'client_addresses' not in settings:
         return []
     pool4, pool6 = ipam_pools(settings)
@@ -412,8 +418,10 @@ def _place_clients(nodes, settings, network, network6, served, placeholder):
         if not client['public_key']:
             raise v.ValidationError('%s[%s].public_key' % (roaming.FIELD, client['name']),
                                     'no key is known for the client')
+        withdrawn = set(n for n in nodes if nodes[n]['routed_subnets_withdrawn'])
+        client['active'] = roaming.active_gateway(client, withdrawn)
         if not client['disabled']:
-            served[client['gateway']] = served[client['gateway']] + roaming.prefixes(client)
+            served[client['active']] = served[client['active']] + roaming.prefixes(client)
     return placed
 
 
@@ -449,16 +457,18 @@ def _add_clients(plans, nodes, clients, network, network6, served):
     the client's file needs, disabled clients included (their file is kept)."""
     routed = [p for name in sorted(served) for p in served[name] if p.prefixlen < p.max_prefixlen]
     for client in clients:
-        plan = plans[client['gateway']]
-        if not client['disabled']:
-            plan['peers'] = plan['peers'] + [roaming.gateway_peer(client)]
-            plan['forwarding'] = True
-        plan.setdefault('clients', []).append({
-            'client': client,
-            'gateway': {'name': client['gateway'], 'public_key': nodes[client['gateway']]['public_key'],
-                        'endpoint': nodes[client['gateway']]['endpoint'],
-                        'allowed_ips': roaming.client_allowed_ips(client, network, network6, routed)},
-        })
+        for index, gateway in enumerate(client['gateways']):
+            plan = plans[gateway]
+            if not client['disabled']:
+                plan['peers'] = plan['peers'] + [roaming.gateway_peer(client)]
+                plan['forwarding'] = True
+            plan.setdefault('clients', []).append({
+                'client': client,
+                'file': roaming.fallback_file(client['name'], index),
+                'gateway': {'name': gateway, 'public_key': nodes[gateway]['public_key'],
+                            'endpoint': nodes[gateway]['endpoint'],
+                            'allowed_ips': roaming.client_allowed_ips(client, network, network6, routed)},
+            })
 
 
 def _published(node, raw):

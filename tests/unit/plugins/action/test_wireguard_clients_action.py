@@ -64,3 +64,25 @@ def test_files_are_written_once_with_qr_codes_and_removed_with_state_absent(tmp_
     assert _run(gone, False, False)['removed'] == ['phone']
     assert not os.listdir(str(tmp_path / 'out')) and not (tmp_path / 'keys' / 'phone.key').exists()
     assert not _run(gone, False, False)['changed']
+
+
+def test_a_fallback_gateway_gets_its_own_file_removed_when_the_client_loses_it(tmp_path):
+    client = {'name': 'phone', 'gateway': ['a', 'b'], 'generate_key': True}
+    keys = _run(args(tmp_path, 'keys', [client]), False, False)['public_keys']
+
+    def present(entry):
+        plans = topology.plan_mesh(members(['a', 'b']), dict(SETTINGS, clients=[entry], client_keys=keys,
+                                                             client_addresses={'phone': {'wg0': '10.88.0.40'}}))
+        return _run(args(tmp_path, 'present', [entry], plans), False, False)
+
+    assert present(client)['written'] == ['phone', 'phone-2']
+    first, second = ((tmp_path / 'out' / n).read_text() for n in ('phone.conf', 'phone-2.conf'))
+    assert 'Endpoint = 198.18.1.10:51820' in first and 'Endpoint = 198.18.1.11:51820' in second
+    assert first.split('[Peer]')[0].replace('through a', 'through b') == second.split('[Peer]')[0]
+    # a client named like the fallback file is never a victim: only phone's own fallback files go
+    (tmp_path / 'out' / 'phone-3.conf').write_text('stale')
+    single = dict(client, gateway='a')
+    done = present(single)
+    assert done['removed'] == ['phone-2', 'phone-3'] and sorted(os.listdir(str(tmp_path / 'out'))) == [
+        'phone.conf', 'phone.png', 'phone.txt']
+    assert not present(single)['changed']

@@ -104,3 +104,50 @@ def test_enabled_clients_join_the_firewall_groups_they_name():
                                                            'groups': ['admins'], 'disabled': True}])
     merged = clients.firewall_groups({'admins': ['a']}, {'ops': ['b', 'c'], 'web': ['c']}, plans)
     assert merged == {'admins': ['a', '10.88.0.50/32'], 'ops': ['b', 'c', '10.88.0.50/32']}
+
+
+def test_a_client_with_fallback_gateways_is_a_peer_of_each_and_routed_through_the_first_not_withdrawn():
+    both = dict(LAPTOP, gateway=['a', 'b'])
+    plans = plan([both])
+    assert [p['name'] for p in plans['a']['peers'] + plans['b']['peers']].count('client:laptop1') == 2
+    # the mesh routes the client through a; b, its standby, holds the client's address on the client's peer only
+    to_a = [p for p in plans['c']['peers'] if p['name'] == 'a'][0]
+    assert '10.88.0.50/32' in to_a['allowed_ips']
+    assert [p['name'] for p in plans['b']['peers'] if '10.88.0.50/32' in p['allowed_ips']] == ['client:laptop1']
+    assert [(e['file'], e['gateway']['name']) for h in ('a', 'b') for e in plans[h]['clients']] == [
+        ('laptop1', 'a'), ('laptop1-2', 'b')]
+    # a withdrawn: the mesh routes the client through b
+    withdrawn = topology.plan_mesh(members(['a', 'b', 'c'], a={'routed_subnets_withdrawn': True}),
+                                   dict(SETTINGS, clients=[both], client_addresses={'laptop1': {'wg0': '10.88.0.50'}}))
+    to_b = [p for p in withdrawn['c']['peers'] if p['name'] == 'b'][0]
+    assert '10.88.0.50/32' in to_b['allowed_ips']
+    assert [p['name'] for p in withdrawn['a']['peers'] if '10.88.0.50/32' in p['allowed_ips']] == ['client:laptop1']
+    # the client counts once in the firewall groups
+    assert clients.firewall_groups({}, {}, plan([dict(both, groups=['ops'])])) == {'ops': ['10.88.0.50/32']}
+
+
+@pytest.mark.parametrize('entry, field, words', [
+    (dict(LAPTOP, gateway=['a', 'a']), 'wireguard_mesh_clients[laptop1].gateway', 'names a gateway twice'),
+    (dict(LAPTOP, gateway=['a', 'nosuch']), 'wireguard_mesh_clients[laptop1].gateway', 'not a member'),
+    (dict(LAPTOP, name='laptop-of-bob1', gateway=['a', 'b']), 'wireguard_mesh_clients[laptop-of-bob1].name',
+     'too long for a client with 2 gateways'),
+])
+def test_bad_fallback_gateways_are_refused(entry, field, words):
+    with pytest.raises(ValidationError) as err:
+        clients.normalize([entry], ['a', 'b', 'c'])
+    assert err.value.field == field and words in str(err.value), str(err.value)
+
+
+def test_a_client_named_like_another_client_s_fallback_file_is_refused():
+    with pytest.raises(ValidationError, match=r'wireguard_mesh_clients\[laptop1-2\]\.name: is the name of the fallback'):
+        clients.normalize([dict(LAPTOP, gateway=['a', 'b']), dict(LAPTOP, name='laptop1-2', public_key=key(8))],
+                          ['a', 'b', 'c'])
+
+
+def test_a_full_tunnel_client_needs_every_gateway_to_be_an_exit_node():
+    full = dict(LAPTOP, allowed_ips=['0.0.0.0/0'])
+    with pytest.raises(ValidationError, match=r'wireguard_mesh_clients\[laptop1\]\.allowed_ips: 0\.0\.0\.0/0 .* a, '):
+        plan([full])
+    exits = topology.plan_mesh(members(['a', 'b'], a={'exit_node': True}),
+                               dict(SETTINGS, clients=[full], client_addresses={'laptop1': {'wg0': '10.88.0.50'}}))
+    assert exits['a']['clients'][0]['gateway']['allowed_ips'] == ['0.0.0.0/0']
