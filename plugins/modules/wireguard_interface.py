@@ -105,7 +105,7 @@ options:
       - The default routes go into O(exit_routing.table); the tunnel's own packets carry O(exit_routing.fwmark) and
         keep the main table. Per family that exits, policy rules at fixed priorities from O(exit_routing.priority)
         send the management connection's client (C(SSH_CONNECTION)) to the main table, let the main table's
-        specific routes win (connected networks, the underlay, routed subnets: C(suppress_prefixlength 0)), and send
+        specific routes win (connected networks, the underlay, routed subnets, by C(suppress_prefixlength 0)), and send
         everything else unmarked to O(exit_routing.table).
       - The rules carry the route tag 109 (C(protocol 109)); only such rules at the three owned priorities are ever
         removed, so a re-run changes nothing and other rules stay. With no default route among the peers, the owned

@@ -28,8 +28,8 @@ def test_live_rules_match_what_is_wanted_and_only_the_owners_rules_are_read():
 def test_missing_and_stale_rules_are_planned():
     want = ru.exit_rules(4, 51820, 51820, management='198.19.251.9')
     steps = ru.plan(want, ru.parse_rules(4, LIVE, 109), OWNED)
-    assert [ru.delete_args(r, 109) for r in steps['remove']] == [['-4', 'rule', 'del', 'priority', '31000',
-                                                                   'protocol', '109']]
+    assert [ru.delete_args(r, 109) for r in steps['remove']] == [
+        ['-4', 'rule', 'del', 'priority', '31000', 'protocol', '109']]
     assert [ru.rule_args(r, 109) for r in steps['add']] == [
         ['-4', 'rule', 'add', 'priority', '31000', 'to', '198.19.251.9', 'lookup', 'main', 'protocol', '109']]
 
