@@ -67,9 +67,9 @@ class WireGuardHost(RouteHost):
         """Prefixes of the routes into ``name`` in ``table`` that carry this module's protocol."""
         return sorted(r['dst'] for family in (4, 6) for r in self.tagged(family, ROUTE_PROTOCOL, table, name))
 
-    def rules(self, protocol):
-        """The policy rules of both families that carry ``protocol`` (see routes.rules)."""
-        return [r for family in (4, 6)
+    def rules(self, protocol, families=(4, 6)):
+        """The policy rules of ``families`` that carry ``protocol`` (see routes.rules)."""
+        return [r for family in families
                 for r in rules.parse_rules(family, self.run([self.ip(), '-j', '-%d' % family, 'rule', 'show']), protocol)]
 
     def kernel_module_present(self):

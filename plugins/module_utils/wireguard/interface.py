@@ -91,8 +91,17 @@ class Interface(engine.Resource):
     def have(self, want):
         config = files.read_text(want['config_file'])
         return {'link': self._read_link(want, config), 'config': config,
-                'rules': self.host.rules(ROUTE_PROTOCOL) if want['exit_routing'] else [],
+                'rules': self._live_rules(want, config),
                 'unit': service.read(self.host, want['name']) if want['persist'] else None}
+
+    def _live_rules(self, want, config):
+        """The tagged policy rules of the families this interface wants rules for or wrote rules for before (its
+        wg-quick file records them): a member that never used an exit node pays no read."""
+        if not want['exit_routing']:
+            return []
+        families = set(r['family'] for r in want['rules'])
+        families |= set(f for f in (4, 6) if ' ip -%d rule add ' % f in (config or '') or not want['persist'])
+        return self.host.rules(ROUTE_PROTOCOL, sorted(families)) if families else []
 
     def _read_link(self, want, config):
         # link-local addresses count when they are wanted or were written before; the kernel's own never do

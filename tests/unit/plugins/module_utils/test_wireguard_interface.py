@@ -533,3 +533,10 @@ def test_removing_the_interface_removes_its_exit_rules_and_no_other(host):
     assert result['changed'] and owned_rules(host) == [(4, 31001, None, '100')]
     again, dummy, changing = run(host, manage_interface, {'name': 'wg0', 'state': 'absent', 'exit_routing': EXIT})
     assert not again['changed'] and changing == []
+
+
+def test_a_member_that_never_used_an_exit_node_reads_no_rules(host):
+    wanted = on_underlay(host)
+    wanted['exit_routing'] = EXIT
+    converge(host, wanted)
+    assert not [argv for dummy, argv in host.log if 'rule' in argv]
