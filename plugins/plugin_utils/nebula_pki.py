@@ -22,19 +22,11 @@ import tempfile
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import nebula_name
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
-NAME_RE = re.compile(r'\A[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z')
 PUBLIC_RE = re.compile(r'\A-----BEGIN NEBULA X25519 PUBLIC KEY-----\n([A-Za-z0-9+/]{43}=)\n'
                        r'-----END NEBULA X25519 PUBLIC KEY-----\n?\Z')
-
-
-def nebula_name(field, value):
-    """A network, certificate or group name: letters, digits, '_', '.', '-', starting with a letter or digit."""
-    if not isinstance(value, str) or not NAME_RE.match(value):
-        raise ValidationError(field, '%r is not a valid name (letters, digits, _ . -, at most 63, starting with a '
-                                     'letter or digit)' % (value,))
-    return value
 
 
 def public_key_hex(field, value):

@@ -15,15 +15,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import os
-import signal
 import socket
-import subprocess
 import time
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
+from ansible_collections.meshforge.vpn.plugins.module_utils import supervise
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import schema
@@ -38,7 +36,6 @@ CHARON_NAMES = ('charon-systemd', 'charon')
 # Plugins whose sockets have fixed paths; two charons sharing /run (namespace hosts) would fight over them.
 OPTIONAL_PLUGINS = ('stroke', 'lookip', 'error-notify')
 START_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
 
 
 def normalize(params):
@@ -105,40 +102,13 @@ def missing_parts(host, desired, binary):
     return missing
 
 
-def systemd_booted():
-    """sd_booted(): systemd runs as init when /run/systemd/system exists."""
-    return os.path.isdir('/run/systemd/system')
-
-
-def _netns(pid):
-    try:
-        return os.readlink('/proc/%s/ns/net' % pid)
-    except OSError:
-        return None
+read_pid = supervise.read_pid
+systemd_booted = supervise.systemd_booted
 
 
 def is_our_charon(pid):
     """``pid`` is a live charon in this network namespace."""
-    if not pid:
-        return False
-    try:
-        with open('/proc/%d/stat' % pid) as handle:
-            stat = handle.read()
-        exe = os.path.basename(os.readlink('/proc/%d/exe' % pid))
-    except (IOError, OSError):
-        return False
-    # a zombie is dead; the state is the field after the parenthesised command name
-    if stat.rsplit(')', 1)[-1].split()[0] == 'Z':
-        return False
-    return exe in CHARON_NAMES and _netns(pid) == _netns('self')
-
-
-def read_pid(path):
-    text = files.read_text(path)
-    try:
-        return int(text.strip()) if text else None
-    except ValueError:
-        return None
+    return supervise.is_ours(pid, CHARON_NAMES)
 
 
 def socket_answers(uri):
@@ -157,35 +127,15 @@ class DaemonError(ModuleError):
     """charon or swanctl did not start, load or answer."""
 
 
-def stop_daemon(pid):
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except OSError as exc:
-        if exc.errno != errno.ESRCH:
-            raise
-    deadline = time.time() + STOP_TIMEOUT
-    while time.time() < deadline and is_our_charon(pid):
-        time.sleep(0.1)
-    if is_our_charon(pid):
-        os.kill(pid, signal.SIGKILL)
-
-
 def start_daemon(host, desired, binary):
     """Start charon-systemd detached, wait for its VICI socket, load the persisted configuration; returns its pid."""
     run_dir = desired['run_dir']
-    if not os.path.isdir(run_dir):
-        os.makedirs(run_dir, 0o700)
     sock = socket_path(desired['vici_socket'])
     if os.path.exists(sock):
         # a stale socket of a dead charon: charon would fail to bind it
         os.unlink(sock)
     log_path = os.path.join(run_dir, 'charon.log')
-    with open(os.devnull, 'rb') as devnull, open(log_path, 'ab') as log:
-        # Popen, not run_command: charon must outlive this module.  A session of its own keeps it out of the
-        # SSH session's process group (no SIGHUP when the session ends).
-        proc = subprocess.Popen([binary], stdin=devnull, stdout=log, stderr=log, close_fds=True,
-                                start_new_session=True)
-    files.write_atomic(os.path.join(run_dir, 'charon.pid'), '%d\n' % proc.pid, mode=0o644, dir_mode=0o700)
+    proc = supervise.spawn([binary], run_dir, os.path.join(run_dir, 'charon.pid'), log_path)
     deadline = time.time() + START_TIMEOUT
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -203,7 +153,7 @@ def start_daemon(host, desired, binary):
 
 def manage_daemon(host, desired, binary, restart):
     pid_file = os.path.join(desired['run_dir'], 'charon.pid')
-    pid = read_pid(pid_file)
+    pid = supervise.read_pid(pid_file)
     alive = is_our_charon(pid)
     result = {'manager': 'daemon', 'pid_file': pid_file}
     if alive and not restart:
@@ -214,29 +164,18 @@ def manage_daemon(host, desired, binary, restart):
         result['pid'] = pid if alive else None
         return result
     if alive:
-        stop_daemon(pid)
+        supervise.stop(pid, CHARON_NAMES)
     result['pid'] = start_daemon(host, desired, binary)
     return result
 
 
 def manage_systemd(host, desired, restart):
-    systemctl = host.tool('systemctl', package='systemd')
     unit = desired['service'] + '.service'
-    active = host.probe([systemctl, 'is-active', '--quiet', unit])[0] == 0
-    enabled = host.probe([systemctl, 'is-enabled', '--quiet', unit])[0] == 0
+    active, enabled = supervise.unit_state(host, unit)
     result = {'manager': 'systemd', 'service': unit, 'started': not active, 'restarted': active and restart,
               'enabled': not enabled}
-    if host.module.check_mode:
-        return result
-    commands = []
-    if not enabled:
-        commands.append([systemctl, 'enable', unit])
-    if not active:
-        commands.append([systemctl, 'start', unit])
-    elif restart:
-        commands.append([systemctl, 'restart', unit])
-    for command in commands:
-        host.run(command)
+    if not host.module.check_mode:
+        supervise.unit_commands(host, unit, enable=not enabled, start=not active, restart=active and restart)
     return result
 
 

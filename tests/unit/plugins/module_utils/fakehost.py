@@ -121,7 +121,7 @@ class FakeHost(CommandLog):
 
     def __init__(self, kernel_wireguard=True, systemd=False, dns=None):
         super(FakeHost, self).__init__()
-        self.tools = set(['ip', 'nft', 'wg', 'wireguard-go', 'systemctl', 'swanctl'])
+        self.tools = set(['ip', 'nft', 'wg', 'wireguard-go', 'systemctl', 'swanctl', 'nebula'])
         self.kernel_wireguard = kernel_wireguard
         self.systemd = systemd
         self.dns = dict(dns or {})              # name -> address, for wg set's endpoints and the driver's checks
@@ -136,6 +136,7 @@ class FakeHost(CommandLog):
         self.enabled_units, self.active_units = set(), set()
         self.genkey_count = self.daemon_reloads = self.swanctl_loads = 0
         self.restarts = []                      # units restarted, in order
+        self.reloads = []                       # units reloaded (ExecReload), in order
         self.boot = []                          # commands run at boot (reboot), e.g. ['ip', '-batch', path]
         self.dir = self.dropins = None          # set by install()
 
@@ -701,6 +702,11 @@ class FakeHost(CommandLog):
             if not now:
                 return '', ''
             verb = 'start' if verb == 'enable' else 'stop'
+        if verb == 'reload':
+            if unit not in self.active_units:
+                raise Fail(1, 'Failed to reload %s.service: Unit %s.service is not active.\n' % (unit, unit))
+            self.reloads.append(unit)
+            return '', ''
         if verb in ('stop', 'restart') and unit in self.active_units:
             self.stop(unit)
         if verb == 'restart':

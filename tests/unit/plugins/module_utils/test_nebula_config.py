@@ -1,0 +1,220 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""nebula_config's driver on the fake host: under systemd (the fake systemctl, nebula@<network>) and supervised
+(the process calls of module_utils.supervise replaced by a fake process table).  Check mode predicts and changes
+nothing, a re-run touches nothing, a changed file reloads (SIGHUP) and a changed TUN device restarts, a dead
+nebula is started again, absent stops it and removes its files; no value can inject YAML."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import os
+import signal
+
+import pytest
+
+from ansible.module_utils.common.yaml import yaml_load
+
+from ansible_collections.meshforge.vpn.plugins.module_utils import files, supervise
+from ansible_collections.meshforge.vpn.plugins.module_utils.nebula import config, schema
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.tests.unit.plugins.module_utils.fakehost import FakeHost, run, snapshot
+
+KEY = '-----BEGIN NEBULA X25519 PRIVATE KEY-----\n%s\n-----END NEBULA X25519 PRIVATE KEY-----\n' % (
+    base64.b64encode(b'k' * 32).decode())
+
+
+def cert(seed):
+    body = base64.b64encode(seed.encode() * 40).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return '-----BEGIN NEBULA CERTIFICATE-----\n%s\n-----END NEBULA CERTIFICATE-----\n' % '\n'.join(lines)
+
+
+class Processes(object):
+    """The process calls of supervise: spawn makes a live pid, stop and signals are recorded."""
+
+    def __init__(self, monkeypatch):
+        self.alive, self.next_pid, self.calls = set(), 4000, []
+        monkeypatch.setattr(supervise, 'is_ours', lambda pid, names: pid in self.alive)
+        monkeypatch.setattr(supervise, 'spawn', self.spawn)
+        monkeypatch.setattr(supervise, 'stop', self.stop)
+        monkeypatch.setattr(supervise, 'signal_pid', lambda pid, signum: self.calls.append(('signal', pid, signum)))
+        monkeypatch.setattr(config, 'interface_up', lambda name: True)
+
+    def spawn(self, argv, run_dir, pid_file, log_file):
+        self.next_pid += 1
+        self.alive.add(self.next_pid)
+        self.calls.append(('spawn', argv))
+        files.write_atomic(pid_file, '%d\n' % self.next_pid, 0o644)
+        pid = self.next_pid
+
+        class Proc(object):
+            def poll(self):
+                return None
+        proc = Proc()
+        proc.pid = pid
+        return proc
+
+    def stop(self, pid, names):
+        self.calls.append(('stop', pid))
+        self.alive.discard(pid)
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch):
+    directory = tmp_path / 'etc' / 'nebula'
+    directory.mkdir(parents=True)
+    files.write_atomic(str(directory / 'mesh.key'), KEY, 0o600)
+    monkeypatch.setattr(supervise, 'systemd_booted', lambda: False)
+    return str(directory)
+
+
+def params(directory, **overrides):
+    base = {'network': 'mesh', 'state': 'present', 'config_dir': directory, 'key_path': None,
+            'certificate': cert('host'), 'ca_certificate': cert('ca'), 'interface': None, 'mtu': 1300,
+            'listen_host': '0.0.0.0', 'listen_port': 4242, 'am_lighthouse': False, 'lighthouses': ['10.42.0.1'],
+            'lighthouse_interval': 60, 'static_host_map': {'10.42.0.1': ['198.18.0.11:4242']}, 'am_relay': False,
+            'relays': [], 'use_relays': True, 'punch': True, 'inbound': None, 'outbound': None, 'log_level': 'info',
+            'manager': 'auto', 'run_dir': os.path.join(os.path.dirname(directory), 'run')}
+    base.update(overrides)
+    return base
+
+
+def check_then_run(host, args):
+    before = snapshot(os.path.dirname(args['config_dir']))
+    predicted, _module, changing = run(host, config.manage_config, args, check_mode=True)
+    assert changing == [] and snapshot(os.path.dirname(args['config_dir'])) == before
+    result, _module, _changing = run(host, config.manage_config, args)
+    for key in ('changed', 'started', 'reloaded', 'restarted', 'stopped', 'persisted'):
+        assert predicted[key] == result[key], key
+    assert KEY.splitlines()[1] not in repr(result) and KEY.splitlines()[1] not in repr(predicted)
+    return result
+
+
+def test_supervised_nebula_started_once_reloaded_on_change_restarted_for_a_new_device(lab, monkeypatch):
+    procs, host = Processes(monkeypatch), FakeHost()
+    result = check_then_run(host, params(lab))
+    assert result['changed'] and result['started'] and result['manager'] == 'daemon'
+    assert procs.calls == [('spawn', ['/usr/sbin/nebula', '-config', lab + '/mesh.yml'])]
+    assert files.file_mode(lab + '/mesh.yml') == 0o600
+    assert files.file_mode(lab + '/mesh.crt') == 0o644 and files.file_mode(lab + '/mesh-ca.crt') == 0o644
+    settings = yaml_load(files.read_text(lab + '/mesh.yml'))
+    assert settings['pki'] == {'ca': lab + '/mesh-ca.crt', 'cert': lab + '/mesh.crt', 'key': lab + '/mesh.key'}
+    assert settings['tun']['dev'] == 'neb-mesh' and settings['lighthouse']['hosts'] == ['10.42.0.1']
+    assert settings['static_host_map'] == {'10.42.0.1': ['198.18.0.11:4242']}
+    assert [a['change'] for a in result['audit']] == ['nebula started'] + ['file written'] * 3
+
+    procs.calls[:] = []
+    again = check_then_run(host, params(lab))
+    assert not again['changed'] and procs.calls == [] and again['audit'] == []
+
+    rules = [{'port': 5432, 'proto': 'tcp', 'group': 'web'}]
+    reloaded = check_then_run(host, params(lab, inbound=rules, certificate=cert('renewed')))
+    assert reloaded['reloaded'] and not reloaded['restarted'] and not reloaded['started']
+    assert procs.calls == [('signal', result['pid'], signal.SIGHUP)]
+    assert yaml_load(files.read_text(lab + '/mesh.yml'))['firewall']['inbound'] == [
+        {'port': 5432, 'proto': 'tcp', 'group': 'web'}]
+
+    procs.calls[:] = []
+    restarted = check_then_run(host, params(lab, inbound=rules, certificate=cert('renewed'), interface='nebula9'))
+    assert restarted['restarted'] and not restarted['reloaded']
+    assert [c[0] for c in procs.calls] == ['stop', 'spawn']
+
+
+def test_a_dead_nebula_is_started_again_and_absent_stops_it_and_removes_its_files(lab, monkeypatch):
+    procs, host = Processes(monkeypatch), FakeHost()
+    first = check_then_run(host, params(lab))
+    procs.alive.clear()
+    again = check_then_run(host, params(lab))
+    assert again['changed'] and again['started'] and not again['persisted']
+    assert again['audit'] == [{'resource': 'nebula_config', 'object': 'mesh', 'change': 'nebula started',
+                               'detail': first['pid_file']}]
+    gone = check_then_run(host, {'network': 'mesh', 'state': 'absent', 'config_dir': lab, 'key_path': None,
+                                 'manager': 'auto', 'run_dir': params(lab)['run_dir']})
+    assert gone['stopped'] and gone['changed']
+    assert sorted(os.listdir(lab)) == ['mesh.key']      # nebula_key's file stays
+    assert not os.path.exists(first['pid_file'])
+    assert not check_then_run(host, {'network': 'mesh', 'state': 'absent', 'config_dir': lab, 'key_path': None,
+                                     'manager': 'auto', 'run_dir': params(lab)['run_dir']})['changed']
+
+
+def test_systemd_unit_enabled_started_reloaded_and_stopped(lab, monkeypatch):
+    monkeypatch.setattr(supervise, 'systemd_booted', lambda: True)
+    monkeypatch.setattr(schema, 'DEFAULT_CONFIG_DIR', lab)
+    host = FakeHost(systemd=True)
+    result = check_then_run(host, params(lab))
+    assert result['service'] == 'nebula@mesh.service' and result['started']
+    assert 'nebula@mesh' in host.enabled_units and 'nebula@mesh' in host.active_units
+    assert not check_then_run(host, params(lab))['changed']
+    assert check_then_run(host, params(lab, log_level='debug'))['reloaded'] and host.reloads == ['nebula@mesh']
+    assert check_then_run(host, params(lab, log_level='debug', listen_port=4243))['restarted']
+    assert host.restarts == ['nebula@mesh']
+    gone = check_then_run(host, {'network': 'mesh', 'state': 'absent', 'config_dir': lab, 'key_path': None,
+                                 'manager': 'auto', 'run_dir': '/run/x'})
+    assert gone['stopped'] and not host.active_units and not host.enabled_units
+
+
+def test_systemd_wants_the_directory_its_unit_reads(lab, monkeypatch):
+    monkeypatch.setattr(supervise, 'systemd_booted', lambda: True)
+    with pytest.raises(ValidationError) as exc:
+        run(FakeHost(systemd=True), config.manage_config, params(lab))
+    assert exc.value.field == 'config_dir'
+
+
+def test_a_missing_or_open_key_is_refused(lab, monkeypatch):
+    Processes(monkeypatch)
+    os.chmod(lab + '/mesh.key', 0o644)
+    with pytest.raises(ValidationError) as exc:
+        run(FakeHost(), config.manage_config, params(lab))
+    assert exc.value.field == 'key_path' and '0644' in str(exc.value)
+    os.unlink(lab + '/mesh.key')
+    with pytest.raises(ValidationError) as exc:
+        run(FakeHost(), config.manage_config, params(lab))
+    assert exc.value.field == 'key_path' and 'nebula_key' in str(exc.value)
+    assert not os.path.exists(lab + '/mesh.yml')
+    # check mode on a new host (nebula_key in check mode made no key) predicts without failing
+    assert run(FakeHost(), config.manage_config, params(lab), check_mode=True)[0]['started']
+
+
+@pytest.mark.parametrize('overrides, field', [
+    ({'network': 'mesh\nfirewall: {}'}, 'network'),
+    ({'network': 'a: b'}, 'network'),
+    ({'inbound': [{'port': 5432, 'proto': 'tcp', 'group': 'web\nfirewall: x'}]}, 'inbound[0].group'),
+    ({'inbound': [{'port': 5432, 'proto': 'tcp', 'groups': ['web', 'db: x']}]}, 'inbound[0].groups[1]'),
+    ({'inbound': [{'port': 70000, 'proto': 'tcp', 'host': 'any'}]}, 'inbound[0].port'),
+    ({'inbound': [{'port': '10-5', 'proto': 'tcp', 'host': 'any'}]}, 'inbound[0].port'),
+    ({'inbound': [{'port': 22, 'proto': 'sctp', 'host': 'any'}]}, 'inbound[0].proto'),
+    ({'inbound': [{'port': 22, 'proto': 'tcp'}]}, 'inbound[0]'),
+    ({'outbound': [{'port': 22, 'host': 'any', 'ca_sha': 'x'}]}, 'outbound[0]'),
+    ({'inbound': [{'port': 22, 'cidr': 'fd00::/64'}]}, 'inbound[0].cidr'),
+    ({'lighthouses': ['10.42.0.1\nx: y']}, 'lighthouses[0]'),
+    ({'lighthouses': ['fd00::1']}, 'lighthouses[0]'),
+    ({'am_lighthouse': True}, 'lighthouses'),
+    ({'static_host_map': {'10.42.0.1': ['198.18.0.11:4242\nkey: x']}}, 'static_host_map[10.42.0.1][0]'),
+    ({'static_host_map': {'not-an-ip': ['198.18.0.11:4242']}}, 'static_host_map[not-an-ip]'),
+    ({'listen_port': 65536}, 'listen_port'),
+    ({'interface': 'nebula-much-too-long'}, 'interface'),
+    ({'certificate': 'not a certificate'}, 'certificate'),
+    ({'ca_certificate': cert('ca') + 'pki: {}\n'}, 'ca_certificate'),
+    ({'certificate': None}, 'certificate'),
+    ({'am_relay': True, 'relays': ['10.42.0.1']}, 'relays'),
+])
+def test_bad_values_are_refused_naming_the_option_before_anything_is_written(lab, monkeypatch, overrides, field):
+    procs = Processes(monkeypatch)
+    with pytest.raises(ValidationError) as exc:
+        run(FakeHost(), config.manage_config, params(lab, **overrides))
+    assert exc.value.field == field
+    assert sorted(os.listdir(lab)) == ['mesh.key'] and procs.calls == []
+
+
+def test_the_file_is_the_settings_dumped():
+    want = schema.normalize(params('/etc/nebula', am_relay=True, lighthouses=[], am_lighthouse=True,
+                                   inbound=[{'port': '5432-5433', 'proto': 'tcp', 'groups': ['web', 'app']}]))
+    text = config.render(want['settings'])
+    assert text.startswith('# Managed by meshforge.vpn')
+    assert yaml_load(text) == want['settings']
+    assert want['settings']['firewall']['inbound'] == [{'port': '5432-5433', 'proto': 'tcp', 'groups': ['app', 'web']}]
+    assert want['settings']['firewall']['outbound'] == schema.DEFAULT_OUTBOUND
