@@ -45,7 +45,7 @@ def validate(role, values):
 
 
 def test_every_role_is_checked():
-    assert ROLES == ['ipsec_site', 'vpn_firewall', 'wireguard_mesh']
+    assert ROLES == ['ipsec_site', 'nebula_mesh', 'vpn_firewall', 'wireguard_mesh']
 
 
 @pytest.mark.parametrize('role', ROLES)
@@ -80,6 +80,7 @@ def test_each_nested_option_is_one_the_planner_reads():
     assert _nested('ipsec_site', 'ipsec_site_tunnels') == set(ipsec_plan.TUNNEL_OPTIONS)
     assert _nested('ipsec_site', 'ipsec_site_tunnels', 'children') == set(ipsec_plan.CHILD_OPTIONS)
     assert _nested('vpn_firewall', 'vpn_firewall_policies') == set(policy.POLICY_KEYS)
+    assert _nested('nebula_mesh', 'nebula_mesh_policies') == set(policy.POLICY_KEYS)
     assert _nested('vpn_firewall', 'vpn_firewall_extra_rules') == set(RULE_KEYS)
 
 

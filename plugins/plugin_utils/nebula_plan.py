@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Nebula network of nebula_mesh, planned on the controller: pure functions, no host contacted.
+
+``members`` maps each member to what its inventory says (``address`` pin, ``endpoint``, ``listen_port``,
+``groups``); ``settings`` holds the network-wide values (``name``, ``network``, ``lighthouses``, ``relays``,
+``inventory_groups``, ``groups``, ``policies``, ``allow_icmp``).  :func:`check` refuses bad input naming the
+role's variable; :func:`ipam_request` is what the address manager is asked; :func:`plan` gives each member its
+certificate (address, groups) and its nebula_config options: the lighthouses and relays with their underlay
+endpoints (``static_host_map``), and the firewall rules the vpn_firewall-style policies become.
+
+Policies are read by plugin_utils.policy's normalisation (same keys and checks as vpn_firewall).  Nebula's
+firewall denies what no rule allows, so an ``accept`` policy becomes inbound rules (certificate groups of its
+sources) on the hosts of its destinations, and on its sources too when bidirectional; a ``drop`` policy cannot be
+expressed and is refused.  Without any policy every member accepts everything from every member; with policies,
+ICMP stays allowed from every member when ``allow_icmp``.  Outbound is open: the receiving host decides.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import nebula_name
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import policy as vpn_policy
+
+PREFIX = 'nebula_mesh_'
+DEFAULT_PORT = 4242
+ANY = [{'port': 'any', 'proto': 'any', 'host': 'any'}]
+
+
+def _var(name):
+    return PREFIX + name
+
+
+def _host_field(name, host):
+    return '%s (host %s)' % (_var(name), host)
+
+
+def _host_list(field, value):
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValidationError(field, 'must be a list of inventory host names, got %r' % (value,))
+    return [str(item) for item in value]
+
+
+def check(members, settings):
+    """The description checked and normalised: ``{'name', 'network', 'members': {host: {...}}, 'groups': {group:
+    sorted hosts}, 'lighthouses', 'relays', 'policies', 'allow_icmp'}``; ValidationError names the variable."""
+    name = nebula_name(_var('network_name'), settings.get('name'))
+    network = v.network(_var('network'), settings.get('network'))
+    if network.version != 4 or network.prefixlen > 30:
+        raise ValidationError(_var('network'), '%s is not an IPv4 network of at least 4 addresses (Nebula 1.6 '
+                                               'overlays are IPv4)' % network)
+    if not members:
+        raise ValidationError(_var('group'), 'has no member')
+    found = {}
+    for host in sorted(members):
+        raw = members[host] or {}
+        item = {'endpoint': v.endpoint_host(_host_field('endpoint', host), raw.get('endpoint') or host),
+                'listen_port': v.port(_host_field('listen_port', host),
+                                      DEFAULT_PORT if raw.get('listen_port') is None else raw['listen_port']),
+                'address': None}
+        if raw.get('address'):
+            address = v.address(_host_field('address', host), raw['address'])
+            if address not in network or address in (network.network_address, network.broadcast_address):
+                raise ValidationError(_host_field('address', host), '%s is outside the network %s (or is its network '
+                                                                    'or broadcast address)' % (address, network))
+            item['address'] = str(address)
+        groups = raw.get('groups') or []
+        if isinstance(groups, str) or not isinstance(groups, (list, tuple)):
+            raise ValidationError(_host_field('groups', host), 'must be a list of certificate group names')
+        item['groups'] = set(nebula_name('%s[%d]' % (_host_field('groups', host), i), g) for i, g in enumerate(groups))
+        found[host] = item
+    pins = {}
+    for host, item in found.items():
+        if item['address'] in pins:
+            raise ValidationError(_host_field('address', host), '%s is already the address of %s'
+                                  % (item['address'], pins[item['address']]))
+        if item['address']:
+            pins[item['address']] = host
+    # certificate groups: the inventory groups chosen, the named lists, each host's own
+    for source, field in ((settings.get('inventory_groups') or {}, 'inventory_groups'),
+                          (settings.get('groups') or {}, 'certificate_groups')):
+        if not isinstance(source, dict):
+            raise ValidationError(_var(field), 'must be a mapping of group name to a list of hosts')
+        for group in sorted(source, key=str):
+            nebula_name('%s.%s' % (_var(field), group), group)
+            for i, host in enumerate(_host_list('%s.%s' % (_var(field), group), source[group])):
+                if host in found:
+                    found[host]['groups'].add(group)
+                elif field == 'certificate_groups':
+                    raise ValidationError('%s.%s[%d]' % (_var(field), group, i), '%s is not a member' % host)
+    groups = {}
+    for host, item in found.items():
+        item['groups'] = sorted(item['groups'])
+        for group in item['groups']:
+            groups.setdefault(group, []).append(host)
+    roles = {}
+    for key in ('lighthouses', 'relays'):
+        field = _var('lighthouse_group' if key == 'lighthouses' else 'relay_group')
+        roles[key] = sorted(set(_host_list(field, settings.get(key) or [])))
+        for host in roles[key]:
+            if host not in found:
+                raise ValidationError(field, '%s is not a member of the network (%s)' % (host, _var('group')))
+    if not roles['lighthouses']:
+        raise ValidationError(_var('lighthouse_group'), 'names no member: a Nebula network needs a lighthouse')
+    policies = settings.get('policies') or []
+    if not isinstance(policies, (list, tuple)):
+        raise ValidationError(_var('policies'), 'must be a list')
+    known = dict((group, None) for group in list(groups) + [vpn_policy.ALL])
+    normalized = []
+    for i, raw in enumerate(policies):
+        try:
+            item = vpn_policy.normalize_policy(i, raw, known)
+        except ValidationError as exc:
+            raise ValidationError(PREFIX + exc.field, exc.problem)
+        if item['action'] != 'accept':
+            raise ValidationError(_var('policies[%d].action' % i), 'drop cannot be expressed in Nebula\'s firewall, '
+                                  'which drops what no rule accepts: leave the traffic out of every accept policy')
+        normalized.append(item)
+    allow_icmp = settings.get('allow_icmp', True)
+    if not isinstance(allow_icmp, bool):
+        raise ValidationError(_var('allow_icmp'), 'must be true or false')
+    return {'name': name, 'network': network, 'members': found, 'groups': groups, 'lighthouses': roles['lighthouses'],
+            'relays': roles['relays'], 'policies': normalized, 'allow_icmp': allow_icmp}
+
+
+def pool_name(name):
+    return 'nebula-' + name
+
+
+def ipam_request(members, settings):
+    """``{'network', 'pools', 'pins'}`` for meshforge.vpn.ipam: one pool of its own in the shared ledger."""
+    found = check(members, settings)
+    pool = pool_name(found['name'])
+    return {'network': pool, 'pools': {pool: {'cidr': str(found['network']), 'network': pool}},
+            'pins': dict((host, {pool: item['address']}) for host, item in found['members'].items() if item['address'])}
+
+
+def _rules(item):
+    """The Nebula inbound rules of one accept policy from its sources: one per port and source group."""
+    proto = 'any' if item['protocol'] == vpn_policy.ALL else item['protocol']
+    ports = item['ports'] or ['any']
+    rules = []
+    for source in item['sources']:
+        peer = {'host': 'any'} if source == vpn_policy.ALL else {'group': source}
+        for port in ports:
+            rules.append(dict(peer, port=port if port == 'any' or '-' in port else int(port), proto=proto))
+    return rules
+
+
+def plan(members, settings, addresses):
+    """Each member's certificate and nebula_config options: ``{host: {'address': 'a.b.c.d/len', 'groups',
+    'am_lighthouse', 'am_relay', 'lighthouses', 'relays', 'static_host_map', 'listen_port', 'inbound',
+    'outbound'}}``.  ``addresses`` is the ipam result's ``addresses`` (``{host: {pool: address}}``)."""
+    found = check(members, settings)
+    pool = pool_name(found['name'])
+    network = found['network']
+    overlay = {}
+    for host in found['members']:
+        address = ((addresses or {}).get(host) or {}).get(pool)
+        if not address:
+            raise ValidationError(_var('network'), 'the address manager gave %s no address in pool %s' % (host, pool))
+        if ipaddress.ip_address(address) not in network:
+            raise ValidationError(_host_field('address', host), '%s is outside the network %s' % (address, network))
+        overlay[host] = address
+    hosts_of = dict(found['groups'], **{vpn_policy.ALL: sorted(found['members'])})
+    inbound = dict((host, []) for host in found['members'])
+    if not found['policies']:
+        for host in inbound:
+            inbound[host] = [dict(rule) for rule in ANY]
+    else:
+        for host in inbound:
+            if found['allow_icmp']:
+                inbound[host].append({'port': 'any', 'proto': 'icmp', 'host': 'any'})
+        for item in found['policies']:
+            targets = set(h for g in item['destinations'] for h in hosts_of.get(g, []))
+            for host in targets:
+                inbound[host].extend(_rules(item))
+            if item['bidirectional']:
+                back = dict(item, sources=item['destinations'], destinations=item['sources'])
+                for host in set(h for g in item['sources'] for h in hosts_of.get(g, [])):
+                    inbound[host].extend(_rules(back))
+    plans = {}
+    public = sorted(set(found['lighthouses']) | set(found['relays']))
+    for host, item in found['members'].items():
+        rules = []
+        for rule in inbound[host]:
+            if rule not in rules:
+                rules.append(rule)
+        plans[host] = {
+            'address': '%s/%d' % (overlay[host], network.prefixlen), 'groups': item['groups'],
+            'am_lighthouse': host in found['lighthouses'], 'am_relay': host in found['relays'],
+            'lighthouses': [] if host in found['lighthouses'] else [overlay[h] for h in found['lighthouses']],
+            'relays': [] if host in found['relays'] else [overlay[h] for h in found['relays']],
+            'static_host_map': dict((overlay[h], [v.format_endpoint(found['members'][h]['endpoint'],
+                                                                    found['members'][h]['listen_port'])])
+                                    for h in public if h != host),
+            'listen_port': item['listen_port'],
+            'inbound': rules, 'outbound': [dict(rule) for rule in ANY],
+        }
+    return plans

@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Nebula planner: certificate groups, lighthouses and relays with their endpoints, policies as Nebula
+firewall rules, and bad input refused naming the role's variable."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.meshforge.vpn.plugins.filter.nebula_mesh import nebula_mesh_plan
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_plan
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+
+MEMBERS = {'lh1': {'endpoint': '198.18.0.11'}, 'web1': {'endpoint': '198.18.0.12'},
+           'db1': {'endpoint': '198.18.0.13', 'groups': ['pci']}, 'app1': {'endpoint': '198.18.0.14'}}
+ADDRESSES = {'lh1': {'nebula-mesh': '10.42.0.1'}, 'web1': {'nebula-mesh': '10.42.0.2'},
+             'db1': {'nebula-mesh': '10.42.0.3'}, 'app1': {'nebula-mesh': '10.42.0.4'}}
+
+
+def settings(**overrides):
+    base = {'name': 'mesh', 'network': '10.42.0.0/24', 'lighthouses': ['lh1'], 'relays': ['lh1'],
+            'inventory_groups': {'web': ['web1', 'not-a-member'], 'db': ['db1']}, 'groups': {'apps': ['app1']},
+            'policies': [], 'allow_icmp': True}
+    base.update(overrides)
+    return base
+
+
+def test_lighthouse_relay_and_certificate_groups():
+    plans = nebula_plan.plan(MEMBERS, settings(), ADDRESSES)
+    assert plans['lh1']['am_lighthouse'] and plans['lh1']['am_relay']
+    assert plans['lh1']['lighthouses'] == [] and plans['lh1']['relays'] == [] and plans['lh1']['static_host_map'] == {}
+    assert plans['web1'] == {
+        'address': '10.42.0.2/24', 'groups': ['web'], 'am_lighthouse': False, 'am_relay': False,
+        'lighthouses': ['10.42.0.1'], 'relays': ['10.42.0.1'],
+        'static_host_map': {'10.42.0.1': ['198.18.0.11:4242']}, 'listen_port': 4242,
+        'inbound': [{'port': 'any', 'proto': 'any', 'host': 'any'}],
+        'outbound': [{'port': 'any', 'proto': 'any', 'host': 'any'}]}
+    assert plans['db1']['groups'] == ['db', 'pci'] and plans['app1']['groups'] == ['apps']
+
+
+def test_policy_becomes_inbound_rules_on_the_destinations_only():
+    policies = [{'name': 'web to db', 'sources': ['web'], 'destinations': ['db'], 'protocol': 'tcp', 'ports': [5432, '6000-6001']},
+                {'sources': ['apps'], 'destinations': ['web'], 'protocol': 'all', 'bidirectional': True}]
+    plans = nebula_plan.plan(MEMBERS, settings(policies=policies), ADDRESSES)
+    icmp = {'port': 'any', 'proto': 'icmp', 'host': 'any'}
+    assert plans['db1']['inbound'] == [icmp, {'group': 'web', 'port': 5432, 'proto': 'tcp'},
+                                       {'group': 'web', 'port': '6000-6001', 'proto': 'tcp'}]
+    assert plans['web1']['inbound'] == [icmp, {'group': 'apps', 'port': 'any', 'proto': 'any'}]
+    assert plans['app1']['inbound'] == [icmp, {'group': 'web', 'port': 'any', 'proto': 'any'}]
+    assert plans['lh1']['inbound'] == [icmp]
+    no_icmp = nebula_plan.plan(MEMBERS, settings(policies=policies, allow_icmp=False), ADDRESSES)
+    assert no_icmp['lh1']['inbound'] == []
+
+
+def test_ipam_request_has_a_pool_of_its_own_and_the_pins():
+    members = dict(MEMBERS, lh1={'endpoint': '198.18.0.11', 'address': '10.42.0.1'})
+    assert nebula_plan.ipam_request(members, settings()) == {
+        'network': 'nebula-mesh', 'pools': {'nebula-mesh': {'cidr': '10.42.0.0/24', 'network': 'nebula-mesh'}},
+        'pins': {'lh1': {'nebula-mesh': '10.42.0.1'}}}
+
+
+@pytest.mark.parametrize('members, overrides, field', [
+    (MEMBERS, {'network': 'fd42::/64'}, 'nebula_mesh_network'),
+    (MEMBERS, {'network': '10.42.0.1/24'}, 'nebula_mesh_network'),
+    (MEMBERS, {'name': 'mesh\nx'}, 'nebula_mesh_network_name'),
+    (MEMBERS, {'lighthouses': ['h9']}, 'nebula_mesh_lighthouse_group'),
+    (MEMBERS, {'lighthouses': []}, 'nebula_mesh_lighthouse_group'),
+    (MEMBERS, {'relays': ['h9']}, 'nebula_mesh_relay_group'),
+    (MEMBERS, {'groups': {'bad group': ['web1']}}, 'nebula_mesh_certificate_groups.bad group'),
+    (MEMBERS, {'groups': {'ok': ['h9']}}, 'nebula_mesh_certificate_groups.ok[0]'),
+    (dict(MEMBERS, web1={'groups': ['web\nfirewall: x']}), {}, 'nebula_mesh_groups (host web1)[0]'),
+    (dict(MEMBERS, web1={'listen_port': 70000}), {}, 'nebula_mesh_listen_port (host web1)'),
+    (dict(MEMBERS, web1={'address': '10.43.0.2'}), {}, 'nebula_mesh_address (host web1)'),
+    (dict(MEMBERS, web1={'address': '10.42.0.3'}, db1={'address': '10.42.0.3'}), {}, 'nebula_mesh_address (host web1)'),
+    (dict(MEMBERS, web1={'endpoint': 'a b'}), {}, 'nebula_mesh_endpoint (host web1)'),
+    (MEMBERS, {'policies': [{'sources': ['nope'], 'destinations': ['db']}]}, 'nebula_mesh_policies[0].sources[0]'),
+    (MEMBERS, {'policies': [{'sources': ['web'], 'destinations': ['db'], 'action': 'drop'}]}, 'nebula_mesh_policies[0].action'),
+    (MEMBERS, {'policies': [{'sources': ['web'], 'destinations': ['db'], 'protocol': 'tcp', 'ports': [0]}]},
+     'nebula_mesh_policies[0].ports[0]'),
+])
+def test_bad_input_names_the_variable(members, overrides, field):
+    with pytest.raises(ValidationError) as exc:
+        nebula_plan.ipam_request(members, settings(**overrides))
+    assert exc.value.field == field
+
+
+def test_filter_returns_the_problem_instead_of_raising():
+    hostvars = dict((name, {'nebula_mesh__self': value}) for name, value in MEMBERS.items())
+    found = nebula_mesh_plan(sorted(MEMBERS), hostvars, settings(lighthouses=['h9']))
+    assert found['problem'].startswith('nebula_mesh_lighthouse_group: h9 is not a member')
+    found = nebula_mesh_plan(sorted(MEMBERS), hostvars, settings(), {'addresses': ADDRESSES, 'changed': False})
+    assert found['problem'] == '' and found['plans']['db1']['address'] == '10.42.0.3/24'
