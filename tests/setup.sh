@@ -12,7 +12,7 @@ fi
 
 bash tests/apt-install.sh wireguard-tools wireguard-go nftables iproute2 openssh-server openssh-client chromium \
     iputils-ping procps util-linux python3 python3-venv zbar-tools \
-    strongswan-swanctl charon-systemd libcharon-extra-plugins libstrongswan-standard-plugins python3-cryptography nebula
+    strongswan-swanctl charon-systemd libcharon-extra-plugins libstrongswan-standard-plugins python3-cryptography nebula python3-yaml
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/ansible-playbook ] || ! cmp -s tests/requirements.txt .venv/.requirements; then

@@ -2,7 +2,7 @@
 # Run the molecule scenarios of extensions/molecule/ against namespace labs
 # (tests/lab/lab.py), one after the other, and print how long each took.
 #
-#   tests/integration/run.sh                  full_mesh, hub_spoke, ipsec_site, firewall, mesh_ha and partial
+#   tests/integration/run.sh                  full_mesh, hub_spoke, ipsec_site, firewall, mesh_ha, partial and nebula
 #   tests/integration/run.sh hub_spoke        only the ones named
 #
 # (extensions/molecule/systemd runs on podman containers: tests/containers/run.sh.)
@@ -23,7 +23,7 @@ export ANSIBLE_COLLECTIONS_PATH="$ROOT/.tmp/collections"
 if [ $# -gt 0 ]; then
     scenarios=("$@")
 else
-    scenarios=(full_mesh hub_spoke ipsec_site firewall mesh_ha partial)
+    scenarios=(full_mesh hub_spoke ipsec_site firewall mesh_ha partial nebula)
 fi
 
 # shellcheck disable=SC2317  # called by the trap
