@@ -84,12 +84,14 @@ def stop(pid, names, timeout=STOP_TIMEOUT):
 
 def spawn(argv, run_dir, pid_file, log_file):
     """Start ``argv`` detached (a session of its own keeps it out of the SSH session's process group, so it gets no
-    SIGHUP when the session ends; Popen, not run_command: it must outlive the module), its output appended to
+    SIGHUP when the session ends; Popen, not run_command: it must outlive the module; in /, not in the module's
+    temporary directory that Ansible removes), its output appended to
     ``log_file`` and its pid written to ``pid_file``; returns the Popen object."""
     if not os.path.isdir(run_dir):
         os.makedirs(run_dir, 0o700)
     with open(os.devnull, 'rb') as devnull, open(log_file, 'ab') as log:
-        proc = subprocess.Popen(argv, stdin=devnull, stdout=log, stderr=log, close_fds=True, start_new_session=True)
+        proc = subprocess.Popen(argv, stdin=devnull, stdout=log, stderr=log, close_fds=True, start_new_session=True,
+                                cwd='/')
     files.write_atomic(pid_file, '%d\n' % proc.pid, mode=0o644, dir_mode=0o700)
     return proc
 
