@@ -23,6 +23,7 @@ ARGUMENT_SPEC = dict(
     groups=dict(type='list', elements='str', default=[]),
     duration=dict(type='str', default='8760h'),
     ca_duration=dict(type='str', default='87600h'),
+    renew_before=dict(type='str', default='0s'),
     ca_dir=dict(type='path'),
 )
 

@@ -18,7 +18,7 @@ description:
   - The host's certificate is signed from its public key only (what M(meshforge.vpn.nebula_key) returns), so the
     host's private key never leaves the host. It is written to C(hosts/<name>.crt) in the CA directory.
   - A certificate is signed again only when its name, address, groups, public key or issuer differ from what
-    is asked, or it has expired; otherwise nothing changes.
+    is asked, or it has expired or expires within O(renew_before); otherwise nothing changes.
   - Every value is checked before C(nebula-cert) runs; a refused value names its option.
 options:
   network:
@@ -51,6 +51,14 @@ options:
     description: How long a new CA is valid (used only when the CA is made).
     type: str
     default: 87600h
+  renew_before:
+    description:
+      - Sign again a certificate that expires within this time (seconds, or with an V(s), V(m), V(h) or V(d) suffix),
+        so that hosts get the new one (C(nebula_config) makes nebula read it on SIGHUP, tunnels stay up) before the
+        old one expires. Shorter than O(duration). V(0s) signs again only an expired certificate.
+    type: str
+    default: 0s
+    version_added: 0.3.0
   ca_dir:
     description: The CA directory; by default C(nebula-ca/<network>) beside the inventory (the playbook when there is none).
     type: path

@@ -46,6 +46,9 @@ def validate(args, dry_run=False):
         raise ValidationError('address', '%s must be an IPv4 address with the prefix of the network (e.g. '
                                          '10.42.0.2/24)' % address)
     duration = v.duration('duration', args['duration'], low=1)
+    renew_before = v.duration('renew_before', args.get('renew_before') or 0)
+    if renew_before >= duration:
+        raise ValidationError('renew_before', 'must be shorter than duration (%ds), or every run signs again' % duration)
     return {
         'network': nebula_name('network', args['network']), 'name': nebula_name('name', args['name']),
         'address': str(address), 'groups': sorted(set(nebula_name('groups[%d]' % i, g)
@@ -53,6 +56,7 @@ def validate(args, dry_run=False):
         'public_key': None if unknown_key else public_key_hex('public_key', args['public_key']),
         'public_key_pem': args['public_key'],
         'duration': duration, 'ca_duration': v.duration('ca_duration', args['ca_duration'], low=1, high=100 * 365 * 86400),
+        'renew_before': renew_before,
     }
 
 
@@ -101,7 +105,8 @@ class CA(object):
         return os.path.join(self.dir, 'hosts', name + '.crt')
 
     def current(self, want, ca_fingerprint, now):
-        """True when the host's certificate says what ``want`` asks, comes from this CA and has not expired."""
+        """True when the host's certificate says what ``want`` asks, comes from this CA and is valid for longer than
+        ``renew_before`` (0: has not expired)."""
         have = self.describe(self.host_crt(want['name']))
         if have is None or ca_fingerprint is None:
             return False
@@ -110,7 +115,8 @@ class CA(object):
             tzinfo=datetime.timezone.utc)
         return (details['name'] == want['name'] and details['ips'] == [want['address']]
                 and sorted(details['groups']) == want['groups'] and details['publicKey'] == want['public_key']
-                and details['issuer'] == ca_fingerprint and not_after > now)
+                and details['issuer'] == ca_fingerprint
+                and not_after > now + datetime.timedelta(seconds=want.get('renew_before') or 0))
 
     def sign(self, want):
         """``nebula-cert sign`` from the public key only; the certificate (public) is written 0644."""

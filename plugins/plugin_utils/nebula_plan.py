@@ -125,6 +125,11 @@ def check(members, settings):
     allow_icmp = settings.get('allow_icmp', True)
     if not isinstance(allow_icmp, bool):
         raise ValidationError(_var('allow_icmp'), 'must be true or false')
+    duration = v.duration(_var('cert_duration'), settings.get('cert_duration') or '8760h', low=1)
+    renew = v.duration(_var('cert_renew_before'), settings.get('cert_renew_before') or 0)
+    if renew >= duration:
+        raise ValidationError(_var('cert_renew_before'), 'must be shorter than %s (%ds), or every run signs again'
+                              % (_var('cert_duration'), duration))
     return {'name': name, 'network': network, 'members': found, 'groups': groups, 'lighthouses': roles['lighthouses'],
             'relays': roles['relays'], 'policies': normalized, 'allow_icmp': allow_icmp}
 

@@ -83,7 +83,23 @@ def test_an_expired_certificate_is_signed_again(tmp_path):
     assert not nebula_pki.ensure(ca, want, dry_run=True)['signed'] and first['signed']
 
 
+def test_a_certificate_is_signed_again_within_renew_before_of_its_expiry(tmp_path):
+    ca = nebula_pki.CA(str(tmp_path / 'ca'))
+    args = {'network': 'mesh', 'name': 'db1', 'address': '10.42.0.3/24', 'groups': ['db'],
+            'public_key': public_key(tmp_path, 'db1'), 'duration': '1h', 'ca_duration': '48h', 'renew_before': '30m'}
+    want = nebula_pki.validate(args)
+    first = nebula_pki.ensure(ca, want, dry_run=False)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert not nebula_pki.ensure(ca, want, dry_run=True, now=now + datetime.timedelta(minutes=25))['signed']
+    assert nebula_pki.ensure(ca, want, dry_run=True, now=now + datetime.timedelta(minutes=35))['signed']
+    renewed = nebula_pki.ensure(ca, want, dry_run=False, now=now + datetime.timedelta(minutes=35))
+    assert renewed['signed'] and first['signed'] and not renewed['ca_created']
+    assert nebula_pki.ensure(ca, dict(want, renew_before=0), dry_run=True)['signed'] is False
+
+
 @pytest.mark.parametrize('change, field', [
+    ({'renew_before': '8760h'}, 'renew_before'),
+    ({'renew_before': 'soon'}, 'renew_before'),
     ({'network': 'mesh\nx'}, 'network'),
     ({'name': '../web1'}, 'name'),
     ({'groups': ['web', 'd b']}, 'groups[1]'),
