@@ -26,8 +26,8 @@ description:
     touches nothing, so tunnels stay up.
   - The private key (made on the host by M(meshforge.vpn.nebula_key)) is never read, returned or written by this
     module; it must exist with mode 0600.
-  - O(state=absent) stops nebula and removes the three files it wrote; the key stays (M(meshforge.vpn.nebula_key)
-    removes it).
+  - O(state=absent) stops nebula and removes the files it wrote (and the console's keys); the host key stays
+    (M(meshforge.vpn.nebula_key) removes it).
 attributes:
   check_mode:
     support: full
@@ -125,6 +125,15 @@ options:
     description: Rules for traffic from this host, as O(inbound). Not set, everything is allowed.
     type: list
     elements: dict
+  sshd_port:
+    description:
+      - A TCP port on C(127.0.0.1) for nebula's debug console, which M(meshforge.vpn.nebula_info) reads the live
+        state from; V(0) turns it off.
+      - Its two ed25519 key pairs (nebula's host key C(<network>-sshd-host.key), the one key allowed to log in
+        C(<network>-sshd-client.key)) are made on the host with C(ssh-keygen), private keys 0600, never read or
+        returned; O(state=absent) removes them.
+    type: int
+    default: 0
   log_level:
     description: nebula's log level.
     type: str
@@ -144,6 +153,7 @@ extends_documentation_fragment:
 seealso:
   - module: meshforge.vpn.nebula_key
   - module: meshforge.vpn.nebula_cert
+  - module: meshforge.vpn.nebula_info
 author:
   - meshforge developers (@meshforge)
 '''
@@ -247,6 +257,7 @@ ARGUMENTS = dict(
     log_level=dict(type='str', choices=['panic', 'fatal', 'error', 'warning', 'info', 'debug'], default='info'),
     manager=dict(type='str', choices=['auto', 'systemd', 'daemon'], default='auto'),
     run_dir=dict(type='path', default='/run/meshforge-vpn'),
+    sshd_port=dict(type='int', default=0),
 )
 
 

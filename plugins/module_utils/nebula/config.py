@@ -17,7 +17,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shutil
 import signal
+import tempfile
 import time
 
 try:
@@ -71,7 +73,8 @@ class Config(engine.Resource):
         if want['state'] == 'present':
             require_library(HAS_YAML, 'PyYAML', YAML_IMPORT_ERROR)
             want['nebula'] = self.host.tool('nebula', package='nebula')
-            want['content'] = render(want['settings'])
+            if want['sshd']:
+                want['ssh_keygen'] = self.host.tool('ssh-keygen', package='openssh-client')
         manager = want['manager']
         if manager == 'auto':
             manager = 'systemd' if supervise.systemd_booted() else 'daemon'
@@ -87,7 +90,9 @@ class Config(engine.Resource):
     def have(self, want):
         text = files.read_text(want['config'])
         have = {'config': text, 'settings': parse(text), 'key_mode': files.file_mode(want['key_path']),
-                'pid': None, 'running': False, 'enabled': True}
+                'pid': None, 'running': False, 'enabled': True, 'sshd_keys_made': False, 'sshd_public': None}
+        if want['sshd'] and want['state'] == 'present':
+            self.sshd_keys(want, have)
         if want['manager'] == 'systemd':
             have['running'], have['enabled'] = supervise.unit_state(self.host, want['unit'])
         else:
@@ -97,11 +102,54 @@ class Config(engine.Resource):
             have['pid_file'] = files.file_mode(want['pid_file']) is not None
         return have
 
+    def sshd_keys(self, want, have):
+        """The console's two key pairs (nebula's host key, the key nebula_info logs in with), made on the host with
+        ssh-keygen before the state is read, as prerequisites of the file (it names the public one); never read back
+        but for their public halves.  In check mode a missing pair is predicted, not made."""
+        sshd = want['sshd']
+        paths = [sshd['host_key'], sshd['host_key'] + '.pub', sshd['client_key'], sshd['client_key'] + '.pub']
+        if all(files.file_mode(path) is not None for path in paths):
+            have['sshd_public'] = (files.read_text(sshd['client_key'] + '.pub') or '').strip()
+            return
+        have['sshd_keys_made'] = True
+        if self.module.check_mode:
+            have['sshd_public'] = 'ssh-ed25519 (a key pair a real run makes)'
+            return
+        for key in (sshd['host_key'], sshd['client_key']):
+            self.keygen(want, key)
+        have['sshd_public'] = files.read_text(sshd['client_key'] + '.pub').strip()
+
+    def keygen(self, want, path):
+        """A new ed25519 pair made by ssh-keygen in a private directory, moved to ``path`` (0600) and ``path.pub``."""
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o700)
+        tmp = tempfile.mkdtemp(prefix='.nebula-sshd-', dir=directory)
+        try:
+            key = os.path.join(tmp, 'key')
+            self.host.run([want['ssh_keygen'], '-q', '-t', 'ed25519', '-N', '', '-C', 'meshforge-nebula', '-f', key])
+            os.chmod(key, 0o600)
+            os.rename(key, path)
+            files.write_atomic(path + '.pub', files.read_text(key + '.pub'), 0o644)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def content(self, want, have):
+        """The configuration file's text (the console's section names the public key made on the host)."""
+        settings = dict(want['settings'])
+        if want['sshd']:
+            settings['sshd'] = schema.sshd_settings(want['sshd'], have['sshd_public'])
+        return render(settings)
+
     def files(self, want, have):
         present = want['state'] == 'present'
-        return [engine.File(want['config'], want['content'] if present else None, 0o600),
-                engine.File(want['cert_path'], want['certificate'] if present else None, 0o644),
-                engine.File(want['ca_path'], want['ca_certificate'] if present else None, 0o644)]
+        found = [engine.File(want['config'], self.content(want, have) if present else None, 0o600),
+                 engine.File(want['cert_path'], want['certificate'] if present else None, 0o644),
+                 engine.File(want['ca_path'], want['ca_certificate'] if present else None, 0o644)]
+        if not present:
+            found += [engine.File(path, None) for key in schema.sshd_paths(want['config_dir'], want['network']).values()
+                      for path in (key, key + '.pub')]
+        return found
 
     def steps(self, want, have):
         if want['state'] == 'absent':
@@ -172,8 +220,9 @@ class Config(engine.Resource):
         names = {'start': 'nebula started', 'restart': 'nebula restarted', 'reload': 'nebula reloaded (SIGHUP)',
                  'enable': 'unit enabled', 'stop': 'nebula stopped', 'disable': 'unit disabled'}
         detail = want['unit'] if want['manager'] == 'systemd' else want['pid_file']
-        return [(names[step], detail) for step in ('stop', 'disable', 'enable', 'start', 'restart', 'reload')
-                if steps.get(step)]
+        records = [('console keys created', want['sshd']['client_key'])] if have['sshd_keys_made'] else []
+        return records + [(names[step], detail) for step in ('stop', 'disable', 'enable', 'start', 'restart', 'reload')
+                          if steps.get(step)]
 
     def audit_object(self, want):
         return want['network']
@@ -182,7 +231,7 @@ class Config(engine.Resource):
         """The configuration file before and after (it holds no secret: it names the key file), and which
         certificate files change (public, but long)."""
         certs = [item.path for item in pending if item.path != want['config']]
-        after = want.get('content') or ''
+        after = self.content(want, have) if want['state'] == 'present' else ''
         after += ''.join('# certificate %s: %s\n' % (path, 'removed' if want['state'] == 'absent' else 'written')
                          for path in certs)
         running = '# nebula: %s\n'

@@ -29,6 +29,8 @@ DEFAULT_CONFIG_DIR = '/etc/nebula'
 DEFAULT_RUN_DIR = '/run/meshforge-vpn'
 DEFAULT_OUTBOUND = [{'port': 'any', 'proto': 'any', 'host': 'any'}]
 DEFAULT_INBOUND = [{'port': 'any', 'proto': 'icmp', 'host': 'any'}]
+SSHD_USER = 'meshforge'
+SSHD_LISTEN = '127.0.0.1'
 
 
 def nebula_name(field, value):
@@ -144,6 +146,9 @@ def normalize(params):
     }
     if want['manager'] not in ('auto', 'systemd', 'daemon'):
         raise ValidationError('manager', '%r is not one of auto, systemd, daemon' % want['manager'])
+    port = params.get('sshd_port') or 0
+    port = v.port('sshd_port', port, allow_zero=True)
+    want['sshd'] = dict(sshd_paths(config_dir, network), port=port) if port else None
     if want['state'] == 'absent':
         return want
     interface = params.get('interface') or 'neb-' + network
@@ -180,6 +185,18 @@ def normalize(params):
     if am_relay and want['settings']['relay']['relays']:
         raise ValidationError('relays', 'must be empty on a relay (am_relay=true)')
     return want
+
+
+def sshd_paths(config_dir, network):
+    """The private keys of nebula's console (each with its ``.pub`` beside it): nebula's host key, nebula_info's."""
+    return {'host_key': os.path.join(config_dir, network + '-sshd-host.key'),
+            'client_key': os.path.join(config_dir, network + '-sshd-client.key')}
+
+
+def sshd_settings(sshd, client_public):
+    """nebula's debug console on the loopback only, for nebula_info: one user, the key made on the host."""
+    return {'enabled': True, 'listen': '%s:%d' % (SSHD_LISTEN, sshd['port']), 'host_key': sshd['host_key'],
+            'authorized_users': [{'user': SSHD_USER, 'keys': [client_public]}]}
 
 
 def restart_needed(old, new):

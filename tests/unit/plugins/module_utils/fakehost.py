@@ -121,7 +121,7 @@ class FakeHost(CommandLog):
 
     def __init__(self, kernel_wireguard=True, systemd=False, dns=None):
         super(FakeHost, self).__init__()
-        self.tools = set(['ip', 'nft', 'wg', 'wireguard-go', 'systemctl', 'swanctl', 'nebula'])
+        self.tools = set(['ip', 'nft', 'wg', 'wireguard-go', 'systemctl', 'swanctl', 'nebula', 'ssh-keygen'])
         self.kernel_wireguard = kernel_wireguard
         self.systemd = systemd
         self.dns = dict(dns or {})              # name -> address, for wg set's endpoints and the driver's checks
@@ -721,6 +721,20 @@ class FakeHost(CommandLog):
         self.active_units.discard(unit)
         if unit.startswith('wg-quick@') and unit.split('@', 1)[1] in self.links:     # wg-quick down
             self.delete_link(unit.split('@', 1)[1])
+
+    def cmd_ssh_keygen(self, args, data, environ):
+        """``ssh-keygen -q -t ed25519 -N '' -C comment -f path``: a new pair, the private key 0600 (as ssh-keygen
+        writes it), refused when the file exists (ssh-keygen would ask)."""
+        opts = dict(zip(args[1::2], args[2::2]))
+        assert args[0] == '-q' and opts['-t'] == 'ed25519' and opts['-N'] == '', args
+        path = opts['-f']
+        if os.path.exists(path):
+            raise Fail(1, '%s already exists.\nOverwrite (y/n)? ' % path)
+        self.genkey_count += 1
+        seed = make_key('ssh %d' % self.genkey_count)
+        files.write_atomic(path, '-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n-----END OPENSSH PRIVATE KEY-----\n' % seed, 0o600)
+        files.write_atomic(path + '.pub', 'ssh-ed25519 %s %s\n' % (public_of(seed), opts['-C']), 0o644)
+        return '', ''
 
     def cmd_swanctl(self, args, data, environ):
         """``swanctl --load-all``: counted (the strongSwan tests read charon's state over the fake VICI session)."""

@@ -218,3 +218,29 @@ def test_the_file_is_the_settings_dumped():
     assert yaml_load(text) == want['settings']
     assert want['settings']['firewall']['inbound'] == [{'port': '5432-5433', 'proto': 'tcp', 'groups': ['app', 'web']}]
     assert want['settings']['firewall']['outbound'] == schema.DEFAULT_OUTBOUND
+
+
+def test_the_console_keys_are_made_once_on_the_host_and_only_their_public_half_is_read(lab, monkeypatch):
+    procs, host = Processes(monkeypatch), FakeHost()
+    predicted, _module, changing = run(host, config.manage_config, params(lab, sshd_port=4243), check_mode=True)
+    assert predicted['changed'] and changing == [] and sorted(os.listdir(lab)) == ['mesh.key']
+    result = check_then_run(FakeHost(), params(lab))                   # without the console first
+    assert 'sshd' not in yaml_load(files.read_text(lab + '/mesh.yml'))
+    procs.calls[:] = []
+    result = check_then_run(host, params(lab, sshd_port=4243))
+    assert result['reloaded'] and not result['restarted']                # nebula takes its console on SIGHUP
+    assert 'console keys created' in [a['change'] for a in result['audit']]
+    for name in ('mesh-sshd-host.key', 'mesh-sshd-client.key'):
+        assert files.file_mode(os.path.join(lab, name)) == 0o600
+        assert files.file_mode(os.path.join(lab, name + '.pub')) == 0o644
+        private = files.read_text(os.path.join(lab, name)).splitlines()[1]
+        assert private not in repr(result)
+    sshd = yaml_load(files.read_text(lab + '/mesh.yml'))['sshd']
+    assert sshd == {'enabled': True, 'listen': '127.0.0.1:4243', 'host_key': lab + '/mesh-sshd-host.key',
+                    'authorized_users': [{'user': 'meshforge', 'keys': [
+                        files.read_text(lab + '/mesh-sshd-client.key.pub').strip()]}]}
+    made = host.genkey_count
+    assert not check_then_run(host, params(lab, sshd_port=4243))['changed'] and host.genkey_count == made
+    gone = check_then_run(host, {'network': 'mesh', 'state': 'absent', 'config_dir': lab, 'key_path': None,
+                                 'manager': 'auto', 'run_dir': params(lab)['run_dir'], 'sshd_port': 0})
+    assert gone['changed'] and sorted(os.listdir(lab)) == ['mesh.key']
