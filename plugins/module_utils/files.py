@@ -13,8 +13,17 @@ import tempfile
 
 def read_text(path):
     """The file's text, or None when it does not exist."""
+    return _read(path, 'r')
+
+
+def read_bytes(path):
+    """The file's bytes, or None when it does not exist."""
+    return _read(path, 'rb')
+
+
+def _read(path, mode):
     try:
-        with open(path, 'r') as handle:
+        with open(path, mode) as handle:
             return handle.read()
     except (IOError, OSError) as exc:
         if getattr(exc, 'errno', None) == 2:

@@ -38,20 +38,23 @@ def netns(pid):
         return None
 
 
-def is_ours(pid, names):
-    """``pid`` is a live process of one of the binaries ``names`` in this network namespace."""
+def is_ours(pid, names, marker=None):
+    """``pid`` is a live process of one of the binaries ``names`` in this network namespace, with ``marker`` among
+    its arguments when given (one instance of a daemon that runs several, told apart by their configuration)."""
     if not pid:
         return False
     try:
         with open('/proc/%d/stat' % pid) as handle:
             stat = handle.read()
         exe = os.path.basename(os.readlink('/proc/%d/exe' % pid))
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            argv = handle.read().decode('utf-8', 'replace').split('\0')
     except (IOError, OSError):
         return False
     # a zombie is dead; the state is the field after the parenthesised command name
     if stat.rsplit(')', 1)[-1].split()[0] == 'Z':
         return False
-    return exe in names and netns(pid) == netns('self')
+    return exe in names and netns(pid) == netns('self') and (marker is None or marker in argv)
 
 
 def read_pid(path):
@@ -72,13 +75,13 @@ def signal_pid(pid, signum):
             raise
 
 
-def stop(pid, names, timeout=STOP_TIMEOUT):
+def stop(pid, names, marker=None, timeout=STOP_TIMEOUT):
     """SIGTERM, and SIGKILL when it is still ours after ``timeout`` seconds."""
     signal_pid(pid, signal.SIGTERM)
     deadline = time.time() + timeout
-    while time.time() < deadline and is_ours(pid, names):
+    while time.time() < deadline and is_ours(pid, names, marker):
         time.sleep(0.1)
-    if is_ours(pid, names):
+    if is_ours(pid, names, marker):
         signal_pid(pid, signal.SIGKILL)
 
 

@@ -6,7 +6,7 @@
 Every address the ledger holds gets a name ``<host>.<domain>`` (A for an IPv4 pool, AAAA for an IPv6 one); extra
 records add aliases and service names.  The result is a hosts file text (the format dnsmasq reads with
 ``addn-hosts`` and reloads on SIGHUP), rendered once on the controller.  Pure functions over plain data; nothing
-here reaches a host.  Not wired into the role yet.
+here reaches a host; the role mesh_dns sends the text to dns_resolver.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,37 +14,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-import re
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.dns import names
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
 DOMAIN_FIELD = 'wireguard_mesh_dns_domain'
 RECORDS_FIELD = 'wireguard_mesh_dns_records'
 GROUPS_FIELD = 'wireguard_mesh_dns_nameserver_groups'
 
-_LABEL = re.compile(r'(?!-)[a-z0-9-]{1,63}(?<!-)')
-
-
-def domain(field, value):
-    """A DNS name in lower case without the final dot: letters, digits and hyphens, labels 1 to 63, 253 in all."""
-    if not isinstance(value, str):
-        raise ValidationError(field, 'expected a string, got %s' % type(value).__name__)
-    text = value.lower()
-    if text.endswith('.'):
-        text = text[:-1]
-    labels = text.split('.')
-    if not text or len(text) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise ValidationError(field, '%r is not a DNS name: labels of 1 to 63 letters, digits and hyphens (not at '
-                                     'either end), joined by dots, 253 characters at most' % (value,))
-    return text
-
-
-def _label(field, value):
-    if not isinstance(value, str) or not _LABEL.fullmatch(value.lower()):
-        raise ValidationError(field, '%r is not a DNS label: 1 to 63 letters, digits and hyphens, not at either end'
-                              % (value,))
-    return value.lower()
+domain = names.domain
+_label = names.label
 
 
 def mesh_records(zone, allocations, extra=None):

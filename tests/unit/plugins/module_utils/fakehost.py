@@ -33,9 +33,11 @@ import json
 import os
 import re
 import shlex
+import signal
 import time
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import files
+from ansible_collections.meshforge.vpn.plugins.module_utils import files, supervise
+from ansible_collections.meshforge.vpn.plugins.module_utils.dns import resolver as dns_resolver
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import resource as routes_resource
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import safety
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import endpoints, interface, schema, service
@@ -50,7 +52,7 @@ DEFAULT_METRIC = {4: 0, 6: 1024}
 WG_KINDS = ('wireguard', 'tun')
 """Links that ``wg`` talks to: the kernel's, and wireguard-go's TUN device."""
 STATE_KEYS = ('links', 'routes', 'rules', 'fib_tables', 'nft', 'enabled_units', 'active_units', 'genkey_count',
-              'daemon_reloads')
+              'daemon_reloads', 'processes')
 """What a command may change: a check-mode run leaves all of it as it was."""
 
 
@@ -121,7 +123,7 @@ class FakeHost(CommandLog):
 
     def __init__(self, kernel_wireguard=True, systemd=False, dns=None):
         super(FakeHost, self).__init__()
-        self.tools = set(['ip', 'nft', 'wg', 'wireguard-go', 'systemctl', 'swanctl', 'nebula', 'ssh-keygen'])
+        self.tools = set(['ip', 'nft', 'wg', 'wireguard-go', 'systemctl', 'swanctl', 'nebula', 'ssh-keygen', 'dnsmasq'])
         self.kernel_wireguard = kernel_wireguard
         self.systemd = systemd
         self.dns = dict(dns or {})              # name -> address, for wg set's endpoints and the driver's checks
@@ -137,6 +139,8 @@ class FakeHost(CommandLog):
         self.genkey_count = self.daemon_reloads = self.swanctl_loads = 0
         self.restarts = []                      # units restarted, in order
         self.reloads = []                       # units reloaded (ExecReload), in order
+        self.processes = {}                     # pid -> argv, netns, alive, returncode, listen, port, hosts, hups
+        self.netns = 'net:[4026531840]'         # this host's network namespace (others share the pid space)
         self.boot = []                          # commands run at boot (reboot), e.g. ['ip', '-batch', path]
         self.dir = self.dropins = None          # set by install()
 
@@ -837,6 +841,22 @@ class FakeHost(CommandLog):
             rc, dummy, err = self.dispatch(argv[0], list(argv[1:]))
             assert rc == 0, 'boot: %s failed: %s' % (' '.join(argv), err)
 
+    # ---------------------------------------------------------- processes --
+    def answers(self, address, port, zone=None):
+        """A live dnsmasq of this namespace answers on ``address``:``port``: it listens there and (bind-dynamic) the
+        address is on a link of the host or on loopback."""
+        present = ipaddress.ip_address(address).is_loopback or any(
+            str(ipaddress.ip_interface(a).ip) == address for a in self.addresses_of())
+        return present and any(p['alive'] and p['netns'] == self.netns and address in p['listen'] and p['port'] == port
+                               for p in self.processes.values())
+
+    def resolve(self, address, name):
+        """What the dnsmasq answering on ``address`` says of ``name``: the addresses its hosts text gives it."""
+        for proc in self.processes.values():
+            if proc['alive'] and proc['netns'] == self.netns and address in proc['listen']:
+                return [line.split()[0] for line in proc['hosts'].splitlines() if name in line.split()[1:]]
+        raise AssertionError('nothing answers on %s' % address)
+
     # ------------------------------------------------------------------ nft --
     def cmd_nft(self, args, data, environ):
         if args[:2] == ['-j', 'list'] and len(args) > 2:
@@ -1063,6 +1083,99 @@ def underlay(host):
     return host
 
 
+DNSMASQ_OPTIONS = ('port', 'listen-address', 'bind-dynamic', 'no-resolv', 'no-hosts', 'pid-file', 'domain-needed',
+                   'local', 'addn-hosts', 'server')
+"""The dnsmasq options the fake knows; any other line is dnsmasq's "bad option"."""
+
+
+class FakePopen(object):
+    def __init__(self, host, pid):
+        self.host, self.pid = host, pid
+
+    def poll(self):
+        proc = self.host.processes[self.pid]
+        return None if proc['alive'] else proc['returncode']
+
+    @property
+    def returncode(self):
+        return self.poll()
+
+
+class FakeProcesses(object):
+    """The process calls of :mod:`supervise` on a fake host (spawn, is_ours, stop, signal_pid): ``dnsmasq --keep-in-foreground --conf-file=FILE`` reads
+    FILE as dnsmasq does (one ``option=value`` a line, an unknown option is exit code 1, an address another live
+    dnsmasq of the namespace holds is exit code 2), and reads its ``addn-hosts`` file again on SIGHUP."""
+
+    def __init__(self, host):
+        self.host = host
+        self.next_pid = 4000
+
+    def spawn(self, argv, run_dir, pid_file, log_path):
+        tool = os.path.basename(argv[0])
+        assert tool in self.host.tools and argv[0] == self.host.path(tool), 'ran %s, which is not installed' % argv[0]
+        assert tool == 'dnsmasq' and argv[1:3] == ['--keep-in-foreground', '--log-facility=-'], argv
+        self.host.record(list(argv), True)
+        self.next_pid += 1
+        proc = {'argv': list(argv), 'netns': self.host.netns, 'alive': True, 'returncode': None, 'listen': [],
+                'port': 53, 'hosts': '', 'hosts_file': None, 'hups': 0}
+        self.host.processes[self.next_pid] = proc
+        if not os.path.isdir(run_dir):
+            os.makedirs(run_dir, 0o700)
+        conf = argv[3][len('--conf-file='):]
+        with open(conf) as handle:
+            lines = handle.read().splitlines()
+        for number, line in enumerate(lines, 1):
+            if not line or line.startswith('#'):
+                continue
+            key, dummy, value = line.partition('=')
+            if key not in DNSMASQ_OPTIONS:
+                return self.exit(proc, 1, log_path, 'dnsmasq: bad option at line %d of %s' % (number, conf))
+            if key == 'listen-address':
+                proc['listen'].append(value)
+            elif key == 'port':
+                proc['port'] = int(value)
+            elif key == 'addn-hosts':
+                proc['hosts_file'] = value
+        for other in self.host.processes.values():
+            if other is not proc and other['alive'] and other['netns'] == proc['netns'] and \
+                    other['port'] == proc['port'] and set(other['listen']) & set(proc['listen']):
+                return self.exit(proc, 2, log_path, 'dnsmasq: failed to create listening socket for %s: Address '
+                                 'already in use' % sorted(set(other['listen']) & set(proc['listen']))[0])
+        self.read_hosts(proc)
+        files.write_atomic(pid_file, '%d\n' % self.next_pid, mode=0o644, dir_mode=0o700)
+        return FakePopen(self.host, self.next_pid)
+
+    def exit(self, proc, code, log_path, message):
+        proc.update(alive=False, returncode=code)
+        with open(log_path, 'a') as log:
+            log.write(message + '\n')
+        return FakePopen(self.host, self.next_pid)
+
+    @staticmethod
+    def read_hosts(proc):
+        if proc['hosts_file']:
+            proc['hosts'] = files.read_text(proc['hosts_file']) or ''
+
+    def is_ours(self, pid, names, marker=None):
+        proc = self.host.processes.get(pid)
+        return bool(proc and proc['alive'] and os.path.basename(proc['argv'][0]) in names
+                    and proc['netns'] == self.host.netns and (marker is None or marker in proc['argv']))
+
+    def stop(self, pid, names, marker=None):
+        self.signal_pid(pid, signal.SIGTERM)
+
+    def signal_pid(self, pid, sig):
+        proc = self.host.processes.get(pid)
+        self.host.record(['kill', '-%d' % sig, str(pid)], True)
+        if not proc or not proc['alive']:
+            return
+        if sig == signal.SIGHUP:
+            proc['hups'] += 1
+            self.read_hosts(proc)
+        else:
+            proc.update(alive=False, returncode=-sig)
+
+
 def install(host, directory, monkeypatch):
     """Point the drivers at ``host``: its WireGuard files and systemd drop-ins under ``directory``, and what they
     read without a command (systemd running, the kernel's WireGuard, DNS, rt_tables, the management connection)."""
@@ -1077,6 +1190,13 @@ def install(host, directory, monkeypatch):
     monkeypatch.setattr(interface, 'management_connection', lambda: host.management)
     monkeypatch.setattr(safety, 'management_connection', lambda: host.management)
     monkeypatch.setattr(routes_resource, 'read_table_names', lambda: dict(host.table_names))
+    processes = FakeProcesses(host)
+    for name in ('spawn', 'is_ours', 'stop', 'signal_pid'):
+        monkeypatch.setattr(supervise, name, getattr(processes, name))
+    monkeypatch.setattr(supervise, 'systemd_booted', lambda: host.systemd)
+    monkeypatch.setattr(dns_resolver, 'UNIT_DIR', os.path.join(directory, 'systemd-system'))
+    monkeypatch.setattr(dns_resolver, 'RESOLV_CONF', os.path.join(directory, 'resolv.conf'))
+    monkeypatch.setattr(dns_resolver, 'answers', host.answers)
     return host
 
 
@@ -1120,7 +1240,7 @@ def snapshot(*dirs):
         for root, _dirs, names in os.walk(top):
             for name in names:
                 path = os.path.join(root, name)
-                with open(path) as handle:
+                with open(path, 'rb') as handle:
                     found[path] = (os.stat(path).st_mode & 0o7777, handle.read())
     return found
 
