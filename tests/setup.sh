@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 bash tests/apt-install.sh wireguard-tools wireguard-go nftables iproute2 openssh-server openssh-client chromium \
-    iputils-ping procps util-linux python3 python3-venv zbar-tools \
+    iputils-ping procps util-linux python3 python3-venv zbar-tools dnsmasq-base \
     strongswan-swanctl charon-systemd libcharon-extra-plugins libstrongswan-standard-plugins python3-cryptography nebula python3-yaml
 
 PYTHON=${PYTHON:-python3}
