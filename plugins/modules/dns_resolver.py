@@ -116,7 +116,8 @@ options:
     default: auto
   config_dir:
     description:
-      - Where the options, the hosts text and the copy of C(/etc/resolv.conf) are kept.
+      - Where the options, the hosts text and the copy of C(/etc/resolv.conf) are kept; made 0755, because dnsmasq
+        reads the hosts text after it dropped root.
       - An absolute path without V(.), V(..) or empty components; it must not be a symlink, and a symlink
         along the way is followed only when root made it in a directory no other user can change.
     type: path

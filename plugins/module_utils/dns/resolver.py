@@ -36,6 +36,7 @@ UNIT_DIR = '/etc/systemd/system'
 RESOLV_CONF = '/etc/resolv.conf'
 BACKUP = 'resolv.conf.orig'
 NAMES = ('dnsmasq',)
+DIR_MODE = 0o755
 START_TIMEOUT = 10.0
 
 
@@ -158,20 +159,29 @@ def daemon_argv(want, binary):
     return [binary, '--keep-in-foreground', '--log-facility=-', '--conf-file=%s' % want['conf']]
 
 
-def answers(address, port, zone):
-    """A DNS server answers on ``address``:``port`` (a SOA query of ``zone``; any reply counts)."""
-    qname = b''.join(struct.pack('B', len(part)) + part.encode('ascii') for part in zone.split('.')) + b'\0'
-    query = struct.pack('>HHHHHH', 0x6d66, 0x0100, 1, 0, 0, 0) + qname + struct.pack('>HH', 6, 1)
+def query(address, port, name, qtype=6):
+    """The number of answers a DNS server on ``address``:``port`` gives to a ``qtype`` query of ``name`` (6: SOA,
+    1: A), or None when nothing replies."""
+    qname = b''.join(struct.pack('B', len(part)) + part.encode('ascii') for part in name.split('.')) + b'\0'
+    packet = struct.pack('>HHHHHH', 0x6d66, 0x0100, 1, 0, 0, 0) + qname + struct.pack('>HH', qtype, 1)
     family = socket.AF_INET6 if ':' in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.settimeout(0.3)
     try:
-        sock.sendto(query, (address, port))
-        return sock.recv(512)[:2] == query[:2]
+        sock.sendto(packet, (address, port))
+        reply = sock.recv(512)
     except (IOError, OSError):
-        return False
+        return None
     finally:
         sock.close()
+    if len(reply) < 12 or reply[:2] != packet[:2]:
+        return None
+    return struct.unpack('>H', reply[6:8])[0]
+
+
+def answers(address, port, zone):
+    """A DNS server answers on ``address``:``port`` (a SOA query of ``zone``; any reply counts)."""
+    return query(address, port, zone) is not None
 
 
 class ResolverError(ModuleError):
@@ -213,6 +223,7 @@ class Resolver(engine.Resource):
 
     def have(self, want):
         have = {'resolv': files.read_bytes(RESOLV_CONF), 'backup': files.read_bytes(want['backup']),
+                'dir_mode': files.file_mode(want['config_dir']),
                 'resolv_link': os.path.islink(RESOLV_CONF), 'binary': self.host.tool('dnsmasq', required=False)}
         if want['manager'] == 'systemd':
             have['running'], have['enabled'] = supervise.unit_state(self.host, want['unit'])
@@ -242,8 +253,8 @@ class Resolver(engine.Resource):
 
     def files(self, want, have):
         desired = self.desired_files(want, have)
-        found = [engine.File(want['conf'], desired.get('conf'), 0o644, 0o755),
-                 engine.File(want['hosts_file'], desired.get('hosts'), 0o644, 0o755)]
+        found = [engine.File(want['conf'], desired.get('conf'), 0o644, DIR_MODE),
+                 engine.File(want['hosts_file'], desired.get('hosts'), 0o644, DIR_MODE)]
         if want['manager'] == 'systemd' or want['state'] == 'absent':
             found.append(engine.File(want['unit_file'], desired.get('unit'), 0o644, 0o755))
         if want['resolv_conf']:
@@ -261,7 +272,7 @@ class Resolver(engine.Resource):
                        for key, path in (('conf', want['conf']), ('hosts', want['hosts_file']),
                                          ('unit', want['unit_file'])) if key in desired)
         steps = {'start': False, 'restart': False, 'reload': False, 'daemon_reload': False, 'stop': False,
-                 'enable': False, 'point': None, 'restore': None}
+                 'enable': False, 'point': None, 'restore': None, 'dir_mode': False}
         if want['state'] == 'absent':
             steps['stop'] = have['running'] or bool(have.get('enabled'))
         else:
@@ -269,7 +280,10 @@ class Resolver(engine.Resource):
             steps['start'] = not have['running']
             steps['enable'] = want['manager'] == 'systemd' and not have['enabled']
             steps['restart'] = have['running'] and (changed['conf'] or changed.get('unit', False))
-            steps['reload'] = have['running'] and changed['hosts'] and not steps['restart']
+            # dnsmasq drops root before it reads the hosts text: the directory must let it through (and a dnsmasq
+            # that could not read it reads it again)
+            steps['dir_mode'] = have['dir_mode'] not in (None, DIR_MODE)
+            steps['reload'] = have['running'] and (changed['hosts'] or steps['dir_mode']) and not steps['restart']
         if want['resolv_conf']:
             text = render_resolv(want, self.original(have)).encode()
             if have['resolv'] != text:
@@ -293,6 +307,8 @@ class Resolver(engine.Resource):
 
     def apply(self, want, have, steps):
         result = {}
+        if want['state'] == 'present' and files.file_mode(want['config_dir']) != DIR_MODE:
+            os.chmod(want['config_dir'], DIR_MODE)
         if steps['restore'] is not None:
             InPlace(RESOLV_CONF, steps['restore']).write()
         if want['manager'] == 'systemd':
@@ -377,6 +393,8 @@ class Resolver(engine.Resource):
                             ('stop', 'stopped')):
             if steps[key]:
                 found.append((change, 'dnsmasq'))
+        if steps['dir_mode']:
+            found.append(('mode set', '%s 0755' % want['config_dir']))
         if steps['point'] is not None:
             found.append(('resolver pointed', '%s names %s' % (RESOLV_CONF, want['listen'][0])))
         if steps['restore'] is not None:

@@ -184,3 +184,15 @@ def test_bad_input_is_refused_naming_the_field_before_anything_is_touched(host, 
 def test_resolv_nameservers_reads_what_the_c_library_would_ask():
     assert resolver.resolv_nameservers(b'nameserver 10.0.0.1\n#nameserver 10.0.0.2\nnameserver fe80::1%eth0\n'
                                        b'nameserver bogus\n') == ['10.0.0.1', 'fe80::1']
+
+
+def test_a_closed_config_dir_is_opened_for_dnsmasq_which_drops_root(host):
+    os.makedirs(os.path.join(host.top, 'etc'), 0o700)
+    os.chmod(os.path.join(host.top, 'etc'), 0o700)
+    result = apply(host, upstream=[])
+    assert os.stat(os.path.join(host.top, 'etc')).st_mode & 0o777 == 0o755
+    assert ('mode set', '%s 0755' % os.path.join(host.top, 'etc')) in [(r['change'], r['detail']) for r in result['audit']]
+    os.chmod(os.path.join(host.top, 'etc'), 0o700)
+    again = apply(host, upstream=[])
+    assert again['reloaded'] and not again['restarted'] and os.stat(os.path.join(host.top, 'etc')).st_mode & 0o777 == 0o755
+    assert not apply(host, upstream=[])['changed']
