@@ -19,26 +19,24 @@ from ansible_collections.meshforge.vpn.plugins.module_utils import validation as
 from ansible_collections.meshforge.vpn.plugins.module_utils.dns import names
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
-DOMAIN_FIELD = 'wireguard_mesh_dns_domain'
-RECORDS_FIELD = 'wireguard_mesh_dns_records'
-GROUPS_FIELD = 'wireguard_mesh_dns_nameserver_groups'
 
 domain = names.domain
 _label = names.label
 
 
-def mesh_records(zone, allocations, extra=None):
+def mesh_records(zone, allocations, extra=None, prefix='wireguard_mesh_dns_'):
     """``[(fqdn, address)]`` for every address in the ledger and every extra record, sorted.
 
     ``allocations`` is the ledger's ``{pool: {host: address}}``.  ``extra`` is a list of ``{name, address}``
     (an address) or ``{name, target}`` (a host of the ledger: all its addresses).  An extra name equal to a host's
-    is refused: the host's own record would be shadowed.
+    is refused: the host's own record would be shadowed.  Errors name ``prefix`` + domain or records.
     """
-    zone = domain(DOMAIN_FIELD, zone)
+    domain_field, records_field = prefix + 'domain', prefix + 'records'
+    zone = domain(domain_field, zone)
     by_host = {}
     for pool in sorted(allocations or {}):
         for host, address in sorted(allocations[pool].items()):
-            label = _label('%s (ledger host %s)' % (DOMAIN_FIELD, host), host)
+            label = _label('%s (ledger host %s)' % (domain_field, host), host)
             by_host.setdefault(label, []).append(ipaddress.ip_address(address))
     records = set()
     for label, addresses in by_host.items():
@@ -47,10 +45,10 @@ def mesh_records(zone, allocations, extra=None):
     if extra is None:
         extra = []
     if not isinstance(extra, list):
-        raise ValidationError(RECORDS_FIELD, 'must be a list of {name, address} or {name, target}, got %r' % (extra,))
+        raise ValidationError(records_field, 'must be a list of {name, address} or {name, target}, got %r' % (extra,))
     seen = set()
     for index, entry in enumerate(extra):
-        where = '%s[%d]' % (RECORDS_FIELD, index)
+        where = '%s[%d]' % (records_field, index)
         if not isinstance(entry, dict) or 'name' not in entry or ('address' in entry) == ('target' in entry):
             raise ValidationError(where, 'must be a dict with name and one of address or target, got %r' % (entry,))
         unknown = sorted(set(entry) - set(('name', 'address', 'target')))
@@ -80,7 +78,7 @@ def hosts_text(records):
     return ''.join('%s %s\n' % (address, name) for name, address in records)
 
 
-def nameserver_groups(raw):
+def nameserver_groups(raw, prefix='wireguard_mesh_dns_'):
     """NetBird-like nameserver groups, checked: ``[{name, nameservers, domains, search_domains, primary, groups}]``.
 
     ``domains`` are match domains (split DNS); a group with ``primary: true`` answers everything else and has no
@@ -89,12 +87,12 @@ def nameserver_groups(raw):
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise ValidationError(GROUPS_FIELD, 'must be a list of nameserver groups, got %r' % (raw,))
+        raise ValidationError(prefix + 'nameserver_groups', 'must be a list of nameserver groups, got %r' % (raw,))
     known = ('name', 'nameservers', 'domains', 'search_domains', 'primary', 'groups')
     result = []
     names = set()
     for index, entry in enumerate(raw):
-        where = '%s[%d]' % (GROUPS_FIELD, index)
+        where = '%s[%d]' % (prefix + 'nameserver_groups', index)
         if not isinstance(entry, dict) or 'name' not in entry:
             raise ValidationError(where, 'must be a dict with at least name and nameservers, got %r' % (entry,))
         unknown = sorted(set(entry) - set(known))
@@ -123,6 +121,70 @@ def nameserver_groups(raw):
         result.append({'name': name, 'nameservers': servers, 'domains': domains, 'search_domains': search,
                        'primary': primary, 'groups': groups})
     return result
+
+
+def held_addresses(addresses, field):
+    """``{host: [address]}`` from the role's addresses: a list, one address, or a plan with ``addresses``
+    (interface addresses such as ``10.88.0.5/24`` count as their address)."""
+    held = {}
+    for host, value in sorted((addresses or {}).items()):
+        if isinstance(value, dict):
+            value = value.get('addresses') or []
+        if isinstance(value, str):
+            value = [value]
+        where = '%s[%s]' % (field, host)
+        held[host] = [str(v.address('%s[%d]' % (where, i), str(item).split('/', 1)[0]))
+                      for i, item in enumerate(value or [])]
+    return held
+
+
+def plan(members, settings, addresses=None, inventory_groups=None, prefix='mesh_dns_'):
+    """What each member's dns_resolver call gets, from one rendering of the records.
+
+    ``settings``: ``domain``, ``records`` (extra), ``nameserver_groups``, ``resolvers`` (members that also answer on
+    their overlay addresses), ``stub_address`` (where each member's own resolver listens), ``upstream`` (None: what
+    each host's resolv.conf named), ``ledger`` (``{host: [address]}``: clients and members the run does not plan).
+    ``addresses`` (``{host: plan or addresses}``) wins over the ledger for its hosts.  Returns ``{'hosts': text,
+    'records': count, 'members': {host: {listen, forward, upstream, search_domains}}}``; errors name ``prefix`` +
+    the setting.
+    """
+    settings = dict(settings or {})
+    held = held_addresses(settings.get('ledger'), prefix + 'ipam_ledger')
+    held.update(held_addresses(addresses, prefix + 'addresses'))
+    allocations = {}
+    for host, found in held.items():
+        for index, address in enumerate(found):
+            allocations.setdefault(str(index), {})[host] = address
+    records = mesh_records(settings.get('domain'), allocations, settings.get('records'), prefix)
+    groups = nameserver_groups(settings.get('nameserver_groups'), prefix)
+    resolvers = _strings(prefix + 'resolvers', settings.get('resolvers'))
+    for index, name in enumerate(resolvers):
+        if name not in members:
+            raise ValidationError('%sresolvers[%d]' % (prefix, index), '%r is not a member of the mesh' % (name,))
+    stub = str(v.address(prefix + 'stub_address', str(settings.get('stub_address') or '')))
+    upstream = settings.get('upstream')
+    if upstream is not None:
+        upstream = [str(v.address('%supstream[%d]' % (prefix, i), str(s))) for i, s in enumerate(_strings(
+            prefix + 'upstream', upstream))]
+    inventory_groups = inventory_groups or {}
+    planned = {}
+    for member in members:
+        mine = [g for g in groups if _uses(member, g, inventory_groups)]
+        primary = [server for g in mine if g['primary'] for server in g['nameservers']]
+        search = []
+        for g in mine:
+            search += [d for d in g['search_domains'] if d not in search]
+        listen = [stub] + (held.get(member, []) if member in resolvers else [])
+        planned[member] = {'listen': listen, 'search_domains': search,
+                           'forward': [{'domains': g['domains'], 'nameservers': g['nameservers']}
+                                       for g in mine if not g['primary']],
+                           'upstream': primary or upstream}
+    return {'hosts': hosts_text(records), 'records': len(records), 'members': planned}
+
+
+def _uses(member, group, inventory_groups):
+    """A nameserver group serves the members of its inventory groups, or every member when it names none."""
+    return not group['groups'] or any(member in (inventory_groups.get(name) or []) for name in group['groups'])
 
 
 def _strings(field, value):

@@ -45,7 +45,7 @@ def validate(role, values):
 
 
 def test_every_role_is_checked():
-    assert ROLES == ['ipsec_site', 'nebula_mesh', 'vpn_firewall', 'wireguard_mesh']
+    assert ROLES == ['ipsec_site', 'mesh_dns', 'nebula_mesh', 'vpn_firewall', 'wireguard_mesh']
 
 
 @pytest.mark.parametrize('role', ROLES)

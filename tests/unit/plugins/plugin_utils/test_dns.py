@@ -82,3 +82,46 @@ def test_bad_nameserver_groups_name_the_field(entry, field):
         dns.nameserver_groups([entry])
     assert caught.value.field == field
     assert str(caught.value).startswith(field + ': ')
+
+
+PLANS = {'alpha': {'addresses': ['10.99.0.1/24', 'fd00:99::1/64']}, 'beta': {'addresses': ['10.99.0.2/24']}}
+
+
+def test_plan_renders_once_and_gives_each_member_its_resolver():
+    groups = [{'name': 'office', 'nameservers': ['10.1.2.3'], 'domains': ['corp.example'], 'groups': ['branch']},
+              {'name': 'all', 'nameservers': ['10.1.2.4'], 'domains': ['svc.example'], 'search_domains': ['svc.example']}]
+    found = dns.plan(['alpha', 'beta'], {'domain': 'mesh.example', 'stub_address': '127.0.88.53', 'resolvers': ['alpha'],
+                                         'nameserver_groups': groups, 'ledger': {'phone': ['10.99.0.9']}},
+                     PLANS, {'branch': ['beta']})
+    assert found['hosts'] == ('10.99.0.1 alpha.mesh.example\nfd00:99::1 alpha.mesh.example\n'
+                              '10.99.0.2 beta.mesh.example\n10.99.0.9 phone.mesh.example\n')
+    assert found['records'] == 4
+    alpha, beta = found['members']['alpha'], found['members']['beta']
+    assert alpha['listen'] == ['127.0.88.53', '10.99.0.1', 'fd00:99::1'] and beta['listen'] == ['127.0.88.53']
+    assert alpha['forward'] == [{'domains': ['svc.example'], 'nameservers': ['10.1.2.4']}]
+    assert beta['forward'][0] == {'domains': ['corp.example'], 'nameservers': ['10.1.2.3']} and len(beta['forward']) == 2
+    assert alpha['search_domains'] == ['svc.example'] and alpha['upstream'] is None
+
+
+def test_plan_primary_group_is_the_upstream():
+    found = dns.plan(['alpha'], {'domain': 'm.x', 'stub_address': '127.0.0.53', 'upstream': ['192.0.2.53'],
+                                 'nameserver_groups': [{'name': 'p', 'nameservers': ['10.9.9.9'], 'primary': True}]},
+                     PLANS)
+    assert found['members']['alpha']['upstream'] == ['10.9.9.9'] and found['members']['alpha']['forward'] == []
+
+
+@pytest.mark.parametrize('settings, field', [
+    ({'domain': 'mesh\nexample'}, 'mesh_dns_domain'),
+    ({'records': [{'name': 'alpha', 'address': '10.0.0.1'}]}, 'mesh_dns_records[0].name'),
+    ({'nameserver_groups': [{'name': 'g', 'nameservers': ['office'], 'domains': ['c.x']}]},
+     'mesh_dns_nameserver_groups[0].nameservers[0]'),
+    ({'nameserver_groups': [{'name': 'g', 'nameservers': ['10.0.0.1'], 'domains': ['c.x\nserver=1.1.1.1']}]},
+     'mesh_dns_nameserver_groups[0].domains[0]'),
+    ({'resolvers': ['gamma']}, 'mesh_dns_resolvers[0]'),
+    ({'stub_address': 'localhost'}, 'mesh_dns_stub_address'),
+    ({'upstream': ['8.8.8.8:53']}, 'mesh_dns_upstream[0]'),
+])
+def test_plan_refuses_naming_the_variable(settings, field):
+    with pytest.raises(ValidationError) as caught:
+        dns.plan(['alpha', 'beta'], dict({'domain': 'mesh.example', 'stub_address': '127.0.0.53'}, **settings), PLANS)
+    assert str(caught.value).startswith(field + ': ')

@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshforge.vpn contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Thin filter entry points over the overlay's names (plugin_utils/dns.py), for the role mesh_dns."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import dns
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam import ledger as ipam_ledger, storage as ipam_storage
+
+
+def _plan(members, settings, addresses, groups, variable_prefix):
+    settings = dict(settings or {})
+    if settings.get('ipam_ledger'):
+        # every host of the mesh's network in the ledger, clients included
+        try:
+            ledger = ipam_storage.load(settings['ipam_ledger'], missing_ok=bool(addresses))
+        except ValidationError as exc:
+            raise ValidationError(variable_prefix + 'ipam_ledger', str(exc))
+        network = v.name(variable_prefix + 'ipam_network', settings.get('ipam_network') or 'wg0')
+        settings['ledger'] = ipam_ledger.network_addresses(ledger, network)
+    return dns.plan(list(members or []), settings, dict(addresses or {}), dict(groups or {}), variable_prefix)
+
+
+def mesh_dns_plan(members, settings, addresses=None, groups=None, variable_prefix='mesh_dns_'):
+    try:
+        return _plan(members, settings, addresses, groups, variable_prefix)
+    except ValidationError as exc:
+        raise AnsibleFilterError('meshforge.vpn.mesh_dns_plan: %s' % exc)
+
+
+def mesh_dns_problem(members, settings, addresses=None, groups=None, variable_prefix='mesh_dns_'):
+    """The first problem, ``<variable>: <problem>``, or an empty string (for one ``fail`` task)."""
+    try:
+        _plan(members, settings, addresses, groups, variable_prefix)
+    except ValidationError as exc:
+        return str(exc)
+    return ''
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'mesh_dns_plan': mesh_dns_plan, 'mesh_dns_problem': mesh_dns_problem}
