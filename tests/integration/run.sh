@@ -23,7 +23,7 @@ export ANSIBLE_COLLECTIONS_PATH="$ROOT/.tmp/collections"
 if [ $# -gt 0 ]; then
     scenarios=("$@")
 else
-    scenarios=(full_mesh hub_spoke ipsec_site firewall mesh_ha partial nebula)
+    scenarios=(full_mesh hub_spoke ipsec_site firewall mesh_ha partial nebula dns)
 fi
 
 # shellcheck disable=SC2317  # called by the trap

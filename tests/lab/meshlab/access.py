@@ -126,6 +126,13 @@ def make_etc(st, h, hv):
         elif os.path.isfile(src):
             shutil.copy2(src, os.path.join(base, x))
     write_file(os.path.join(base, "hostname"), h + "\n")
+    # its own resolv.conf, starting as the machine's: a test that points a host at another resolver changes only it
+    try:
+        with open("/etc/resolv.conf") as f:
+            resolv = f.read()
+    except OSError:
+        resolv = ""
+    write_file(os.path.join(base, "resolv.conf"), resolv)
     write_file(os.path.join(base, "hosts"), hosts_file(st, h))
 
 
