@@ -5,9 +5,10 @@
 
 Pure functions, run on the controller.  A client is described in ``wireguard_mesh_clients``; it connects to one
 gateway member, which carries it as a peer without an endpoint, and every other member reaches it through that
-gateway (its addresses join the gateway's allowed IPs, as a routed subnet does).  A client with several gateways is a
-peer of each; the mesh routes it through the first not withdrawn, and it gets one file per gateway (``name``,
-``name-2``, ...) to switch to when its gateway fails.  The client gets a wg-quick file
+gateway (its addresses join the gateway's allowed IPs, as a routed subnet does).  A client with several gateways gets
+one file per gateway (``name``, ``name-2``, ...); the first gateway not withdrawn carries it, so when a gateway fails
+the operator withdraws it (``wireguard_mesh_routed_subnets_withdrawn``), one run moves the client's peer and route to
+the next, and the device switches to that gateway's file.  The client gets a wg-quick file
 (:func:`render_config`) that plain ``wg-quick up`` and the official apps accept.
 """
 

@@ -330,11 +330,6 @@ def plan_mesh(members, settings):
     own_text = dict((n, _sorted_text(own[n])) for n in nodes)
     # A standby gateway reaches its prefix itself: routing it into the interface would replace its LAN's route.
     local = dict((n, set() if nodes[n]['routed_subnets_withdrawn'] else set(nodes[n]['routed_subnets'])) for n in nodes)
-    # A client's fallback gateway carries the client itself: no other peer may hold the client's addresses there.
-    for client in clients:
-        for gateway in client['gateways']:
-            if gateway != client['active'] and not client['disabled']:
-                local[gateway] |= set(roaming.prefixes(client))
     ordered = sorted(nodes)
     shared = {}
     plans = {}
@@ -459,7 +454,9 @@ def _add_clients(plans, nodes, clients, network, network6, served):
     for client in clients:
         for index, gateway in enumerate(client['gateways']):
             plan = plans[gateway]
-            if not client['disabled']:
+            # only the active gateway carries the client: WireGuard gives an address to one peer, and a standby that
+            # held it would send its own traffic for the client to a peer the client is not connected to
+            if not client['disabled'] and gateway == client['active']:
                 plan['peers'] = plan['peers'] + [roaming.gateway_peer(client)]
                 plan['forwarding'] = True
             plan.setdefault('clients', []).append({
