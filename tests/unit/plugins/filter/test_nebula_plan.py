@@ -64,6 +64,7 @@ def test_ipam_request_has_a_pool_of_its_own_and_the_pins():
 
 @pytest.mark.parametrize('members, overrides, field', [
     (MEMBERS, {'network': 'fd42::/64'}, 'nebula_mesh_network'),
+    (MEMBERS, {'cert_duration': '0'}, 'nebula_mesh_cert_duration'),
     (MEMBERS, {'cert_duration': '1h', 'cert_renew_before': '2h'}, 'nebula_mesh_cert_renew_before'),
     (MEMBERS, {'cert_duration': 'a year'}, 'nebula_mesh_cert_duration'),
     (MEMBERS, {'network': '10.42.0.1/24'}, 'nebula_mesh_network'),
