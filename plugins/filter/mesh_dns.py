@@ -44,6 +44,11 @@ def mesh_dns_problem(members, settings, addresses=None, groups=None, variable_pr
     return ''
 
 
+def mesh_dns_view(getent_output, hosts):
+    """A member's view of the names (``getent ahosts`` output) against the records (the plan's hosts text)."""
+    return dns.view(getent_output, hosts)
+
+
 class FilterModule(object):
     def filters(self):
-        return {'mesh_dns_plan': mesh_dns_plan, 'mesh_dns_problem': mesh_dns_problem}
+        return {'mesh_dns_plan': mesh_dns_plan, 'mesh_dns_problem': mesh_dns_problem, 'mesh_dns_view': mesh_dns_view}

@@ -193,3 +193,21 @@ def _strings(field, value):
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError(field, 'must be a list of strings, got %r' % (value,))
     return value
+
+
+def view(getent_text, hosts):
+    """One member's view of the names: ``[{name, expected, got, ok}]`` for every name of the hosts text ``hosts``,
+    from what ``getent ahosts <name>...`` printed on the member (a block per name found, its first line naming it)."""
+    expected = {}
+    for line in hosts.splitlines():
+        address, name = line.split()[:2]
+        expected.setdefault(name, set()).add(str(ipaddress.ip_address(address)))
+    got, current = {}, None
+    for line in (getent_text or '').splitlines():
+        words = line.split()
+        if len(words) >= 3:
+            current = words[2].lower().rstrip('.')
+        if current and words:
+            got.setdefault(current, set()).add(str(ipaddress.ip_address(words[0])))
+    return [{'name': name, 'expected': sorted(expected[name]), 'got': sorted(got.get(name, ())),
+             'ok': got.get(name) == expected[name]} for name in sorted(expected)]

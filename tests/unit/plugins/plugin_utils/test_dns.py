@@ -125,3 +125,14 @@ def test_plan_refuses_naming_the_variable(settings, field):
     with pytest.raises(ValidationError) as caught:
         dns.plan(['alpha', 'beta'], dict({'domain': 'mesh.example', 'stub_address': '127.0.0.53'}, **settings), PLANS)
     assert str(caught.value).startswith(field + ': ')
+
+
+def test_view_compares_what_getent_says_with_the_records():
+    hosts = '10.99.0.1 alpha.mesh.example\nfd00:99::1 alpha.mesh.example\n10.99.0.2 beta.mesh.example\n10.99.0.3 gamma.mesh.example\n'
+    getent = ('fd00:99::1      STREAM alpha.mesh.example\nfd00:99::1      DGRAM  \nfd00:99::1      RAW    \n'
+              '10.99.0.1       STREAM \n10.99.0.1       DGRAM  \n10.99.0.1       RAW    \n'
+              '10.99.0.9       STREAM beta.mesh.example\n10.99.0.9       DGRAM  \n')
+    found = dns.view(getent, hosts)
+    assert [(v['name'], v['ok']) for v in found] == [('alpha.mesh.example', True), ('beta.mesh.example', False),
+                                                     ('gamma.mesh.example', False)]
+    assert found[1]['got'] == ['10.99.0.9'] and found[1]['expected'] == ['10.99.0.2'] and found[2]['got'] == []
