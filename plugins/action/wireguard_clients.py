@@ -33,6 +33,7 @@ ARGUMENT_SPEC = dict(
     psk_secret=dict(type='str', no_log=True),
     keys_dir=dict(type='path', required=True),
     output_dir=dict(type='path', required=True),
+    default_dns=dict(type='list', elements='str', default=[]),
 )
 SUFFIXES = ('.conf', '.png', '.txt')
 
@@ -103,9 +104,11 @@ class ActionModule(ControllerAction):
         """Each client's wg-quick file with its QR codes, rewritten only when the file's text changes; the files and
         key of a client with ``state: absent`` removed."""
         written, removed = [], []
+        default_dns = roaming.dns_entries('default_dns', args['default_dns'])
         for plan in args['plans'].values():
             for entry in plan.get('clients') or []:
                 client, gateway = entry['client'], entry['gateway']
+                client = dict(client, dns=client['dns'] or default_dns)
                 private = None
                 if client['generate_key']:
                     private = (files.read_text(os.path.join(args['keys_dir'], client['name'] + '.key')) or '').strip()

@@ -70,6 +70,13 @@ options:
     description: The directory of the clients' files (0700).
     type: path
     required: true
+  default_dns:
+    description:
+      - The C(DNS =) line of clients that name no C(dns) of their own - nameserver addresses and search domains, as
+        wg-quick takes them (for example the mesh's resolvers and its domain, see the meshforge.vpn.mesh_dns role).
+    type: list
+    elements: str
+    default: []
 requirements:
   - cryptography (X25519 key pairs)
   - segno (QR codes)

@@ -22,6 +22,7 @@ import re
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.dns import names
 
 FIELD = 'wireguard_mesh_clients'
 OPTIONS = ('name', 'gateway', 'public_key', 'generate_key', 'address', 'address6', 'allowed_ips', 'dns',
@@ -106,7 +107,7 @@ def normalize(raw, members):
             'address6': str(v.address(field + '.address6', entry['address6'])) if entry.get('address6') else None,
             'allowed_ips': [str(v.prefix('%s.allowed_ips[%d]' % (field, i), p))
                             for i, p in enumerate(_list(field + '.allowed_ips', entry.get('allowed_ips')))] or None,
-            'dns': [str(v.address('%s.dns[%d]' % (field, i), a)) for i, a in enumerate(_list(field + '.dns', entry.get('dns')))],
+            'dns': dns_entries(field + '.dns', _list(field + '.dns', entry.get('dns'))),
             'persistent_keepalive': v.integer(field + '.persistent_keepalive',
                                               DEFAULT_KEEPALIVE if entry.get('persistent_keepalive') is None
                                               else entry['persistent_keepalive'], 0, 65535),
@@ -119,6 +120,22 @@ def normalize(raw, members):
             raise v.ValidationError('%s[%s].name' % (FIELD, client['name']), 'is the name of the fallback file of '
                                     'client %s; give one of them another name' % files[client['name']])
     return clients
+
+
+def dns_entries(field, values):
+    """What a wg-quick ``DNS =`` line takes: nameserver addresses and search domains, each checked (no line break
+    or comma can reach the file)."""
+    found = []
+    for index, value in enumerate(values):
+        where = '%s[%d]' % (field, index)
+        try:
+            found.append(str(v.address(where, value)))
+        except v.ValidationError:
+            try:
+                found.append(names.domain(where, value))
+            except v.ValidationError:
+                raise v.ValidationError(where, '%r is neither an address nor a DNS name (a search domain)' % (value,))
+    return found
 
 
 def _gateways(field, value, members, state):

@@ -86,3 +86,16 @@ def test_a_fallback_gateway_gets_its_own_file_removed_when_the_client_loses_it(t
     assert done['removed'] == ['phone-2', 'phone-3'] and sorted(os.listdir(str(tmp_path / 'out'))) == [
         'phone.conf', 'phone.png', 'phone.txt']
     assert not present(single)['changed']
+
+
+def test_clients_without_dns_get_the_default_and_their_own_dns_wins(tmp_path):
+    own = {'name': 'phone', 'gateway': 'a', 'public_key': topology.placeholder_key('phone'), 'dns': ['10.0.0.53']}
+    bare = {'name': 'tab', 'gateway': 'a', 'public_key': topology.placeholder_key('tab')}
+    plans = topology.plan_mesh(members(['a', 'b']), dict(SETTINGS, clients=[own, bare], client_addresses={
+        'phone': {'wg0': '10.88.0.40'}, 'tab': {'wg0': '10.88.0.41'}}))
+    done = _run(args(tmp_path, 'present', [own, bare], plans, default_dns=['10.88.0.1', 'Mesh.Example.']), False, False)
+    assert done['written'] == ['phone', 'tab']
+    assert 'DNS = 10.0.0.53\n' in (tmp_path / 'out' / 'phone.conf').read_text()
+    assert 'DNS = 10.88.0.1, mesh.example\n' in (tmp_path / 'out' / 'tab.conf').read_text()
+    bad = _run(args(tmp_path, 'present', [bare], plans, default_dns=['mesh.example\nPostUp = x']), False, False)
+    assert bad['failed'] and 'default_dns[0]' in bad['msg'] and 'neither an address nor a DNS name' in bad['msg']
