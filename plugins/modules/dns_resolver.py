@@ -32,6 +32,14 @@ description:
     nameservers the original named (unless O(upstream) says otherwise). When O(resolv_conf) is turned off, or
     O(state=absent), the copy is written back byte for byte and removed. A C(/etc/resolv.conf) that is a symlink
     belongs to another program (systemd-resolved, resolvconf) and is refused.
+  - Where systemd-resolved runs (O(host_resolver)), O(resolv_conf=true) leaves C(/etc/resolv.conf) to it and sets
+    the VPN interface O(link) instead, with C(resolvectl) - its DNS servers are O(link_dns) (this host's addresses on
+    the link, where dnsmasq then answers too) and its routing domains C(~)O(domain), C(~) each match domain of
+    O(forward), and the O(search_domains); only those names go to the overlay. resolved forgets a link's settings
+    when the link goes, so they are also written as the drop-in
+    C(/etc/systemd/system/wg-quick@<link>.service.d/meshforge-dns-<name>.conf), whose C(ExecStartPost) lines set
+    them again after every start of the tunnel (a reboot included). Turning it off, or O(state=absent), removes the
+    drop-in and reverts the link (C(resolvectl revert)).
   - O(state=absent) stops the instance, removes its files and gives back C(/etc/resolv.conf).
 author:
   - meshforge developers (@meshforge)
@@ -109,6 +117,26 @@ options:
     description: Make the host resolve through this instance (see the description); requires O(port=53).
     type: bool
     default: false
+  link:
+    description:
+      - The VPN interface (a C(wg-quick@) one) that gets per-link DNS where systemd-resolved runs; without it the host
+        resolves through C(/etc/resolv.conf) only.
+    type: str
+  link_dns:
+    description:
+      - The link's DNS servers, this host's addresses on O(link) (dnsmasq answers on them too); resolved asks them
+        through the link, so a loopback address is refused.
+      - Omitted, the addresses of O(listen) that are not loopback ones.
+    type: list
+    elements: str
+  host_resolver:
+    description:
+      - How O(resolv_conf) makes the host resolve through this instance. V(resolved) sets O(link) in
+        systemd-resolved, V(resolv_conf) rewrites C(/etc/resolv.conf), V(auto) picks V(resolved) where O(link) is
+        given and systemd-resolved runs.
+    type: str
+    choices: [auto, resolv_conf, resolved]
+    default: auto
   manager:
     description: V(systemd) uses a unit, V(daemon) supervises dnsmasq itself, V(auto) picks by whether systemd runs.
     type: str
@@ -192,6 +220,15 @@ resolv_conf:
   description: What happened to C(/etc/resolv.conf), V(pointed), V(restored) or V(unchanged).
   returned: success
   type: str
+host_resolver:
+  description: How the host resolves through the instance, V(resolved), V(resolv_conf) or V(none).
+  returned: success
+  type: str
+link:
+  description: The link's settings in systemd-resolved, C(name), C(dns) and C(domains).
+  returned: success and the host resolves through systemd-resolved
+  type: dict
+  sample: {name: wg0, dns: [10.88.0.1], domains: ['~mesh.example']}
 upstream:
   description: The nameservers every other name goes to.
   returned: success and state is present
@@ -234,6 +271,9 @@ def main():
             upstream=dict(type='list', elements='str'),
             search_domains=dict(type='list', elements='str', default=[]),
             resolv_conf=dict(type='bool', default=False),
+            link=dict(type='str'),
+            link_dns=dict(type='list', elements='str'),
+            host_resolver=dict(type='str', choices=['auto', 'resolv_conf', 'resolved'], default='auto'),
             manager=dict(type='str', choices=['auto', 'systemd', 'daemon'], default='auto'),
             config_dir=dict(type='path', default=resolver.DEFAULT_CONFIG_DIR),
             run_dir=dict(type='path', default=resolver.DEFAULT_RUN_DIR),

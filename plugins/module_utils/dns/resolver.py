@@ -12,6 +12,13 @@ where systemd runs, and supervised (:mod:`..supervise`) where it does not.  A ch
 With ``resolv_conf``, /etc/resolv.conf is copied once to ``<config_dir>/resolv.conf.orig`` and rewritten in place
 (it is often a bind mount: containers, ``ip netns exec``) to name the first listen address; the rest of the world
 goes to the nameservers the original named.  Removing the instance writes the copy back and deletes it.
+
+Where systemd-resolved runs (``host_resolver``), /etc/resolv.conf belongs to it and is left alone: the VPN link
+(``link``) gets per-link DNS (``link_dns``, this host's addresses on the link, where dnsmasq then answers too) and
+the routing domains ``~<domain>`` and ``~<match domain>`` (plus the search domains), so only those names go to the
+overlay.  resolved forgets a link's settings when the link goes away, so they are persisted as a drop-in of the
+link's ``wg-quick@<link>.service`` whose ``ExecStartPost`` lines run ``resolvectl`` after every start of the tunnel
+(boot included); state absent removes the drop-in and reverts the link.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,6 +40,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.dns import names
 DEFAULT_CONFIG_DIR = '/etc/meshforge-dns'
 DEFAULT_RUN_DIR = '/run/meshforge-dns'
 UNIT_DIR = '/etc/systemd/system'
+DROPIN_DIR = '/etc/systemd/system'
 RESOLV_CONF = '/etc/resolv.conf'
 BACKUP = 'resolv.conf.orig'
 NAMES = ('dnsmasq',)
@@ -71,7 +79,15 @@ def normalize(params):
                 pid_file=os.path.join(want['run_dir'], want['name'] + '.pid'))
     want['unit_file'] = os.path.join(UNIT_DIR, want['unit'])
     want['resolv_conf'] = bool(params.get('resolv_conf')) and want['state'] == 'present'
+    want['link'] = params.get('link') and v.interface_name('link', params['link'])
+    want['host_resolver'] = params.get('host_resolver') or 'auto'
+    if want['host_resolver'] == 'resolved' and not want['link']:
+        raise v.ValidationError('host_resolver', 'resolved needs the VPN interface in link')
+    if want['link']:
+        want['dropin'] = os.path.join(DROPIN_DIR, 'wg-quick@%s.service.d' % want['link'],
+                                      'meshforge-dns-%s.conf' % want['name'])
     if want['state'] == 'absent':
+        want['resolved'] = False
         return want
     want['listen'] = _addresses('listen', params.get('listen'))
     if not want['listen']:
@@ -97,7 +113,43 @@ def normalize(params):
     want['search_domains'] = _domains('search_domains', params.get('search_domains'))
     want['upstream'] = (None if params.get('upstream') is None
                         else _addresses('upstream', params.get('upstream')))
+    link_dns = params.get('link_dns')
+    want['link_dns'] = (_addresses('link_dns', link_dns) if link_dns is not None
+                        else [a for a in want['listen'] if not ipaddress.ip_address(a).is_loopback])
+    want['link_domains'] = ['~' + want['domain']] + ['~' + d for e in forward for d in e['domains']] + \
+        list(want['search_domains'])
+    want['resolved'] = want['resolv_conf'] and bool(want['link']) and (
+        want['host_resolver'] == 'resolved' or (want['host_resolver'] == 'auto' and resolved_running()))
+    if want['resolved']:
+        if not want['link_dns'] or any(ipaddress.ip_address(a).is_loopback for a in want['link_dns']):
+            raise v.ValidationError('link_dns', 'systemd-resolved asks a link\'s DNS servers through the link: give '
+                                                'this host\'s addresses on %s, not loopback ones' % want['link'])
+        want['listen'] += [a for a in want['link_dns'] if a not in want['listen']]
+        want['resolv_conf'] = False
     return want
+
+
+def resolved_running():
+    """systemd-resolved answers here: systemd is init and its varlink socket is there."""
+    return supervise.systemd_booted() and os.path.exists('/run/systemd/resolve/io.systemd.Resolve')
+
+
+def render_dropin(want, resolvectl):
+    """The wg-quick@<link> drop-in that gives the link its DNS after every start; '-': a resolved that is down
+    never keeps the tunnel from coming up."""
+    return ''.join([
+        _header(want['name']), '[Service]\n',
+        'ExecStartPost=-%s dns %s %s\n' % (resolvectl, want['link'], ' '.join(want['link_dns'])),
+        'ExecStartPost=-%s domain %s %s\n' % (resolvectl, want['link'], ' '.join(want['link_domains']))])
+
+
+def link_values(text):
+    """The values ``resolvectl dns|domain <link>`` prints (``Link 5 (wg0): a b``), server names dropped."""
+    found = []
+    for line in (text or '').splitlines():
+        if '):' in line:
+            found += [w.split('#', 1)[0] for w in line.split('):', 1)[1].split()]
+    return found
 
 
 def resolv_nameservers(text):
@@ -225,12 +277,30 @@ class Resolver(engine.Resource):
         have = {'resolv': files.read_bytes(RESOLV_CONF), 'backup': files.read_bytes(want['backup']),
                 'dir_mode': files.file_mode(want['config_dir']),
                 'resolv_link': os.path.islink(RESOLV_CONF), 'binary': self.host.tool('dnsmasq', required=False)}
+        if want.get('resolved'):
+            have['link_dns'], have['link_domains'] = self.link_state(want)
+        elif want['link'] and files.read_text(want['dropin']) is not None:
+            have['link_dns'], have['link_domains'] = self.link_state(want)
         if want['manager'] == 'systemd':
             have['running'], have['enabled'] = supervise.unit_state(self.host, want['unit'])
         else:
             have['pid'] = supervise.read_pid(want['pid_file'])
             have['running'] = supervise.is_ours(have['pid'], NAMES, '--conf-file=%s' % want['conf'])
         return have
+
+    def link_state(self, want):
+        """The link's DNS servers and domains as resolved holds them; None when the link or resolved is not
+        there (the drop-in gives them when wg-quick brings the link up)."""
+        resolvectl = self.host.tool('resolvectl', required=False)
+        if resolvectl is None:
+            return None, None
+        found = []
+        for verb in ('dns', 'domain'):
+            rc, out, dummy = self.host.probe([resolvectl, verb, want['link']])
+            if rc:
+                return None, None
+            found.append(link_values(out))
+        return found[0], found[1]
 
     def original(self, have):
         return have['backup'] if have['backup'] is not None else have['resolv']
@@ -249,6 +319,8 @@ class Resolver(engine.Resource):
         found = {'conf': render_config(want, self.upstream(want, have)), 'hosts': want['hosts']}
         if want['manager'] == 'systemd':
             found['unit'] = render_unit(want, have['binary'] or '/usr/sbin/dnsmasq')
+        if want['resolved']:
+            found['dropin'] = render_dropin(want, self.host.tool('resolvectl', required=False) or '/usr/bin/resolvectl')
         return found
 
     def files(self, want, have):
@@ -257,6 +329,8 @@ class Resolver(engine.Resource):
                  engine.File(want['hosts_file'], desired.get('hosts'), 0o644, DIR_MODE)]
         if want['manager'] == 'systemd' or want['state'] == 'absent':
             found.append(engine.File(want['unit_file'], desired.get('unit'), 0o644, 0o755))
+        if want['link']:
+            found.append(engine.File(want['dropin'], desired.get('dropin'), 0o644, 0o755))
         if want['resolv_conf']:
             found.append(Bytes(want['backup'], self.original(have), 0o644, 0o755))
         elif self.restores(want, have):
@@ -272,11 +346,21 @@ class Resolver(engine.Resource):
                        for key, path in (('conf', want['conf']), ('hosts', want['hosts_file']),
                                          ('unit', want['unit_file'])) if key in desired)
         steps = {'start': False, 'restart': False, 'reload': False, 'daemon_reload': False, 'stop': False,
-                 'enable': False, 'point': None, 'restore': None, 'dir_mode': False}
+                 'enable': False, 'point': None, 'restore': None, 'dir_mode': False, 'link': None, 'revert': False}
+        if want['link']:
+            content = desired.get('dropin')
+            changed['dropin'] = files.read_text(want['dropin']) != content or \
+                (content is not None and files.file_mode(want['dropin']) != 0o644)
+            steps['daemon_reload'] = changed['dropin']
+        if want['resolved'] and have['link_dns'] is not None and \
+                (have['link_dns'] != want['link_dns'] or have['link_domains'] != want['link_domains']):
+            steps['link'] = (want['link_dns'], want['link_domains'])
+        elif not want['resolved'] and have.get('link_dns') is not None and changed.get('dropin'):
+            steps['revert'] = True
         if want['state'] == 'absent':
             steps['stop'] = have['running'] or bool(have.get('enabled'))
         else:
-            steps['daemon_reload'] = changed.get('unit', False)
+            steps['daemon_reload'] = changed.get('unit', False) or steps['daemon_reload']
             steps['start'] = not have['running']
             steps['enable'] = want['manager'] == 'systemd' and not have['enabled']
             steps['restart'] = have['running'] and (changed['conf'] or changed.get('unit', False))
@@ -295,6 +379,8 @@ class Resolver(engine.Resource):
     def check(self, want, have, steps):
         if have['binary'] is None and want['state'] == 'present' and (steps['start'] or steps['restart']):
             raise MissingTool('dnsmasq is not installed on the host (package dnsmasq-base)')
+        if want.get('resolved') and self.host.tool('resolvectl', required=False) is None:
+            raise MissingTool('resolvectl is not installed on the host (package systemd-resolved)')
         if steps['point'] is not None:
             if self.original(have) is None:
                 raise Refused('resolv_conf', '%s does not exist, so there is nothing to keep and give back' % RESOLV_CONF)
@@ -317,7 +403,19 @@ class Resolver(engine.Resource):
             result.update(self.apply_daemon(want, have, steps))
         if steps['point'] is not None:
             InPlace(RESOLV_CONF, steps['point']).write()
+        self.apply_link(want, steps)
         return result
+
+    def apply_link(self, want, steps):
+        """The link's DNS now (after dnsmasq answers on the link), or its own settings back."""
+        if steps['daemon_reload'] and want['manager'] != 'systemd':
+            self.host.run([self.host.tool('systemctl', package='systemd'), 'daemon-reload'])
+        resolvectl = self.host.tool('resolvectl', required=False) if steps['link'] or steps['revert'] else None
+        if steps['link']:
+            self.host.run([resolvectl, 'dns', want['link']] + steps['link'][0])
+            self.host.run([resolvectl, 'domain', want['link']] + steps['link'][1])
+        if steps['revert']:
+            self.host.run([resolvectl, 'revert', want['link']])
 
     def apply_systemd(self, want, have, steps):
         if steps['stop']:
@@ -365,7 +463,10 @@ class Resolver(engine.Resource):
                   'started': bool(steps['start']), 'restarted': bool(steps['restart']),
                   'reloaded': bool(steps['reload']), 'stopped': bool(steps['stop']),
                   'resolv_conf': 'pointed' if steps['point'] is not None else
-                  'restored' if steps['restore'] is not None else 'unchanged'}
+                  'restored' if steps['restore'] is not None else 'unchanged',
+                  'host_resolver': 'resolved' if want['resolved'] else 'resolv_conf' if want['resolv_conf'] else 'none'}
+        if want['resolved']:
+            result['link'] = {'name': want['link'], 'dns': want['link_dns'], 'domains': want['link_domains']}
         if want['state'] == 'present':
             result['upstream'] = self.upstream(want, have)
             result['records'] = len(want['hosts'].splitlines())
@@ -399,6 +500,10 @@ class Resolver(engine.Resource):
             found.append(('resolver pointed', '%s names %s' % (RESOLV_CONF, want['listen'][0])))
         if steps['restore'] is not None:
             found.append(('resolver restored', RESOLV_CONF))
+        if steps['link']:
+            found.append(('link DNS set', ' '.join([want['link']] + steps['link'][0] + steps['link'][1])))
+        if steps['revert']:
+            found.append(('link DNS reverted', want['link']))
         return found
 
 

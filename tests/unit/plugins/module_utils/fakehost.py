@@ -52,7 +52,7 @@ DEFAULT_METRIC = {4: 0, 6: 1024}
 WG_KINDS = ('wireguard', 'tun')
 """Links that ``wg`` talks to: the kernel's, and wireguard-go's TUN device."""
 STATE_KEYS = ('links', 'routes', 'rules', 'fib_tables', 'nft', 'enabled_units', 'active_units', 'genkey_count',
-              'daemon_reloads', 'processes')
+              'daemon_reloads', 'processes', 'resolved')
 """What a command may change: a check-mode run leaves all of it as it was."""
 
 
@@ -123,7 +123,8 @@ class FakeHost(CommandLog):
 
     def __init__(self, kernel_wireguard=True, systemd=False, dns=None):
         super(FakeHost, self).__init__()
-        self.tools = set(['ip', 'nft', 'wg', 'wireguard-go', 'systemctl', 'swanctl', 'nebula', 'ssh-keygen', 'dnsmasq'])
+        self.tools = set(['ip', 'nft', 'wg', 'wireguard-go', 'systemctl', 'swanctl', 'nebula', 'ssh-keygen', 'dnsmasq',
+                          'resolvectl'])
         self.kernel_wireguard = kernel_wireguard
         self.systemd = systemd
         self.dns = dict(dns or {})              # name -> address, for wg set's endpoints and the driver's checks
@@ -143,6 +144,7 @@ class FakeHost(CommandLog):
         self.netns = 'net:[4026531840]'         # this host's network namespace (others share the pid space)
         self.boot = []                          # commands run at boot (reboot), e.g. ['ip', '-batch', path]
         self.dir = self.dropins = None          # set by install()
+        self.resolved = None                    # systemd-resolved's per-link settings: link -> dns, domains
 
     def state(self):
         """Everything a command may change, in one canonical text."""
@@ -178,7 +180,27 @@ class FakeHost(CommandLog):
             return '--check' not in args and 'list' not in args
         if tool == 'systemctl':
             return words[0] not in ('is-enabled', 'is-active')
+        if tool == 'resolvectl':
+            return len(words) > 2 or words[0] == 'revert'
         return True
+
+    # ----------------------------------------------------------- resolvectl --
+    def cmd_resolvectl(self, args, data, environ):
+        """``resolvectl dns|domain LINK [VALUE...]`` and ``resolvectl revert LINK`` over ``self.resolved``."""
+        if self.resolved is None:
+            raise Fail(1, 'Failed to get global data: Could not activate remote peer \'org.freedesktop.resolve1\'\n')
+        verb, name, values = args[0], args[1], args[2:]
+        if name not in self.links:
+            raise Fail(1, 'Failed to resolve interface "%s": No such device\n' % name)
+        if verb == 'revert':
+            self.resolved.pop(name, None)
+            return '', ''
+        assert verb in ('dns', 'domain'), 'the fake resolvectl does not know %s' % verb
+        if values:
+            self.resolved.setdefault(name, {'dns': [], 'domain': []})[verb] = list(values)
+            return '', ''
+        held = self.resolved.get(name, {}).get(verb, [])
+        return 'Link %d (%s): %s\n' % (self.links[name]['index'], name, ' '.join(held)), ''
 
     def handshake(self, name, public_key, age, endpoint=None):
         """The peer did a handshake ``age`` seconds ago, from ``endpoint`` if given (roaming)."""
@@ -222,6 +244,8 @@ class FakeHost(CommandLog):
         self.routes = [r for r in self.routes if r['dev'] != name]
 
     def delete_link(self, name):
+        if self.resolved:
+            self.resolved.pop(name, None)     # resolved forgets a link that goes
         del self.links[name]
         self.routes = [r for r in self.routes if r['dev'] != name]
 
@@ -804,6 +828,19 @@ class FakeHost(CommandLog):
             if rc:
                 raise Fail(rc, err)
         del link['wg_quick']
+        self.exec_start_post('wg-quick@' + name)
+
+    def exec_start_post(self, unit):
+        """The ExecStartPost lines of the unit's drop-ins, in order ('-': a failure is ignored)."""
+        directory = os.path.join(self.dropins or '', unit + '.service.d')
+        for entry in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+            with open(os.path.join(directory, entry)) as handle:
+                lines = [line.strip().split('=', 1)[1] for line in handle if line.startswith('ExecStartPost=')]
+            for line in lines:
+                argv = shlex.split(line.lstrip('-'))
+                rc, dummy, err = self.dispatch(os.path.basename(argv[0]), argv[1:])
+                if rc and not line.startswith('-'):
+                    raise Fail(rc, err)
 
     @staticmethod
     def wg_quick_file(path):
@@ -1197,6 +1234,8 @@ def install(host, directory, monkeypatch):
     monkeypatch.setattr(dns_resolver, 'UNIT_DIR', os.path.join(directory, 'systemd-system'))
     monkeypatch.setattr(dns_resolver, 'RESOLV_CONF', os.path.join(directory, 'resolv.conf'))
     monkeypatch.setattr(dns_resolver, 'answers', host.answers)
+    monkeypatch.setattr(dns_resolver, 'DROPIN_DIR', host.dropins)
+    monkeypatch.setattr(dns_resolver, 'resolved_running', lambda: host.systemd and host.resolved is not None)
     return host
 
 

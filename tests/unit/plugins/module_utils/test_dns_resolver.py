@@ -36,7 +36,8 @@ def host(tmp_path, monkeypatch):
 def params(host, **overrides):
     base = {'name': 'mesh', 'state': 'present', 'listen': ['10.88.0.1'], 'port': 53, 'domain': 'mesh.example.',
             'hosts': HOSTS, 'forward': [], 'upstream': None, 'search_domains': [], 'resolv_conf': False,
-            'manager': 'auto', 'config_dir': os.path.join(host.top, 'etc'), 'run_dir': os.path.join(host.top, 'run')}
+            'manager': 'auto', 'link': None, 'link_dns': None, 'host_resolver': 'auto',
+            'config_dir': os.path.join(host.top, 'etc'), 'run_dir': os.path.join(host.top, 'run')}
     base.update(overrides)
     return base
 
@@ -173,6 +174,10 @@ def test_under_systemd_a_unit_reloaded_for_records_and_restarted_for_options(hos
     ({'upstream': ['8.8.8.8#53']}, 'upstream[0]'),
     ({'port': 5353, 'resolv_conf': True}, 'port'),
     ({'config_dir': 'etc'}, 'config_dir'),
+    ({'link': 'wg0\nExecStartPost=/bin/sh', 'resolv_conf': True}, 'link'),
+    ({'host_resolver': 'resolved', 'resolv_conf': True}, 'host_resolver'),
+    ({'link': 'wg0', 'host_resolver': 'resolved', 'resolv_conf': True, 'listen': ['127.0.88.53']}, 'link_dns'),
+    ({'link': 'wg0', 'host_resolver': 'resolved', 'resolv_conf': True, 'link_dns': ['10.88.0.1 ~evil']}, 'link_dns[0]'),
 ])
 def test_bad_input_is_refused_naming_the_field_before_anything_is_touched(host, overrides, field):
     with pytest.raises(ValidationError) as exc:
@@ -196,3 +201,46 @@ def test_a_closed_config_dir_is_opened_for_dnsmasq_which_drops_root(host):
     again = apply(host, upstream=[])
     assert again['reloaded'] and not again['restarted'] and os.stat(os.path.join(host.top, 'etc')).st_mode & 0o777 == 0o755
     assert not apply(host, upstream=[])['changed']
+
+
+RESOLVED = dict(listen=['127.0.88.53'], link='wg0', link_dns=['10.88.0.1'], resolv_conf=True, upstream=[],
+                forward=[{'domains': ['corp.example'], 'nameservers': ['10.1.2.3']}], search_domains=['mesh.example'])
+
+
+def test_where_resolved_runs_the_link_gets_the_domain_kept_across_restarts_and_removed_exactly(host):
+    host.systemd, host.resolved = True, {'eth0': {'dns': ['198.18.0.53'], 'domain': ['lab.example']}}
+    result = apply(host, **RESOLVED)
+    assert result['host_resolver'] == 'resolved' and result['resolv_conf'] == 'unchanged'
+    assert result['link'] == {'name': 'wg0', 'dns': ['10.88.0.1'], 'domains': ['~mesh.example', '~corp.example', 'mesh.example']}
+    assert host.resolved['wg0'] == {'dns': ['10.88.0.1'], 'domain': ['~mesh.example', '~corp.example', 'mesh.example']}
+    assert open(resolver.RESOLV_CONF, 'rb').read() == ORIGINAL
+    conf = open(result['config_file']).read().splitlines()
+    assert 'listen-address=127.0.88.53' in conf and 'listen-address=10.88.0.1' in conf
+    dropin = os.path.join(host.dropins, 'wg-quick@wg0.service.d', 'meshforge-dns-mesh.conf')
+    assert os.stat(dropin).st_mode & 0o777 == 0o644
+    assert 'ExecStartPost=-/usr/sbin/resolvectl dns wg0 10.88.0.1\n' in open(dropin).read()
+    assert not apply(host, **RESOLVED)['changed']
+    # the tunnel goes and comes back (a reboot too): resolved forgot the link, wg-quick's start gives it back
+    host.delete_link('wg0')
+    assert 'wg0' not in host.resolved
+    host.add_link('wg0', 'tun', addresses=['10.88.0.1/24'])
+    host.exec_start_post('wg-quick@wg0')
+    assert host.resolved['wg0']['domain'] == ['~mesh.example', '~corp.example', 'mesh.example']
+    assert not apply(host, **RESOLVED)['changed']
+    host.resolved['wg0']['dns'] = ['10.9.9.9']
+    fixed = apply(host, **RESOLVED)
+    assert fixed['changed'] and host.resolved['wg0']['dns'] == ['10.88.0.1'] and not fixed['restarted']
+    gone = apply(host, state='absent', link='wg0')
+    assert gone['changed'] and host.resolved == {'eth0': {'dns': ['198.18.0.53'], 'domain': ['lab.example']}}
+    assert not os.path.exists(dropin) and open(resolver.RESOLV_CONF, 'rb').read() == ORIGINAL
+    assert not apply(host, state='absent', link='wg0')['changed']
+
+
+def test_without_resolved_the_link_is_left_alone_and_resolv_conf_pointed(host):
+    host.systemd = True
+    result = apply(host, **RESOLVED)
+    assert result['host_resolver'] == 'resolv_conf' and result['resolv_conf'] == 'pointed' and host.resolved is None
+    assert not os.path.exists(os.path.join(host.dropins, 'wg-quick@wg0.service.d'))
+    assert not apply(host, **RESOLVED)['changed']
+    assert apply(host, state='absent', link='wg0')['resolv_conf'] == 'restored'
+    assert open(resolver.RESOLV_CONF, 'rb').read() == ORIGINAL
