@@ -11,6 +11,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import nebula_name
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_pki
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.controller_action import ControllerAction
@@ -18,7 +19,8 @@ from ansible_collections.meshforge.vpn.plugins.plugin_utils.controller_action im
 ARGUMENT_SPEC = dict(
     network=dict(type='str', required=True),
     name=dict(type='str', required=True),
-    address=dict(type='str', required=True),
+    address=dict(type='str'),
+    state=dict(type='str', choices=['present', 'absent'], default='present'),
     public_key=dict(type='str'),
     groups=dict(type='list', elements='str', default=[]),
     duration=dict(type='str', default='8760h'),
@@ -35,12 +37,22 @@ class ActionModule(ControllerAction):
         task_vars = task_vars or {}
         result, args = self.start(tmp, task_vars)
         try:
-            want = nebula_pki.validate(args, dry_run=self._task.check_mode)
+            if args['state'] == 'absent':
+                want = {'network': nebula_name('network', args['network']), 'name': nebula_name('name', args['name'])}
+            else:
+                want = nebula_pki.validate(args, dry_run=self._task.check_mode)
             directory = args['ca_dir'] or os.path.join(
                 str(task_vars.get('inventory_dir') or task_vars.get('playbook_dir') or os.getcwd()),
                 'nebula-ca', want['network'])
             v.plain_path('ca_dir', directory)
-            outcome = nebula_pki.ensure(nebula_pki.CA(directory), want, dry_run=self._task.check_mode)
+            ca = nebula_pki.CA(directory)
+            if args['state'] == 'absent':
+                removed = ca.forget(want['name'], dry_run=self._task.check_mode)
+                result.update(changed=removed, ca_dir=directory)
+                if self._task.diff and removed:
+                    result['diff'] = {'before': '%s: certificate\n' % want['name'], 'after': ''}
+                return result
+            outcome = nebula_pki.ensure(ca, want, dry_run=self._task.check_mode)
         except ValidationError as exc:
             result.update(failed=True, msg='meshforge.vpn.nebula_cert: %s' % exc)
             return result

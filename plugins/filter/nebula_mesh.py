@@ -16,14 +16,15 @@ MEMBER_KEYS = ('address', 'endpoint', 'listen_port', 'groups')
 
 
 def nebula_mesh_plan(names, hostvars, settings, allocation=None):
-    """``{'problem', 'network', 'pools', 'pins', 'plans'}``: the first problem (naming the role's variable, empty
-    when none), the address manager's request, and with ``allocation`` (the registered ipam result) every
+    """``{'problem', 'network', 'pools', 'pins', 'release', 'reenroll', 'plans'}``: the first problem (naming the
+    role's variable, empty when none), the address manager's request (``release``: the hosts leaving the network),
+    ``reenroll`` (the members getting a new key pair), and with ``allocation`` (the registered ipam result) every
     member's plan."""
     members = {}
     for name in names or []:
         published = hostvars[name].get('nebula_mesh__self') or {}
         members[name] = dict((key, published.get(key)) for key in MEMBER_KEYS)
-    result = {'problem': '', 'network': None, 'pools': {}, 'pins': {}, 'plans': {}}
+    result = {'problem': '', 'network': None, 'pools': {}, 'pins': {}, 'release': [], 'reenroll': [], 'plans': {}}
     try:
         result.update(nebula_plan.ipam_request(members, settings))
         if allocation is not None:

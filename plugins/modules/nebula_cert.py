@@ -30,9 +30,17 @@ options:
     type: str
     required: true
   address:
-    description: The host's IPv4 overlay address with the network's prefix length, such as V(10.42.0.2/24).
+    description:
+      - The host's IPv4 overlay address with the network's prefix length, such as V(10.42.0.2/24).
+      - Required with O(state=present).
     type: str
-    required: true
+  state:
+    description:
+      - V(present) signs the certificate when it is not current.
+      - V(absent) deletes the host's certificate from the CA directory (the host left the network); the CA stays.
+    type: str
+    choices: [present, absent]
+    default: present
   public_key:
     description:
       - The host's public key in PEM, as M(meshforge.vpn.nebula_key) returns it.
@@ -93,29 +101,35 @@ EXAMPLES = r'''
 RETURN = r'''
 ca_created:
   description: Whether the CA was made by this run (in check mode, would be).
-  returned: always
+  returned: with O(state=present)
   type: bool
 signed:
   description: Whether the certificate was signed by this run (in check mode, would be).
-  returned: always
+  returned: with O(state=present)
   type: bool
 certificate:
   description: The host's certificate in PEM. None in check mode when it would be signed.
-  returned: always
+  returned: with O(state=present)
   type: str
 ca_certificate:
   description: The CA's certificate in PEM (public). None in check mode when the certificate would be signed.
-  returned: always
+  returned: with O(state=present)
   type: str
 fingerprint:
   description: The certificate's fingerprint, as C(nebula-cert print) shows it.
-  returned: always
+  returned: with O(state=present)
   type: str
 not_after:
   description: When the certificate expires (UTC).
-  returned: always
+  returned: with O(state=present)
   type: str
   sample: "2027-12-05T17:01:46Z"
+replaced:
+  description:
+    - The fingerprint of the certificate a new signature replaced (a re-enrolment, a renewal, changed groups); none
+      when nothing was signed or there was no certificate before.
+  returned: with O(state=present)
+  type: str
 ca_dir:
   description: The CA directory on the controller.
   returned: always

@@ -118,6 +118,15 @@ class CA(object):
                 and details['issuer'] == ca_fingerprint
                 and not_after > now + datetime.timedelta(seconds=want.get('renew_before') or 0))
 
+    def forget(self, name, dry_run=False):
+        """Delete the host's certificate from the CA directory (it left the network): True when there was one."""
+        path = self.host_crt(name)
+        if not os.path.exists(path):
+            return False
+        if not dry_run:
+            os.unlink(path)
+        return True
+
     def sign(self, want):
         """``nebula-cert sign`` from the public key only; the certificate (public) is written 0644."""
         os.makedirs(os.path.join(self.dir, 'hosts'), 0o700, exist_ok=True)
@@ -135,13 +144,17 @@ class CA(object):
 
 def ensure(ca, want, dry_run, now=None):
     """Make the CA if it is missing and sign the host's certificate when it is not current.  Returns
-    ``{'ca_created', 'signed', 'certificate', 'ca_certificate', 'fingerprint', 'not_after'}`` (certificates only)."""
+    ``{'ca_created', 'signed', 'certificate', 'ca_certificate', 'fingerprint', 'not_after', 'replaced'}`` (certificates
+    only; ``replaced``: the fingerprint of the certificate a new signature replaces)."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     ca_created = not ca.exists()
     ca_fingerprint = None if ca_created else ca.describe(ca.crt)['fingerprint']
     signed = ca_created or not ca.current(want, ca_fingerprint, now)
     outcome = {'ca_created': ca_created, 'signed': signed, 'certificate': None, 'ca_certificate': None,
-               'fingerprint': None, 'not_after': None}
+               'fingerprint': None, 'not_after': None, 'replaced': None}
+    if signed and not ca_created:
+        former = ca.describe(ca.host_crt(want['name']))
+        outcome['replaced'] = former['fingerprint'] if former else None
     if dry_run and signed:
         return outcome
     if ca_created:

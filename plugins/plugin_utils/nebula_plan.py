@@ -5,7 +5,7 @@
 
 ``members`` maps each member to what its inventory says (``address`` pin, ``endpoint``, ``listen_port``,
 ``groups``); ``settings`` holds the network-wide values (``name``, ``network``, ``lighthouses``, ``relays``,
-``inventory_groups``, ``groups``, ``policies``, ``allow_icmp``).  :func:`check` refuses bad input naming the
+``inventory_groups``, ``groups``, ``policies``, ``allow_icmp``, ``remove``, ``remove_force``, ``reenroll``).  :func:`check` refuses bad input naming the
 role's variable; :func:`ipam_request` is what the address manager is asked; :func:`plan` gives each member its
 certificate (address, groups) and its nebula_config options: the lighthouses and relays with their underlay
 endpoints (``static_host_map``), and the firewall rules the vpn_firewall-style policies become.
@@ -27,6 +27,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils import validation as
 from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import nebula_name
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import policy as vpn_policy
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import removal
 
 PREFIX = 'nebula_mesh_'
 DEFAULT_PORT = 4242
@@ -82,6 +83,36 @@ def check(members, settings):
                                   % (item['address'], pins[item['address']]))
         if item['address']:
             pins[item['address']] = host
+    remove = removal.names(settings.get('remove'), _var('remove'))
+    force = settings.get('remove_force', False)
+    if not isinstance(force, bool):
+        raise ValidationError(_var('remove_force'), 'must be true or false')
+    still = [host for host in remove if host in found]
+    if still:
+        raise ValidationError(_var('remove'), '%s still in the network\'s group (%s); take %s out of it in the inventory '
+                              'first' % (', '.join(still), _var('group'), 'it' if len(still) == 1 else 'them'))
+    reenroll = removal.names(settings.get('reenroll'), _var('reenroll'))
+    strangers = [host for host in reenroll if host not in found]
+    if strangers:
+        raise ValidationError(_var('reenroll'), '%s %s not a member of the network (%s)'
+                              % (', '.join(strangers), 'is' if len(strangers) == 1 else 'are', _var('group')))
+    # a host leaving the network may still be listed in the lighthouse or relay group: it is dropped from both
+    roles, leaving = {}, []
+    for key in ('lighthouses', 'relays'):
+        field = _var('lighthouse_group' if key == 'lighthouses' else 'relay_group')
+        listed = sorted(set(_host_list(field, settings.get(key) or [])))
+        roles[key] = [host for host in listed if host not in remove]
+        for host in roles[key]:
+            if host not in found:
+                raise ValidationError(field, '%s is not a member of the network (%s)' % (host, _var('group')))
+        if key == 'lighthouses':
+            leaving = [host for host in listed if host in remove]
+    if not roles['lighthouses'] and not force:
+        if leaving:
+            raise ValidationError(_var('remove'), 'removing %s leaves the network without a lighthouse, so its members '
+                                  'cannot find each other; add a lighthouse first, or set %s'
+                                  % (', '.join(leaving), _var('remove_force')))
+        raise ValidationError(_var('lighthouse_group'), 'names no member: a Nebula network needs a lighthouse')
     # certificate groups: the inventory groups chosen, the named lists, each host's own
     for source, field in ((settings.get('inventory_groups') or {}, 'inventory_groups'),
                           (settings.get('groups') or {}, 'certificate_groups')):
@@ -99,15 +130,6 @@ def check(members, settings):
         item['groups'] = sorted(item['groups'])
         for group in item['groups']:
             groups.setdefault(group, []).append(host)
-    roles = {}
-    for key in ('lighthouses', 'relays'):
-        field = _var('lighthouse_group' if key == 'lighthouses' else 'relay_group')
-        roles[key] = sorted(set(_host_list(field, settings.get(key) or [])))
-        for host in roles[key]:
-            if host not in found:
-                raise ValidationError(field, '%s is not a member of the network (%s)' % (host, _var('group')))
-    if not roles['lighthouses']:
-        raise ValidationError(_var('lighthouse_group'), 'names no member: a Nebula network needs a lighthouse')
     policies = settings.get('policies') or []
     if not isinstance(policies, (list, tuple)):
         raise ValidationError(_var('policies'), 'must be a list')
@@ -131,7 +153,8 @@ def check(members, settings):
         raise ValidationError(_var('cert_renew_before'), 'must be shorter than %s (%ds), or every run signs again'
                               % (_var('cert_duration'), duration))
     return {'name': name, 'network': network, 'members': found, 'groups': groups, 'lighthouses': roles['lighthouses'],
-            'relays': roles['relays'], 'policies': normalized, 'allow_icmp': allow_icmp}
+            'relays': roles['relays'], 'policies': normalized, 'allow_icmp': allow_icmp, 'remove': remove,
+            'reenroll': reenroll}
 
 
 def pool_name(name):
@@ -139,10 +162,12 @@ def pool_name(name):
 
 
 def ipam_request(members, settings):
-    """``{'network', 'pools', 'pins'}`` for meshforge.vpn.ipam: one pool of its own in the shared ledger."""
+    """``{'network', 'pools', 'pins', 'release'}`` for meshforge.vpn.ipam: one pool of its own in the shared ledger;
+    the hosts of ``remove`` give their address back.  With it, ``reenroll``: the members whose key pair is made anew."""
     found = check(members, settings)
     pool = pool_name(found['name'])
-    return {'network': pool, 'pools': {pool: {'cidr': str(found['network']), 'network': pool}},
+    return {'network': pool, 'pools': {pool: {'cidr': str(found['network']), 'network': pool}}, 'release': found['remove'],
+            'reenroll': found['reenroll'],
             'pins': dict((host, {pool: item['address']}) for host, item in found['members'].items() if item['address'])}
 
 

@@ -19,18 +19,18 @@ from ansible_collections.meshforge.vpn.plugins.module_utils import validation as
 FIELD = 'wireguard_mesh_remove'
 
 
-def names(raw):
-    """The list of host names in ``raw``; raises ValidationError naming the variable."""
+def names(raw, field=FIELD):
+    """The list of host names in ``raw``; raises ValidationError naming the variable (``field``)."""
     if raw is None:
         return []
     if isinstance(raw, str):
         raw = [part.strip() for part in raw.split(',') if part.strip()]      # as the argument spec's list type does
     if not isinstance(raw, (list, tuple)):
-        raise v.ValidationError(FIELD, 'must be a list of inventory host names, got %r' % (raw,))
+        raise v.ValidationError(field, 'must be a list of inventory host names, got %r' % (raw,))
     found = []
     for index, name in enumerate(raw):
         if not isinstance(name, str) or not name.strip() or name != name.strip() or '\n' in name:
-            raise v.ValidationError('%s[%d]' % (FIELD, index), 'must be a host name, got %r' % (name,))
+            raise v.ValidationError('%s[%d]' % (field, index), 'must be a host name, got %r' % (name,))
         if name not in found:
             found.append(name)
     return found

@@ -67,10 +67,16 @@ def test_the_ca_is_made_once_and_certificates_are_signed_from_public_keys(tmp_pa
         assert not again['changed'] and again['fingerprint'] == done['fingerprint']
     regrouped = run(dict(args, groups=['web']), task_vars)
     assert regrouped['changed'] and not regrouped['ca_created'] and regrouped['fingerprint'] != done['fingerprint']
+    assert done['replaced'] is None and regrouped['replaced'] == done['fingerprint']
     assert describe(os.path.join(ca_dir, 'hosts', 'web1.crt'))['groups'] == ['web']
     rekeyed = run(dict(args, groups=['web'], public_key=public_key(tmp_path, 'new')), task_vars)
     assert rekeyed['changed'] and not rekeyed['ca_created']
     assert files.read_text(os.path.join(ca_dir, 'ca.key')) == ca_key
+    gone = {'network': 'mesh', 'name': 'web1', 'state': 'absent'}
+    predicted = run(gone, task_vars, check_mode=True, diff=True)
+    assert predicted['changed'] and os.path.exists(os.path.join(ca_dir, 'hosts', 'web1.crt'))
+    assert run(gone, task_vars)['changed'] and not os.path.exists(os.path.join(ca_dir, 'hosts', 'web1.crt'))
+    assert not run(gone, task_vars)['changed'] and os.path.exists(os.path.join(ca_dir, 'ca.key'))
 
 
 def test_an_expired_certificate_is_signed_again(tmp_path):

@@ -59,7 +59,24 @@ def test_ipam_request_has_a_pool_of_its_own_and_the_pins():
     members = dict(MEMBERS, lh1={'endpoint': '198.18.0.11', 'address': '10.42.0.1'})
     assert nebula_plan.ipam_request(members, settings()) == {
         'network': 'nebula-mesh', 'pools': {'nebula-mesh': {'cidr': '10.42.0.0/24', 'network': 'nebula-mesh'}},
-        'pins': {'lh1': {'nebula-mesh': '10.42.0.1'}}}
+        'pins': {'lh1': {'nebula-mesh': '10.42.0.1'}}, 'release': [], 'reenroll': []}
+
+
+def test_a_removed_host_releases_its_address_and_leaves_every_plan():
+    rest = dict((h, m) for h, m in MEMBERS.items() if h != 'app1')
+    assert nebula_plan.ipam_request(rest, settings(remove=['app1'], groups={}))['release'] == ['app1']
+    # a lighthouse and relay still listed in its groups while it leaves: dropped from them, another one remains
+    both = dict(rest, lh2={'endpoint': '198.18.0.15'})
+    plans = nebula_plan.plan(dict((h, m) for h, m in both.items() if h != 'lh1'),
+                             settings(lighthouses=['lh1', 'lh2'], relays=['lh1'], remove=['lh1'], groups={}),
+                             dict(ADDRESSES, lh2={'nebula-mesh': '10.42.0.5'}))
+    assert sorted(plans) == ['db1', 'lh2', 'web1'] and plans['web1']['relays'] == []
+    assert plans['web1']['lighthouses'] == ['10.42.0.5'] and plans['web1']['static_host_map'] == {
+        '10.42.0.5': ['198.18.0.15:4242']}
+    # the last lighthouse goes only with force; the network then has none
+    without = dict((h, m) for h, m in rest.items() if h != 'lh1')
+    forced = nebula_plan.plan(without, settings(remove=['lh1'], remove_force=True, groups={}), ADDRESSES)
+    assert forced['web1']['lighthouses'] == [] and forced['web1']['static_host_map'] == {}
 
 
 @pytest.mark.parametrize('members, overrides, field', [
@@ -72,6 +89,12 @@ def test_ipam_request_has_a_pool_of_its_own_and_the_pins():
     (MEMBERS, {'lighthouses': ['h9']}, 'nebula_mesh_lighthouse_group'),
     (MEMBERS, {'lighthouses': []}, 'nebula_mesh_lighthouse_group'),
     (MEMBERS, {'relays': ['h9']}, 'nebula_mesh_relay_group'),
+    (MEMBERS, {'remove': ['web1']}, 'nebula_mesh_remove'),
+    (MEMBERS, {'reenroll': ['h9']}, 'nebula_mesh_reenroll'),
+    (MEMBERS, {'remove': ['h9\nx']}, 'nebula_mesh_remove[0]'),
+    (MEMBERS, {'remove': {'x': 1}}, 'nebula_mesh_remove'),
+    (MEMBERS, {'remove': ['h9'], 'remove_force': 'yes'}, 'nebula_mesh_remove_force'),
+    (dict((h, m) for h, m in MEMBERS.items() if h != 'lh1'), {'remove': ['lh1']}, 'nebula_mesh_remove'),
     (MEMBERS, {'groups': {'bad group': ['web1']}}, 'nebula_mesh_certificate_groups.bad group'),
     (MEMBERS, {'groups': {'ok': ['h9']}}, 'nebula_mesh_certificate_groups.ok[0]'),
     (dict(MEMBERS, web1={'groups': ['web\nfirewall: x']}), {}, 'nebula_mesh_groups (host web1)[0]'),
@@ -88,6 +111,10 @@ def test_bad_input_names_the_variable(members, overrides, field):
     with pytest.raises(ValidationError) as exc:
         nebula_plan.ipam_request(members, settings(**overrides))
     assert exc.value.field == field
+
+
+def test_reenroll_names_members_only():
+    assert nebula_plan.ipam_request(MEMBERS, settings(reenroll='web1, db1'))['reenroll'] == ['web1', 'db1']
 
 
 def test_filter_returns_the_problem_instead_of_raising():
