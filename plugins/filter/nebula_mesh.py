@@ -1,13 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshforge.vpn contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The filter entry point of the Nebula planner (plugin_utils.nebula_plan)."""
+"""The filter entry points of the Nebula planner (plugin_utils.nebula_plan) and of its certificate report."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_plan
@@ -36,6 +39,37 @@ def nebula_mesh_plan(names, hostvars, settings, allocation=None):
     return result
 
 
+def nebula_mesh_certificates(status, now=None):
+    """Every answering member's certificate as a row ``{'member', 'name', 'groups', 'address', 'not_after',
+    'fingerprint', 'days_left'}``, the soonest to expire first; ``status`` maps each member to its nebula_info
+    result (what the nebula_status playbook collects); ``now`` (ISO 8601, UTC) defaults to the present."""
+    if not isinstance(status, Mapping):
+        raise AnsibleFilterError('nebula_mesh_certificates: expects a mapping of member to nebula_info result')
+    if now is None:
+        moment = datetime.datetime.now(datetime.timezone.utc)
+    else:
+        moment = _utc(now)
+    rows = []
+    for member in sorted(status):
+        cert = (status[member] or {}).get('certificate') or {}
+        if not cert:
+            continue
+        not_after = cert.get('not_after')
+        days = None if not not_after else int((_utc(not_after) - moment).total_seconds() // 86400)
+        rows.append({'member': member, 'name': cert.get('name'), 'groups': list(cert.get('groups') or []),
+                     'address': ','.join(cert.get('ips') or []), 'not_after': not_after,
+                     'fingerprint': cert.get('fingerprint'), 'days_left': days})
+    return sorted(rows, key=lambda row: (row['days_left'] is None, row['days_left'] or 0, row['member']))
+
+
+def _utc(value):
+    try:
+        moment = datetime.datetime.strptime(str(value).replace('Z', '+0000'), '%Y-%m-%dT%H:%M:%S%z')
+    except ValueError:
+        raise AnsibleFilterError('nebula_mesh_certificates: %r is not a time like 2027-12-05T17:01:46Z' % (value,))
+    return moment.astimezone(datetime.timezone.utc)
+
+
 class FilterModule(object):
     def filters(self):
-        return {'nebula_mesh_plan': nebula_mesh_plan}
+        return {'nebula_mesh_plan': nebula_mesh_plan, 'nebula_mesh_certificates': nebula_mesh_certificates}

@@ -10,7 +10,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.meshforge.vpn.plugins.filter.nebula_mesh import nebula_mesh_plan
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.meshforge.vpn.plugins.filter.nebula_mesh import nebula_mesh_certificates, nebula_mesh_plan
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_plan
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
@@ -123,3 +125,24 @@ def test_filter_returns_the_problem_instead_of_raising():
     assert found['problem'].startswith('nebula_mesh_lighthouse_group: h9 is not a member')
     found = nebula_mesh_plan(sorted(MEMBERS), hostvars, settings(), {'addresses': ADDRESSES, 'changed': False})
     assert found['problem'] == '' and found['plans']['db1']['address'] == '10.42.0.3/24'
+
+
+def test_certificate_report_rows_the_soonest_to_expire_first():
+    status = {
+        'web1': {'running': True, 'certificate': {'name': 'web1', 'ips': ['10.42.0.2/24'], 'groups': ['web'],
+                                                  'not_after': '2027-12-05T20:00:00Z', 'fingerprint': 'aa'}},
+        'db1': {'running': True, 'certificate': {'name': 'db1', 'ips': ['10.42.0.3/24'], 'groups': ['db'],
+                                                 'not_after': '2026-12-15T19:00:00Z', 'fingerprint': 'bb'}},
+        'app1': {'running': False, 'certificate': None}}
+    rows = nebula_mesh_certificates(status, '2026-12-05T20:00:00Z')
+    assert rows == [
+        {'member': 'db1', 'name': 'db1', 'groups': ['db'], 'address': '10.42.0.3/24', 'not_after': '2026-12-15T19:00:00Z',
+         'fingerprint': 'bb', 'days_left': 9},
+        {'member': 'web1', 'name': 'web1', 'groups': ['web'], 'address': '10.42.0.2/24', 'not_after': '2027-12-05T20:00:00Z',
+         'fingerprint': 'aa', 'days_left': 365}]
+    assert nebula_mesh_certificates(status, '2027-12-06T20:00:00Z')[1]['days_left'] == -1
+    assert nebula_mesh_certificates(status)[0]['member'] == 'db1'
+    with pytest.raises(AnsibleFilterError):
+        nebula_mesh_certificates(status, 'yesterday')
+    with pytest.raises(AnsibleFilterError):
+        nebula_mesh_certificates(['web1'])
