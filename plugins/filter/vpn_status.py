@@ -10,12 +10,12 @@ __metaclass__ = type
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import report, status_page
 
 
-def vpn_status_report(wireguard, ipsec=None, tunnels=None):
-    return report.vpn_status(wireguard, ipsec, report.tunnel_names(tunnels))
+def vpn_status_report(wireguard, ipsec=None, tunnels=None, dns=None):
+    return report.vpn_status(wireguard, ipsec, report.tunnel_names(tunnels), dns)
 
 
-def vpn_status_table(wireguard, ipsec=None, tunnels=None):
-    return report.vpn_table(wireguard, ipsec, report.tunnel_names(tunnels))
+def vpn_status_table(wireguard, ipsec=None, tunnels=None, dns=None):
+    return report.vpn_table(wireguard, ipsec, report.tunnel_names(tunnels), dns)
 
 
 def vpn_status_html(wireguard, ipsec=None, read_at='', tunnels=None):

@@ -193,7 +193,43 @@ def ipsec_status(info_by_host, expected=None):
 
 
 # The parts of one report of the whole VPN, in the order they are shown: (key in the document, title).
-PARTS = (('wireguard', 'WireGuard'), ('ipsec', 'IPsec'))
+PARTS = (('wireguard', 'WireGuard'), ('ipsec', 'IPsec'), ('dns', 'DNS'))
+
+
+def dns_status(views_by_host):
+    """Each member's view of the mesh's names (issue 14): ``views_by_host`` is ``{host: view}``, a view the
+    ``mesh_dns_view`` filter's list (``name``, ``expected``, ``got``, ``ok``) or None for a host that did not
+    answer.  ``hosts`` -> ``{status, right, names, wrong: [{name, expected, got}]}`` and a ``summary``."""
+    hosts, unreachable, wrong_hosts = {}, [], []
+    for host in sorted(views_by_host):
+        view = views_by_host[host]
+        if view is None:
+            unreachable.append(host)
+            hosts[host] = {'status': 'unreachable', 'right': 0, 'names': 0, 'wrong': []}
+            continue
+        wrong = [dict((k, entry[k]) for k in ('name', 'expected', 'got')) for entry in view if not entry['ok']]
+        if wrong:
+            wrong_hosts.append(host)
+        hosts[host] = {'status': 'wrong' if wrong else 'right', 'right': len(view) - len(wrong), 'names': len(view),
+                       'wrong': wrong}
+    right = len(hosts) - len(unreachable) - len(wrong_hosts)
+    text = '%d/%d members resolve every name right' % (right, len(hosts))
+    if wrong_hosts:
+        text += '; wrong on %s' % ', '.join(wrong_hosts)
+    if unreachable:
+        text += '; UNREACHABLE %s' % ', '.join(unreachable)
+    return {'hosts': hosts, 'summary': {'healthy': right == len(hosts), 'text': text}}
+
+
+def dns_table(views_by_host):
+    """One line per member (names right of all, the wrong ones with what they got), then the summary."""
+    status = dns_status(views_by_host)
+    rows = []
+    for host, found in sorted(status['hosts'].items()):
+        wrong = ', '.join('%s -> %s' % (w['name'], ' '.join(w['got']) or 'nothing') for w in found['wrong'])
+        rows.append([host, found['status'].upper() if found['status'] != 'right' else 'right',
+                     '%d/%d' % (found['right'], found['names']), wrong or '-'])
+    return _lines(['member', 'status', 'names right', 'wrong (got)'], rows) + [status['summary']['text']]
 
 
 def tunnel_names(tunnels):
@@ -203,15 +239,18 @@ def tunnel_names(tunnels):
     return [t.get('name') for t in tunnels if isinstance(t, Mapping)]
 
 
-def vpn_status(wireguard=None, ipsec=None, expected=None):
+def vpn_status(wireguard=None, ipsec=None, expected=None, dns=None):
     """One document of the whole VPN: ``wireguard`` (:func:`wireguard_status` of the members' ``wireguard_info``
     results) and ``ipsec`` (:func:`ipsec_status` of the sites' ``ipsec_info`` results), each only when it has a
-    host, and a ``summary`` whose ``text`` joins theirs and that is ``healthy`` when every part is."""
+    host, ``dns`` (:func:`dns_status` of the members' views of the names, with a mesh domain), and a ``summary``
+    whose ``text`` joins theirs and that is ``healthy`` when every part is."""
     status = {}
     if wireguard:
         status['wireguard'] = wireguard_status(wireguard)
     if ipsec:
         status['ipsec'] = ipsec_status(ipsec, expected)
+    if dns:
+        status['dns'] = dns_status(dns)
     texts = ['%s: %s' % (title, status[key]['summary']['text']) for key, title in PARTS if key in status]
     status['summary'] = {
         'healthy': bool(texts) and all(status[key]['summary']['healthy'] for key, _title in PARTS if key in status),
@@ -219,14 +258,16 @@ def vpn_status(wireguard=None, ipsec=None, expected=None):
     return status
 
 
-def vpn_table(wireguard=None, ipsec=None, expected=None):
+def vpn_table(wireguard=None, ipsec=None, expected=None, dns=None):
     """:func:`wireguard_table` and :func:`ipsec_table`, each under its title, then the summary of :func:`vpn_status`."""
     lines = []
     if wireguard:
         lines += ['== WireGuard'] + wireguard_table(wireguard) + ['']
     if ipsec:
         lines += ['== IPsec'] + ipsec_table(ipsec, expected) + ['']
-    return lines + [vpn_status(wireguard, ipsec, expected)['summary']['text']]
+    if dns:
+        lines += ['== DNS'] + dns_table(dns) + ['']
+    return lines + [vpn_status(wireguard, ipsec, expected, dns)['summary']['text']]
 
 
 IKE_KEYS = ('uniqueid', 'state', 'remote_host', 'remote_id', 'algorithms', 'rekey_time')

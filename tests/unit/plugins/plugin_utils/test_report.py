@@ -216,3 +216,20 @@ def test_clients_are_shown_connected_or_idle_and_never_fail_the_mesh():
     assert status['summary']['healthy'] and status['summary']['text'] == '2 of 2 peers connected, 1 of 2 clients'
     assert (status['summary']['clients_total'], status['summary']['clients_connected']) == (2, 1)
     assert any('client:laptop1' in line and 'connected' in line for line in wireguard_table(results))
+
+
+def test_dns_part_names_each_member_wrong_or_unreachable_and_fails_the_summary():
+    from ansible_collections.meshforge.vpn.plugins.plugin_utils.report import vpn_status, vpn_table
+    right = [{'name': 'a.mesh.example', 'expected': ['10.88.0.1'], 'got': ['10.88.0.1'], 'ok': True}]
+    wrong = right + [{'name': 'b.mesh.example', 'expected': ['10.88.0.2'], 'got': [], 'ok': False}]
+    status = vpn_status(None, None, None, {'a': right, 'b': right})
+    assert status['dns']['summary'] == {'healthy': True, 'text': '2/2 members resolve every name right'}
+    assert status['summary']['healthy'] and status['summary']['text'] == 'DNS: 2/2 members resolve every name right'
+    status = vpn_status(None, None, None, {'a': right, 'b': wrong, 'c': None})
+    assert status['dns']['hosts']['b'] == {'status': 'wrong', 'right': 1, 'names': 2, 'wrong': [
+        {'name': 'b.mesh.example', 'expected': ['10.88.0.2'], 'got': []}]}
+    assert status['dns']['hosts']['c']['status'] == 'unreachable' and not status['summary']['healthy']
+    assert status['dns']['summary']['text'] == '1/3 members resolve every name right; wrong on b; UNREACHABLE c'
+    lines = vpn_table(None, None, None, {'a': right, 'b': wrong})
+    assert lines[0] == '== DNS' and 'b.mesh.example -> nothing' in [l for l in lines if l.startswith('b ')][0]
+    assert vpn_status(None, None, None, {}) == vpn_status(None, None, None)
