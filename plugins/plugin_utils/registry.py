@@ -65,18 +65,20 @@ CHECKS = {
     'routed_subnets': _subnets,
     'route_metric': lambda field, value: v.integer(field, value, 0, 2 ** 32 - 1),
     'routed_subnets_withdrawn': _boolean,
-    # absent from entries written before exit nodes existed
-    'exit_node': lambda field, value: _boolean(field, bool(value) if value is None else value),
+    'exit_node': _boolean,
     'persistent_keepalive': lambda field, value: v.integer(field, value or 0, 0, 65535),
     'ansible_host': _optional(_text),
     'converged': _text,
 }
 
 
+ADDED_LATER = {'exit_node': False}
+"""Keys added after entries were first written, with the value an entry without them means."""
+
+
 def peer_value(entry, key):
-    """``entry[key]``, with the default of a key added after the entry was written (``exit_node``: false)."""
-    value = entry.get(key)
-    return bool(value) if key == 'exit_node' else value
+    """``entry[key]``, or the meaning of its absence for a key added after the entry was written."""
+    return entry.get(key, ADDED_LATER.get(key))
 
 
 def check_entry(field, raw):
@@ -89,7 +91,7 @@ def check_entry(field, raw):
     missing = sorted(k for k in ('public_key', 'listen_port', 'converged') if raw.get(k) in (None, ''))
     if missing:
         raise ValidationError(field, 'missing %s' % ', '.join(missing))
-    return dict((key, CHECKS[key]('%s.%s' % (field, key), raw.get(key))) for key in ENTRY_KEYS)
+    return dict((key, CHECKS[key]('%s.%s' % (field, key), peer_value(raw, key))) for key in ENTRY_KEYS)
 
 
 def from_data(data, source):
@@ -126,7 +128,7 @@ def members(registry, mesh):
 
 def planning_view(entry):
     """An entry as the planner takes a member's settings."""
-    return dict((key, copy.deepcopy(entry.get(key))) for key in ENTRY_KEYS if key != 'converged')
+    return dict((key, copy.deepcopy(peer_value(entry, key))) for key in ENTRY_KEYS if key != 'converged')
 
 
 def record(registry, mesh, entries, now):

@@ -407,13 +407,13 @@ def _place_clients(nodes, settings, network, network6, served, placeholder):
     pool4, pool6 = ipam_pools(settings)
     placed = roaming.place(clients, network, network6, settings['client_addresses'], pool4, pool6 if network6 else None)
     keys = settings.get('client_keys') or {}
+    withdrawn = set(n for n in nodes if nodes[n]['routed_subnets_withdrawn'])
     for client in placed:
         client['public_key'] = client['public_key'] or keys.get(client['name']) or (
             placeholder_key('client ' + client['name']) if placeholder else None)
         if not client['public_key']:
             raise v.ValidationError('%s[%s].public_key' % (roaming.FIELD, client['name']),
                                     'no key is known for the client')
-        withdrawn = set(n for n in nodes if nodes[n]['routed_subnets_withdrawn'])
         client['active'] = roaming.active_gateway(client, withdrawn)
         if not client['disabled']:
             served[client['active']] = served[client['active']] + roaming.prefixes(client)

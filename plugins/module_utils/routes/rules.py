@@ -67,19 +67,24 @@ def plan(want, have, owned):
             'add': [r for r, t in zip(want, wanted) if t not in live]}
 
 
+def _words(r):
+    """``ip rule``'s words for the rule itself, from its priority to its table."""
+    words = ['priority', str(r['priority'])]
+    if r['not']:
+        words.append('not')
+    if r['dst']:
+        words += ['to', r['dst']]
+    if r['fwmark']:
+        words += ['fwmark', r['fwmark']]
+    words += ['lookup', r['table']]
+    if r['suppress_prefixlen'] is not None:
+        words += ['suppress_prefixlength', str(r['suppress_prefixlen'])]
+    return words
+
+
 def rule_args(r, protocol):
     """The words after ``ip`` that add rule ``r`` (``-4 rule add ...``); :func:`delete_args` removes it."""
-    args = ['-%d' % r['family'], 'rule', 'add', 'priority', str(r['priority'])]
-    if r['not']:
-        args.append('not')
-    if r['dst']:
-        args += ['to', r['dst']]
-    if r['fwmark']:
-        args += ['fwmark', r['fwmark']]
-    args += ['lookup', r['table']]
-    if r['suppress_prefixlen'] is not None:
-        args += ['suppress_prefixlength', str(r['suppress_prefixlen'])]
-    return args + ['protocol', str(protocol)]
+    return ['-%d' % r['family'], 'rule', 'add'] + _words(r) + ['protocol', str(protocol)]
 
 
 def delete_args(r, protocol):
@@ -89,4 +94,4 @@ def delete_args(r, protocol):
 
 def describe(r):
     """``ip rule``'s own words for one rule, for results and audit records."""
-    return ' '.join(rule_args(r, 'x')[3:-2]) + (' (IPv%d)' % r['family'])
+    return '%s (IPv%d)' % (' '.join(_words(r)), r['family'])

@@ -116,3 +116,12 @@ def test_an_ipv6_endpoint_is_recorded_and_a_bad_one_refused():
     with pytest.raises(ValidationError) as info:
         registry.record(registry.empty(), 'wg0', {'h1': entry(endpoint='h1.example\nPublicKey = x:51820')}, NOW)
     assert 'endpoint' in info.value.field
+
+
+def test_an_entry_written_before_exit_nodes_reads_as_no_exit_node_and_is_not_a_change():
+    old = dict(entry(), converged=NOW)       # no exit_node key, as registries written before it have
+    loaded = registry.from_data({'version': 1, 'meshes': {'wg0': {'h1': old}}}, 'r.json')
+    assert loaded['meshes']['wg0']['h1']['exit_node'] is False
+    assert registry.record({'version': 1, 'meshes': {'wg0': {'h1': old}}}, 'wg0', {'h1': entry(exit_node=False)},
+                           NOW)[1] == []
+    assert registry.record(loaded, 'wg0', {'h1': entry(exit_node=True)}, NOW)[1] == ['h1']
