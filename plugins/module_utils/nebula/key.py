@@ -67,8 +67,10 @@ class Key(engine.Resource):
         if pub == path:
             raise v.ValidationError('public_key_path', 'must not be the private key file %s' % path)
         want = {'path': path, 'public_key_path': pub, 'state': params['state'], 'rotate': params['rotate']}
-        if want['state'] == 'present':
-            self.host.nebula_cert()     # missing_tools first, so a role can install nebula and try again
+        # missing_tools first, so a role can install nebula and try again; check mode predicts the key without it
+        # (the role's package task predicted the installation and installed nothing)
+        if want['state'] == 'present' and not self.module.check_mode:
+            self.host.nebula_cert()
         return want
 
     def have(self, want):

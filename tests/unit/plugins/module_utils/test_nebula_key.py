@@ -169,6 +169,14 @@ def test_without_nebula_cert(cert, tmp_path):
     assert listing(tmp_path) == []
 
 
+def test_check_mode_predicts_the_key_where_nebula_is_not_installed_yet(cert, tmp_path):
+    """The role's package task only predicts the installation in check mode: the key is predicted without the tool
+    (a fresh systemd container host, extensions/molecule/systemd)."""
+    cert.tools = set()
+    predicted, _module, changing = run(cert, params(tmp_path), check_mode=True)
+    assert predicted['changed'] and predicted['public_key'] is None and changing == [] and listing(tmp_path) == []
+
+
 def test_the_module_shell_end_to_end(cert, tmp_path, monkeypatch, capsys):
     """main() through a real AnsibleModule: check mode, the change, a second call, and fail_json naming the field;
     the private key is never in the output (runner.run_module also fails on a masked secret)."""
