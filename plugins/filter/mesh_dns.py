@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
@@ -18,6 +20,10 @@ from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam import ledger a
 def _plan(members, settings, addresses, groups, variable_prefix):
     settings = dict(settings or {})
     if settings.get('ipam_ledger'):
+        # check mode before the mesh's first run: no ledger yet, so no address to name; every member is pending
+        if settings.get('check_mode') and not addresses and not os.path.exists(settings['ipam_ledger']):
+            dns.domain(variable_prefix + 'domain', settings.get('domain'))
+            return {'hosts': '', 'records': 0, 'members': {}, 'pending': settings['ipam_ledger']}
         # every host of the mesh's network in the ledger, clients included
         try:
             ledger = ipam_storage.load(settings['ipam_ledger'], missing_ok=bool(addresses))

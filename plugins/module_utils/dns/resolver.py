@@ -395,6 +395,10 @@ class Resolver(engine.Resource):
         result = {}
         if want['state'] == 'present' and files.file_mode(want['config_dir']) != DIR_MODE:
             os.chmod(want['config_dir'], DIR_MODE)
+        if steps['daemon_reload'] and want['link'] and not self.desired_files(want, have).get('dropin'):
+            # a drop-in that goes must be gone before systemd reloads, or systemd keeps it (the engine removes
+            # files after apply when the state is absent)
+            files.remove(want['dropin'])
         if steps['restore'] is not None:
             InPlace(RESOLV_CONF, steps['restore']).write()
         if want['manager'] == 'systemd':

@@ -145,6 +145,7 @@ class FakeHost(CommandLog):
         self.boot = []                          # commands run at boot (reboot), e.g. ['ip', '-batch', path]
         self.dir = self.dropins = None          # set by install()
         self.resolved = None                    # systemd-resolved's per-link settings: link -> dns, domains
+        self.loaded_dropins = []                # the drop-ins systemd read at its last daemon-reload
 
     def state(self):
         """Everything a command may change, in one canonical text."""
@@ -715,6 +716,9 @@ class FakeHost(CommandLog):
                           "Failed to connect to bus: Host is down\n")
         if args == ['daemon-reload']:
             self.daemon_reloads += 1
+            # the drop-ins systemd holds from now on, as it read them at the reload
+            self.loaded_dropins = sorted(os.path.relpath(os.path.join(d, f), self.dropins)
+                                         for d, dummy, names in os.walk(self.dropins or '') for f in names)
             return '', ''
         units = [u[:-len('.service')] if u.endswith('.service') else u for u in rest]
         assert len(units) == 1, 'the fake systemctl takes one unit at a time'

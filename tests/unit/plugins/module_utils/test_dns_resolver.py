@@ -230,9 +230,12 @@ def test_where_resolved_runs_the_link_gets_the_domain_kept_across_restarts_and_r
     host.resolved['wg0']['dns'] = ['10.9.9.9']
     fixed = apply(host, **RESOLVED)
     assert fixed['changed'] and host.resolved['wg0']['dns'] == ['10.88.0.1'] and not fixed['restarted']
+    assert 'wg-quick@wg0.service.d/meshforge-dns-mesh.conf' in host.loaded_dropins
     gone = apply(host, state='absent', link='wg0')
     assert gone['changed'] and host.resolved == {'eth0': {'dns': ['198.18.0.53'], 'domain': ['lab.example']}}
     assert not os.path.exists(dropin) and open(resolver.RESOLV_CONF, 'rb').read() == ORIGINAL
+    # systemd reloaded after the drop-in was gone: it does not keep it (nor run it at the next start of wg0)
+    assert 'wg-quick@wg0.service.d/meshforge-dns-mesh.conf' not in host.loaded_dropins
     assert not apply(host, state='absent', link='wg0')['changed']
 
 
