@@ -17,7 +17,9 @@ description:
     YAML dumper after every value was checked, so that no value can add a key or a line to it; and, beside it, the
     host certificate C(<network>.crt) and the CA certificate C(<network>-ca.crt) (mode 0644, public).
   - Makes nebula run with it. Where systemd runs (O(manager=auto) finds C(/run/systemd/system)), enables and starts
-    the unit C(nebula@<network>). Where it does not (containers, network-namespace hosts), starts nebula in a session
+    the unit C(nebula@<network>), with the drop-in C(/etc/systemd/system/nebula@<network>.service.d/meshforge.conf)
+    that runs nebula itself as the unit's main process (Debian's launcher does not exec it, so the unit's SIGHUP would
+    kill the launcher and stop the network). Where it does not (containers, network-namespace hosts), starts nebula in a session
     of its own with its pid in O(run_dir)C(/nebula-<network>.pid) and its output in
     O(run_dir)C(/nebula-<network>.log), and starts it again when it died. A pid is taken for this network's nebula
     only when it is alive, runs nebula and shares this network namespace.

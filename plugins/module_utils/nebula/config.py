@@ -5,11 +5,16 @@
 
 The files are ``<config_dir>/<network>.yml`` (0600: it names the key file), the host certificate
 ``<network>.crt`` and the CA certificate ``<network>-ca.crt`` (0644, public).  The process is the unit
-``nebula@<network>`` where systemd runs (its launcher reads ``/etc/nebula/<network>.yml``), or nebula supervised
+``nebula@<network>`` where systemd runs (reading ``/etc/nebula/<network>.yml``), or nebula supervised
 by the module where it does not (pid file ``<run_dir>/nebula-<network>.pid``, started again when dead; the pid is
 ours only when alive, running nebula, in this network namespace).  A changed file sends SIGHUP (nebula reads its
 configuration and certificates again); a changed TUN device or listen socket, which nebula does not take on
 SIGHUP, restarts it.  The private key is never read: the files name it, nebula reads it.
+
+Debian's ``nebula@.service`` (1.6.1) starts nebula from a shell launcher that does not ``exec`` it, so its
+``ExecReload=kill -HUP $MAINPID`` kills the launcher and systemd stops the unit: a drop-in
+``nebula@<network>.service.d/meshforge.conf`` runs nebula itself as the main process, so that SIGHUP reaches it
+(found on the systemd container host; the first run where a launcher-started nebula runs restarts it once).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,6 +41,13 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.nebula import schema
 BINARY_NAMES = ('nebula',)
 START_TIMEOUT = 15.0
 HEADER = '# Managed by meshforge.vpn (nebula_config). Local changes are overwritten.\n'
+DROPIN_DIR = '/etc/systemd/system'
+
+
+def render_dropin(want):
+    """The unit's drop-in: nebula itself is the main process (ExecReload's SIGHUP reaches it)."""
+    return HEADER + '[Service]\nExecStart=\nExecStart=%s -config %s\n' % (want.get('nebula') or '/usr/bin/nebula',
+                                                                          want['config'])
 
 
 class NebulaError(ModuleError):
@@ -83,6 +95,7 @@ class Config(engine.Resource):
             raise v.ValidationError('config_dir', 'must be %s with systemd: nebula@.service reads its files there'
                                     % schema.DEFAULT_CONFIG_DIR)
         want['unit'] = 'nebula@%s.service' % want['network']
+        want['dropin'] = os.path.join(DROPIN_DIR, want['unit'] + '.d', 'meshforge.conf')
         want['pid_file'] = os.path.join(want['run_dir'], 'nebula-%s.pid' % want['network'])
         want['log_file'] = os.path.join(want['run_dir'], 'nebula-%s.log' % want['network'])
         return want
@@ -149,17 +162,25 @@ class Config(engine.Resource):
         if not present:
             found += [engine.File(path, None) for key in schema.sshd_paths(want['config_dir'], want['network']).values()
                       for path in (key, key + '.pub')]
+        if want['manager'] == 'systemd':
+            found.append(engine.File(want['dropin'], render_dropin(want) if present else None, 0o644, 0o755))
         return found
 
+    def dropin_pending(self, want):
+        return want['manager'] == 'systemd' and engine.File(
+            want['dropin'], render_dropin(want) if want['state'] == 'present' else None, 0o644).pending()
+
     def steps(self, want, have):
+        dropin = self.dropin_pending(want)
         if want['state'] == 'absent':
             return {'stop': have['running'], 'disable': want['manager'] == 'systemd' and have['enabled'],
-                    'pid_file': bool(have.get('pid_file'))}
+                    'pid_file': bool(have.get('pid_file')), 'daemon_reload': dropin}
         changed = any(item.pending() for item in self.files(want, have))
-        restart = have['running'] and changed and schema.restart_needed(have['settings'], want['settings'])
+        # a new drop-in: systemd reads it, and a running nebula (perhaps the launcher's) starts again under it
+        restart = have['running'] and changed and (dropin or schema.restart_needed(have['settings'], want['settings']))
         return {'start': not have['running'], 'restart': restart,
                 'reload': have['running'] and changed and not restart,
-                'enable': want['manager'] == 'systemd' and not have['enabled']}
+                'enable': want['manager'] == 'systemd' and not have['enabled'], 'daemon_reload': dropin}
 
     def check(self, want, have, steps):
         if want['state'] == 'present' and not self.module.check_mode:
@@ -172,9 +193,14 @@ class Config(engine.Resource):
 
     def apply(self, want, have, steps):
         if want['manager'] == 'systemd':
+            # the files (the drop-in too) are written or removed before this: systemd reads them at daemon-reload
+            if steps['daemon_reload'] and want['state'] == 'present':
+                self.host.run([self.host.tool('systemctl', package='systemd'), 'daemon-reload'])
             supervise.unit_commands(self.host, want['unit'], stop=steps.get('stop'), disable=steps.get('disable'),
                                     enable=steps.get('enable'), start=steps.get('start'),
                                     restart=steps.get('restart'), reload=steps.get('reload'))
+            if steps['daemon_reload'] and want['state'] == 'absent':
+                self.host.run([self.host.tool('systemctl', package='systemd'), 'daemon-reload'])
             return None
         if want['state'] == 'absent':
             if steps['stop']:

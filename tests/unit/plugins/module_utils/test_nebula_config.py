@@ -69,6 +69,7 @@ def lab(tmp_path, monkeypatch):
     directory.mkdir(parents=True)
     files.write_atomic(str(directory / 'mesh.key'), KEY, 0o600)
     monkeypatch.setattr(supervise, 'systemd_booted', lambda: False)
+    monkeypatch.setattr(config, 'DROPIN_DIR', str(tmp_path / 'etc' / 'systemd' / 'system'))
     return str(directory)
 
 
@@ -148,13 +149,23 @@ def test_systemd_unit_enabled_started_reloaded_and_stopped(lab, monkeypatch):
     result = check_then_run(host, params(lab))
     assert result['service'] == 'nebula@mesh.service' and result['started']
     assert 'nebula@mesh' in host.enabled_units and 'nebula@mesh' in host.active_units
+    # nebula itself is the unit's main process (Debian's launcher does not exec it, and its SIGHUP kills the unit)
+    dropin = os.path.join(config.DROPIN_DIR, 'nebula@mesh.service.d', 'meshforge.conf')
+    assert files.read_text(dropin).splitlines()[1:] == [
+        '[Service]', 'ExecStart=', 'ExecStart=/usr/sbin/nebula -config %s/mesh.yml' % lab]
+    assert os.stat(dropin).st_mode & 0o777 == 0o644 and host.daemon_reloads == 1
     assert not check_then_run(host, params(lab))['changed']
     assert check_then_run(host, params(lab, log_level='debug'))['reloaded'] and host.reloads == ['nebula@mesh']
     assert check_then_run(host, params(lab, log_level='debug', listen_port=4243))['restarted']
-    assert host.restarts == ['nebula@mesh']
+    assert host.restarts == ['nebula@mesh'] and host.daemon_reloads == 1
+    # a unit started by an earlier version (through the launcher): the drop-in comes, nebula starts again under it
+    os.remove(dropin)
+    again = check_then_run(host, params(lab, log_level='debug', listen_port=4243))
+    assert again['restarted'] and not again['reloaded'] and host.daemon_reloads == 2 and os.path.exists(dropin)
     gone = check_then_run(host, {'network': 'mesh', 'state': 'absent', 'config_dir': lab, 'key_path': None,
                                  'manager': 'auto', 'run_dir': '/run/x'})
     assert gone['stopped'] and not host.active_units and not host.enabled_units
+    assert not os.path.exists(dropin) and host.daemon_reloads == 3
 
 
 def test_systemd_wants_the_directory_its_unit_reads(lab, monkeypatch):
