@@ -59,10 +59,11 @@ class ActionModule(ControllerAction):
         except ValidationError as exc:
             result.update(failed=True, msg='meshforge.vpn.wireguard_registry: %s' % exc)
             return result
+        members = registry.members(after, mesh)
         # the last-converged stamps move on every run: bookkeeping, not a change of the mesh
         result.update(
             changed=bool(outcome['recorded']), path=path, existed=existed, recorded=outcome['recorded'],
-            members=registry.members(after, mesh),
+            members=members, cache_behind=registry.cache_behind(members, args['cached']),
             behind=registry.behind(outcome['merged'], after, mesh, set(args['outside'])) if args['state'] == 'present' else {})
         if self._task.diff and outcome['recorded']:
             result['diff'] = {'before_header': path, 'after_header': path,

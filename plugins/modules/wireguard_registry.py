@@ -130,6 +130,13 @@ behind:
     - Empty when nobody is behind.
   returned: always
   type: dict
+cache_behind:
+  description:
+    - Members whose entry in RV(members) differs from the one O(cached) gives for them, the C(converged) stamp left
+      out; the role writes only these to the fact cache.
+  returned: always
+  type: list
+  elements: str
 existed:
   description: Whether the file existed before this request. A new file while members already have keys means the
     controller's files are not kept between runs.

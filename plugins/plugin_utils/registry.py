@@ -192,6 +192,15 @@ def merge_cached(registry, mesh, cached):
     return new
 
 
+def cache_behind(members, cached):
+    """The names of ``members`` (``{member: entry}``) whose entry differs from the one ``cached`` (``{member: entry or
+    None}``, Ansible's fact cache) keeps for them, the last-converged stamp left out: the stamp alone is bookkeeping
+    (the file has it, and the newer entry wins when both are read), so only these are written to the fact cache."""
+    cached = cached or {}
+    return sorted(name for name, entry in members.items()
+                  if dict(entry, converged=None) != dict(cached.get(name) or {}, converged=None))
+
+
 def default_path(variables):
     """Where the registry is when no path is given: beside the inventory, else the playbook, else here."""
     return jsonstore.default_path(variables, REGISTRY_NAME)

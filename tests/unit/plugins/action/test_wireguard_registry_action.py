@@ -81,3 +81,17 @@ def test_a_secret_or_a_bad_value_never_enters_the_file(tmp_path):
     assert not os.path.exists(path)
     bad = run({'path': path, 'mesh': 'wg0', 'state': 'present', 'entries': {'h1': entry(endpoint='a\nb')}}, {})
     assert bad['failed'] and 'endpoint' in bad['msg'] and not os.path.exists(path)
+
+
+def test_cache_behind_names_the_entries_the_fact_cache_lacks_but_for_the_stamp(tmp_path):
+    path = str(tmp_path / 'r.json')
+    first = run({'path': path, 'mesh': 'wg0', 'state': 'present',
+                 'entries': {'h1': entry(), 'h2': entry(public_key=KEY2)}}, {})
+    # an empty fact cache (the first run, or the in-memory cache): every member is written to it
+    assert first['cache_behind'] == ['h1', 'h2']
+    cached = dict((name, dict(value, converged='2000-01-01T00:00:00Z')) for name, value in first['members'].items())
+    cached['h2']['listen_port'] = 51999
+    again = run({'path': path, 'mesh': 'wg0', 'state': 'present', 'cached': cached,
+                 'entries': {'h1': entry(), 'h2': entry(public_key=KEY2)}}, {})
+    # h1 differs only in its last-converged stamp; h2's cached port is not the registry's
+    assert again['cache_behind'] == ['h2']
