@@ -122,6 +122,12 @@ options:
       - The VPN interface (a C(wg-quick@) one) that gets per-link DNS where systemd-resolved runs; without it the host
         resolves through C(/etc/resolv.conf) only.
     type: str
+  link_default_route:
+    description:
+      - Where systemd-resolved runs, also give O(link) the routing domain C(~.), so that every name goes to this
+        instance (which sends the names outside O(domain) and O(forward) to O(upstream)); for a primary nameserver.
+    type: bool
+    default: false
   link_dns:
     description:
       - The link's DNS servers, this host's addresses on O(link) (dnsmasq answers on them too); resolved asks them
@@ -273,6 +279,7 @@ def main():
             resolv_conf=dict(type='bool', default=False),
             link=dict(type='str'),
             link_dns=dict(type='list', elements='str'),
+            link_default_route=dict(type='bool', default=False),
             host_resolver=dict(type='str', choices=['auto', 'resolv_conf', 'resolved'], default='auto'),
             manager=dict(type='str', choices=['auto', 'systemd', 'daemon'], default='auto'),
             config_dir=dict(type='path', default=resolver.DEFAULT_CONFIG_DIR),

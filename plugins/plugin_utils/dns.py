@@ -145,7 +145,7 @@ def plan(members, settings, addresses=None, inventory_groups=None, prefix='mesh_
     their overlay addresses), ``stub_address`` (where each member's own resolver listens), ``upstream`` (None: what
     each host's resolv.conf named), ``ledger`` (``{host: [address]}``: clients and members the run does not plan).
     ``addresses`` (``{host: plan or addresses}``) wins over the ledger for its hosts.  Returns ``{'hosts': text,
-    'records': count, 'members': {host: {listen, forward, upstream, search_domains, link_dns}}}``; errors name ``prefix`` +
+    'records': count, 'members': {host: {listen, forward, upstream, search_domains, link_dns, default_route}}}``; errors name ``prefix`` +
     the setting.
     """
     settings = dict(settings or {})
@@ -176,7 +176,9 @@ def plan(members, settings, addresses=None, inventory_groups=None, prefix='mesh_
             search += [d for d in g['search_domains'] if d not in search]
         listen = [stub] + (held.get(member, []) if member in resolvers else [])
         # link_dns: where systemd-resolved runs, the member's own addresses on the link are its link's DNS servers
+        # default_route: with a primary group, systemd-resolved sends every name to the link (~.), not only the domain
         planned[member] = {'listen': listen, 'search_domains': search, 'link_dns': held.get(member, []),
+                           'default_route': bool(primary),
                            'forward': [{'domains': g['domains'], 'nameservers': g['nameservers']}
                                        for g in mine if not g['primary']],
                            'upstream': primary or upstream}

@@ -118,6 +118,9 @@ def normalize(params):
                         else [a for a in want['listen'] if not ipaddress.ip_address(a).is_loopback])
     want['link_domains'] = ['~' + want['domain']] + ['~' + d for e in forward for d in e['domains']] + \
         list(want['search_domains'])
+    if params.get('link_default_route'):
+        # a primary nameserver: every name goes to the link (and from dnsmasq to the upstream), not only the domain
+        want['link_domains'].append('~.')
     want['resolved'] = want['resolv_conf'] and bool(want['link']) and (
         want['host_resolver'] == 'resolved' or (want['host_resolver'] == 'auto' and resolved_running()))
     if want['resolved']:

@@ -239,6 +239,25 @@ def test_where_resolved_runs_the_link_gets_the_domain_kept_across_restarts_and_r
     assert not apply(host, state='absent', link='wg0')['changed']
 
 
+def test_a_primary_nameserver_makes_the_link_the_default_route(host):
+    """link_default_route (a primary nameserver group): ~. after the domains, in resolved and in the drop-in, so every
+    name goes to dnsmasq and from there to the upstream; turned off again, the link has only the domains."""
+    host.systemd, host.resolved = True, {}
+    primary = dict(RESOLVED)
+    primary.update(upstream=['10.9.9.9'], link_default_route=True)
+    result = apply(host, **primary)
+    assert result['link']['domains'] == ['~mesh.example', '~corp.example', 'mesh.example', '~.']
+    assert host.resolved['wg0']['domain'] == ['~mesh.example', '~corp.example', 'mesh.example', '~.']
+    assert 'server=10.9.9.9' in open(result['config_file']).read().splitlines()
+    dropin = os.path.join(host.dropins, 'wg-quick@wg0.service.d', 'meshforge-dns-mesh.conf')
+    assert 'ExecStartPost=-/usr/sbin/resolvectl domain wg0 ~mesh.example ~corp.example mesh.example ~.\n' in open(dropin).read()
+    assert not apply(host, **primary)['changed']
+    split = dict(primary)
+    split['link_default_route'] = False
+    back = apply(host, **split)
+    assert back['changed'] and host.resolved['wg0']['domain'] == ['~mesh.example', '~corp.example', 'mesh.example']
+
+
 def test_without_resolved_the_link_is_left_alone_and_resolv_conf_pointed(host):
     host.systemd = True
     result = apply(host, **RESOLVED)

@@ -108,6 +108,12 @@ def test_plan_primary_group_is_the_upstream():
                                  'nameserver_groups': [{'name': 'p', 'nameservers': ['10.9.9.9'], 'primary': True}]},
                      PLANS)
     assert found['members']['alpha']['upstream'] == ['10.9.9.9'] and found['members']['alpha']['forward'] == []
+    # where systemd-resolved runs the member's link is then the default route (~.): every name reaches the primary
+    assert found['members']['alpha']['default_route'] is True
+    split = dns.plan(['alpha'], {'domain': 'm.x', 'stub_address': '127.0.0.53',
+                                 'nameserver_groups': [{'name': 'o', 'nameservers': ['10.9.9.9'], 'domains': ['c.x']}]},
+                     PLANS)
+    assert split['members']['alpha']['default_route'] is False
 
 
 @pytest.mark.parametrize('settings, field', [
