@@ -18,9 +18,10 @@ from ansible_collections.meshforge.vpn.plugins.plugin_utils.controller_action im
 
 ARGUMENT_SPEC = dict(
     network=dict(type='str', required=True),
-    name=dict(type='str', required=True),
+    name=dict(type='str'),
     address=dict(type='str'),
-    state=dict(type='str', choices=['present', 'absent'], default='present'),
+    state=dict(type='str', choices=['present', 'absent', 'revoked'], default='present'),
+    revoke=dict(type='list', elements='str', default=[]),
     public_key=dict(type='str'),
     groups=dict(type='list', elements='str', default=[]),
     duration=dict(type='str', default='8760h'),
@@ -37,15 +38,26 @@ class ActionModule(ControllerAction):
         task_vars = task_vars or {}
         result, args = self.start(tmp, task_vars)
         try:
-            if args['state'] == 'absent':
-                want = {'network': nebula_name('network', args['network']), 'name': nebula_name('name', args['name'])}
+            if args['state'] != 'present':
+                want = {'network': nebula_name('network', args['network'])}
+                if args['state'] == 'absent':
+                    want['name'] = nebula_name('name', args['name'])
             else:
+                nebula_name('name', args['name'])
                 want = nebula_pki.validate(args, dry_run=self._task.check_mode)
             directory = args['ca_dir'] or os.path.join(
                 str(task_vars.get('inventory_dir') or task_vars.get('playbook_dir') or os.getcwd()),
                 'nebula-ca', want['network'])
             v.plain_path('ca_dir', directory)
             ca = nebula_pki.CA(directory)
+            if args['state'] == 'revoked':
+                record, added = ca.revoke(args['revoke'] or [], dry_run=self._task.check_mode)
+                result.update(changed=bool(added), ca_dir=directory, revoked=record,
+                              blocklist=[item['fingerprint'] for item in record])
+                if self._task.diff and added:
+                    lines = ['revoked %s (%s)\n' % (item['fingerprint'], item['name'] or 'fingerprint') for item in added]
+                    result['diff'] = {'before': '', 'after': ''.join(lines)}
+                return result
             if args['state'] == 'absent':
                 removed = ca.forget(want['name'], dry_run=self._task.check_mode)
                 result.update(changed=removed, ca_dir=directory)

@@ -18,16 +18,22 @@ from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_plan
 MEMBER_KEYS = ('address', 'endpoint', 'listen_port', 'groups')
 
 
-def nebula_mesh_plan(names, hostvars, settings, allocation=None):
-    """``{'problem', 'network', 'pools', 'pins', 'release', 'reenroll', 'plans'}``: the first problem (naming the
-    role's variable, empty when none), the address manager's request (``release``: the hosts leaving the network),
-    ``reenroll`` (the members getting a new key pair), and with ``allocation`` (the registered ipam result) every
-    member's plan."""
+def nebula_mesh_plan(names, hostvars, settings, allocation=None, revoked=None):
+    """``{'problem', 'network', 'pools', 'pins', 'release', 'reenroll', 'revoke', 'revoked', 'plans'}``: the first
+    problem (naming the role's variable, empty when none), the address manager's request (``release``: the hosts
+    leaving the network), ``reenroll`` (the members getting a new key pair), ``revoke`` (this run's revocations, for
+    nebula_cert), ``revoked`` (the revoked members), and with ``allocation`` (the registered ipam result) every
+    member's plan but the revoked ones'; ``revoked`` (nebula_cert's state=revoked result) adds the record."""
     members = {}
     for name in names or []:
         published = hostvars[name].get('nebula_mesh__self') or {}
         members[name] = dict((key, published.get(key)) for key in MEMBER_KEYS)
-    result = {'problem': '', 'network': None, 'pools': {}, 'pins': {}, 'release': [], 'reenroll': [], 'plans': {}}
+    result = {'problem': '', 'network': None, 'pools': {}, 'pins': {}, 'release': [], 'reenroll': [], 'revoke': [],
+              'revoked': [], 'plans': {}}
+    if isinstance(revoked, Mapping):
+        record = revoked.get('revoked') or []
+        settings = dict(settings, revoked=[item.get('name') for item in record if item.get('name')],
+                        blocklist=[item.get('fingerprint') for item in record])
     try:
         result.update(nebula_plan.ipam_request(members, settings))
         if allocation is not None:

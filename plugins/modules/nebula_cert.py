@@ -26,9 +26,8 @@ options:
     type: str
     required: true
   name:
-    description: The certificate's name (the host's name in the network).
+    description: The certificate's name (the host's name in the network); required with O(state=present) or V(absent).
     type: str
-    required: true
   address:
     description:
       - The host's IPv4 overlay address with the network's prefix length, such as V(10.42.0.2/24).
@@ -37,10 +36,22 @@ options:
   state:
     description:
       - V(present) signs the certificate when it is not current.
-      - V(absent) deletes the host's certificate from the CA directory (the host left the network); the CA stays.
+      - V(absent) deletes the host's certificate from the CA directory (the host left the network); the CA stays,
+        and so do its revoked certificates' fingerprints (no longer under its name).
+      - V(revoked) adds the certificates of O(revoke) to the network's revocation record (C(revoked.json) in the CA
+        directory) and returns the whole record, to put in every member's C(pki.blocklist); with an empty O(revoke)
+        it only reads the record.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, revoked]
     default: present
+  revoke:
+    description:
+      - With O(state=revoked), member names (their current certificate in the CA directory is revoked) or certificate
+        fingerprints (64 hex digits). An entry already in the record is no change.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.4.0
   public_key:
     description:
       - The host's public key in PEM, as M(meshforge.vpn.nebula_key) returns it.
@@ -96,6 +107,13 @@ EXAMPLES = r'''
     groups: [web]
     public_key: "{{ nebula_host_key.public_key }}"
   register: nebula_host_cert
+
+- name: Revoke web2's current certificate and an old one by fingerprint; read the whole record
+  meshforge.vpn.nebula_cert:
+    network: mesh
+    state: revoked
+    revoke: [web2, c99d4e650533b92061b09918e838a5a0a6aaee21eed1d12fd937682865936c72]
+  register: nebula_revoked
 '''
 
 RETURN = r'''
@@ -130,6 +148,16 @@ replaced:
       when nothing was signed or there was no certificate before.
   returned: with O(state=present)
   type: str
+revoked:
+  description: The revocation record, C(fingerprint) and C(name) (none for a fingerprint given as such or whose host left).
+  returned: with O(state=revoked)
+  type: list
+  elements: dict
+blocklist:
+  description: Every revoked fingerprint, for C(pki.blocklist) (O(meshforge.vpn.nebula_config#module:blocklist)).
+  returned: with O(state=revoked)
+  type: list
+  elements: str
 ca_dir:
   description: The CA directory on the controller.
   returned: always

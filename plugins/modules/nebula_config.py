@@ -127,6 +127,14 @@ options:
     description: Rules for traffic from this host, as O(inbound). Not set, everything is allowed.
     type: list
     elements: dict
+  blocklist:
+    description:
+      - Certificate fingerprints (64 hex digits, as C(nebula-cert print) shows them) nebula refuses (C(pki.blocklist)).
+      - Tunnels open to a certificate on the list (nebula 1.6 keeps them after SIGHUP) are closed through nebula's
+        console after the reload, so O(sshd_port) must be set for that; a re-run finds none and changes nothing.
+    type: list
+    elements: str
+    default: []
   sshd_port:
     description:
       - A TCP port on C(127.0.0.1) for nebula's debug console, which M(meshforge.vpn.nebula_info) reads the live
@@ -213,6 +221,12 @@ stopped:
   description: Whether nebula was (or would be) stopped (O(state=absent)).
   returned: success
   type: bool
+closed:
+  description: The overlay addresses whose tunnels were (or would be) closed because their certificate is on O(blocklist).
+  returned: success
+  type: list
+  elements: str
+  sample: [10.42.0.4]
 pid:
   description: The supervised nebula's pid (daemon manager); None in check mode before it started.
   returned: success
@@ -260,6 +274,7 @@ ARGUMENTS = dict(
     manager=dict(type='str', choices=['auto', 'systemd', 'daemon'], default='auto'),
     run_dir=dict(type='path', default='/run/meshforge-vpn'),
     sshd_port=dict(type='int', default=0),
+    blocklist=dict(type='list', elements='str', default=[], no_log=False),
 )
 
 

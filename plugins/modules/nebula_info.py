@@ -71,8 +71,8 @@ certificate:
   type: dict
 tunnels:
   description:
-    - One entry per established tunnel, by overlay address - C(vpn_ip), C(name) and C(groups) (from the peer's
-      certificate), C(remote) (the underlay address in use; None when the tunnel goes through a relay), C(remote_addrs),
+    - One entry per established tunnel, by overlay address - C(vpn_ip), C(name), C(fingerprint) and C(groups) (from
+      the peer's certificate), C(remote) (the underlay address in use; None when the tunnel goes through a relay), C(remote_addrs),
       C(relayed), C(relays).
   returned: always
   type: list

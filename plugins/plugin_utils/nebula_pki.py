@@ -4,7 +4,13 @@
 """A Nebula network's CA on the controller: made once with ``nebula-cert ca`` in a 0700 directory beside the
 inventory (the key 0600, never sent anywhere), and host certificates signed there from the hosts' public keys only
 (``nebula-cert sign -in-pub``).  A certificate is signed again only when what it says (name, address, groups,
-public key, issuer) differs from what is asked, or it has expired."""
+public key, issuer) differs from what is asked, or it has expired.
+
+Revocation: ``revoked.json`` in the CA directory keeps every revoked certificate's fingerprint (and the member it was
+signed for, until that member is removed), so every later run puts them in each member's ``pki.blocklist``.  A
+member's certificates replaced before they expired (renewal, re-enrolment, new groups) stay valid, and peers keep the
+one they saw at the handshake, so ``hosts/<name>.replaced`` lists them (fingerprint, not-after) and revoking the
+member revokes those not yet expired too."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -22,7 +28,7 @@ import tempfile
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import nebula_name
+from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import FINGERPRINT_RE, nebula_name
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 
 PUBLIC_RE = re.compile(r'\A-----BEGIN NEBULA X25519 PUBLIC KEY-----\n([A-Za-z0-9+/]{43}=)\n'
@@ -111,21 +117,97 @@ class CA(object):
         if have is None or ca_fingerprint is None:
             return False
         details = have['details']
-        not_after = datetime.datetime.strptime(details['notAfter'], '%Y-%m-%dT%H:%M:%SZ').replace(
-            tzinfo=datetime.timezone.utc)
+        not_after = _time(details['notAfter'])
         return (details['name'] == want['name'] and details['ips'] == [want['address']]
                 and sorted(details['groups']) == want['groups'] and details['publicKey'] == want['public_key']
                 and details['issuer'] == ca_fingerprint
                 and not_after > now + datetime.timedelta(seconds=want.get('renew_before') or 0))
 
+    def replaced_path(self, name):
+        return os.path.join(self.dir, 'hosts', name + '.replaced')
+
+    def replaced(self, name):
+        """The member's earlier certificates, ``[{'fingerprint', 'not_after'}]``."""
+        text = files.read_text(self.replaced_path(name))
+        try:
+            return json.loads(text)['replaced'] if text else []
+        except (ValueError, KeyError, TypeError):
+            raise ValidationError('nebula_cert', '%s is not a list nebula_cert wrote; fix or remove it'
+                                  % self.replaced_path(name))
+
+    def remember(self, name, former, now):
+        """Add the replaced certificate ``former`` (nebula-cert print -json) to the member's list; the expired ones
+        are dropped from it."""
+        kept = [item for item in self.replaced(name) if _time(item['not_after']) > now]
+        kept.append({'fingerprint': former['fingerprint'], 'not_after': former['details']['notAfter']})
+        files.write_atomic(self.replaced_path(name), json.dumps({'replaced': kept}, indent=1, sort_keys=True) + '\n',
+                           0o644)
+
     def forget(self, name, dry_run=False):
-        """Delete the host's certificate from the CA directory (it left the network): True when there was one."""
+        """Delete the host's certificate from the CA directory (it left the network): True when there was one.  Its
+        revoked certificates stay revoked, no longer under its name (a new host of that name is not revoked)."""
         path = self.host_crt(name)
-        if not os.path.exists(path):
+        record = self.revoked()
+        named = [item for item in record if item['name'] == name]
+        if not os.path.exists(path) and not named:
             return False
         if not dry_run:
-            os.unlink(path)
+            if named:
+                self.write_revoked([dict(item, name=None) if item['name'] == name else item for item in record])
+            for stale in (path, self.replaced_path(name)):
+                if os.path.exists(stale):
+                    os.unlink(stale)
         return True
+
+    def revoked_path(self):
+        return os.path.join(self.dir, 'revoked.json')
+
+    def revoked(self):
+        """The record of revoked certificates: ``[{'fingerprint', 'name'}]`` (name None for a fingerprint given
+        as such, or whose member left)."""
+        text = files.read_text(self.revoked_path())
+        if not text:
+            return []
+        try:
+            record = json.loads(text)['revoked']
+            return [{'fingerprint': str(item['fingerprint']), 'name': item.get('name')} for item in record]
+        except (ValueError, KeyError, TypeError):
+            raise ValidationError('nebula_cert', '%s is not a revocation record nebula_cert wrote; fix or remove it'
+                                  % self.revoked_path())
+
+    def write_revoked(self, record):
+        record = sorted(record, key=lambda item: item['fingerprint'])
+        files.write_atomic(self.revoked_path(), json.dumps({'revoked': record}, indent=1, sort_keys=True) + '\n', 0o600)
+
+    def revoke(self, entries, dry_run=False, now=None):
+        """Add ``entries`` (member names: their current certificate and the replaced ones not yet expired; or
+        fingerprints) to the record.  Returns ``(record, added)``; an entry already there is no change."""
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        record = self.revoked()
+        known = dict((item['fingerprint'], item) for item in record)
+        added = []
+        for i, entry in enumerate(entries):
+            field = 'revoke[%d]' % i
+            if isinstance(entry, str) and FINGERPRINT_RE.match(entry.lower()):
+                items = [{'fingerprint': entry.lower(), 'name': None}]
+            else:
+                name = nebula_name(field, entry)
+                if any(item['name'] == name for item in record):
+                    continue
+                found = self.describe(self.host_crt(name))
+                if found is None:
+                    raise ValidationError(field, '%s has no certificate in %s to revoke' % (name, self.dir))
+                items = [{'fingerprint': found['fingerprint'], 'name': name}] + [
+                    {'fingerprint': item['fingerprint'], 'name': name} for item in self.replaced(name)
+                    if _time(item['not_after']) > now]
+            for item in items:
+                if item['fingerprint'] not in known:
+                    known[item['fingerprint']] = item
+                    added.append(item)
+        if added and not dry_run:
+            os.makedirs(self.dir, 0o700, exist_ok=True)
+            self.write_revoked(list(known.values()))
+        return sorted(known.values(), key=lambda item: item['fingerprint']), added
 
     def sign(self, want):
         """``nebula-cert sign`` from the public key only; the certificate (public) is written 0644."""
@@ -142,6 +224,11 @@ class CA(object):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _time(value):
+    """A time as nebula-cert prints it (UTC)."""
+    return datetime.datetime.strptime(value, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
+
+
 def ensure(ca, want, dry_run, now=None):
     """Make the CA if it is missing and sign the host's certificate when it is not current.  Returns
     ``{'ca_created', 'signed', 'certificate', 'ca_certificate', 'fingerprint', 'not_after', 'replaced'}`` (certificates
@@ -152,6 +239,7 @@ def ensure(ca, want, dry_run, now=None):
     signed = ca_created or not ca.current(want, ca_fingerprint, now)
     outcome = {'ca_created': ca_created, 'signed': signed, 'certificate': None, 'ca_certificate': None,
                'fingerprint': None, 'not_after': None, 'replaced': None}
+    former = None
     if signed and not ca_created:
         former = ca.describe(ca.host_crt(want['name']))
         outcome['replaced'] = former['fingerprint'] if former else None
@@ -161,6 +249,8 @@ def ensure(ca, want, dry_run, now=None):
         ca.create(want['network'], want['ca_duration'])
     if signed:
         ca.sign(want)
+        if former and _time(former['details']['notAfter']) > now:
+            ca.remember(want['name'], former, now)
     details = ca.describe(ca.host_crt(want['name']))
     outcome.update(certificate=files.read_text(ca.host_crt(want['name'])), ca_certificate=files.read_text(ca.crt),
                    fingerprint=details['fingerprint'], not_after=details['details']['notAfter'])

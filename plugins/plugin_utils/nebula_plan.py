@@ -5,7 +5,11 @@
 
 ``members`` maps each member to what its inventory says (``address`` pin, ``endpoint``, ``listen_port``,
 ``groups``); ``settings`` holds the network-wide values (``name``, ``network``, ``lighthouses``, ``relays``,
-``inventory_groups``, ``groups``, ``policies``, ``allow_icmp``, ``remove``, ``remove_force``, ``reenroll``).  :func:`check` refuses bad input naming the
+``inventory_groups``, ``groups``, ``policies``, ``allow_icmp``, ``remove``, ``remove_force``, ``reenroll``,
+``revoke``: this run's revocations, member names or fingerprints; ``revoked``: the members the CA directory's
+revocation record names; ``blocklist``: its fingerprints).  A revoked member keeps its address (released when it is
+removed) but is no one's peer: no plan of its own, no lighthouse, relay or static_host_map entry, and every plan's
+``blocklist`` refuses its certificate.  :func:`check` refuses bad input naming the
 role's variable; :func:`ipam_request` is what the address manager is asked; :func:`plan` gives each member its
 certificate (address, groups) and its nebula_config options: the lighthouses and relays with their underlay
 endpoints (``static_host_map``), and the firewall rules the vpn_firewall-style policies become.
@@ -24,7 +28,7 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import nebula_name
+from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import FINGERPRINT_RE, fingerprints, nebula_name
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import policy as vpn_policy
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import removal
@@ -96,22 +100,29 @@ def check(members, settings):
     if strangers:
         raise ValidationError(_var('reenroll'), '%s %s not a member of the network (%s)'
                               % (', '.join(strangers), 'is' if len(strangers) == 1 else 'are', _var('group')))
-    # a host leaving the network may still be listed in the lighthouse or relay group: it is dropped from both
+    revoke, revoked = _revocations(settings, found)
+    back = [host for host in reenroll if host in revoked]
+    if back:
+        raise ValidationError(_var('reenroll'), '%s %s revoked; a revoked member cannot be re-enrolled (remove it with '
+                              '%s, then add it anew)' % (', '.join(back), 'is' if len(back) == 1 else 'are', _var('remove')))
+    # a host leaving the network or revoked may still be listed in the lighthouse or relay group: dropped from both
     roles, leaving = {}, []
     for key in ('lighthouses', 'relays'):
         field = _var('lighthouse_group' if key == 'lighthouses' else 'relay_group')
         listed = sorted(set(_host_list(field, settings.get(key) or [])))
-        roles[key] = [host for host in listed if host not in remove]
+        roles[key] = [host for host in listed if host not in remove and host not in revoked]
         for host in roles[key]:
             if host not in found:
                 raise ValidationError(field, '%s is not a member of the network (%s)' % (host, _var('group')))
         if key == 'lighthouses':
-            leaving = [host for host in listed if host in remove]
+            leaving = [host for host in listed if host in remove or host in revoked]
     if not roles['lighthouses'] and not force:
         if leaving:
-            raise ValidationError(_var('remove'), 'removing %s leaves the network without a lighthouse, so its members '
-                                  'cannot find each other; add a lighthouse first, or set %s'
-                                  % (', '.join(leaving), _var('remove_force')))
+            revoking = set(leaving) & revoked
+            raise ValidationError(_var('revoke') if revoking else _var('remove'),
+                                  '%s %s leaves the network without a lighthouse, so its members cannot find each '
+                                  'other; add a lighthouse first, or set %s'
+                                  % ('revoking' if revoking else 'removing', ', '.join(leaving), _var('remove_force')))
         raise ValidationError(_var('lighthouse_group'), 'names no member: a Nebula network needs a lighthouse')
     # certificate groups: the inventory groups chosen, the named lists, each host's own
     for source, field in ((settings.get('inventory_groups') or {}, 'inventory_groups'),
@@ -154,7 +165,30 @@ def check(members, settings):
                               % (_var('cert_duration'), duration))
     return {'name': name, 'network': network, 'members': found, 'groups': groups, 'lighthouses': roles['lighthouses'],
             'relays': roles['relays'], 'policies': normalized, 'allow_icmp': allow_icmp, 'remove': remove,
-            'reenroll': reenroll}
+            'reenroll': reenroll, 'revoke': revoke, 'revoked': sorted(revoked),
+            'blocklist': fingerprints(_var('revoke'), settings.get('blocklist'))}
+
+
+def _revocations(settings, found):
+    """``(revoke, revoked)``: this run's entries checked (a member's name, or a certificate fingerprint for a
+    host that is not one), and the members revoked by them or by the record (``settings['revoked']``)."""
+    raw = settings.get('revoke') or []
+    if isinstance(raw, str) or not isinstance(raw, (list, tuple)):
+        raise ValidationError(_var('revoke'), 'must be a list of member names or certificate fingerprints')
+    revoke, revoked = [], set(host for host in settings.get('revoked') or [] if host in found)
+    for i, entry in enumerate(raw):
+        field = '%s[%d]' % (_var('revoke'), i)
+        if isinstance(entry, str) and FINGERPRINT_RE.match(entry.lower()):
+            entry = entry.lower()
+        elif nebula_name(field, entry) in found:
+            revoked.add(entry)
+        else:
+            raise ValidationError(field, '%s is not a member of the network (%s); revoke a former member\'s '
+                                  'certificate by its fingerprint (the nebula_status certificate report shows it)'
+                                  % (entry, _var('group')))
+        if entry not in revoke:
+            revoke.append(entry)
+    return revoke, revoked
 
 
 def pool_name(name):
@@ -167,7 +201,7 @@ def ipam_request(members, settings):
     found = check(members, settings)
     pool = pool_name(found['name'])
     return {'network': pool, 'pools': {pool: {'cidr': str(found['network']), 'network': pool}}, 'release': found['remove'],
-            'reenroll': found['reenroll'],
+            'reenroll': found['reenroll'], 'revoke': found['revoke'], 'revoked': found['revoked'],
             'pins': dict((host, {pool: item['address']}) for host, item in found['members'].items() if item['address'])}
 
 
@@ -186,7 +220,8 @@ def _rules(item):
 def plan(members, settings, addresses):
     """Each member's certificate and nebula_config options: ``{host: {'address': 'a.b.c.d/len', 'groups',
     'am_lighthouse', 'am_relay', 'lighthouses', 'relays', 'static_host_map', 'listen_port', 'inbound',
-    'outbound'}}``.  ``addresses`` is the ipam result's ``addresses`` (``{host: {pool: address}}``)."""
+    'outbound', 'blocklist'}}`` for every member not revoked.  ``addresses`` is the ipam result's ``addresses``
+    (``{host: {pool: address}}``)."""
     found = check(members, settings)
     pool = pool_name(found['name'])
     network = found['network']
@@ -198,8 +233,9 @@ def plan(members, settings, addresses):
         if ipaddress.ip_address(address) not in network:
             raise ValidationError(_host_field('address', host), '%s is outside the network %s' % (address, network))
         overlay[host] = address
-    hosts_of = dict(found['groups'], **{vpn_policy.ALL: sorted(found['members'])})
-    inbound = dict((host, []) for host in found['members'])
+    active = sorted(host for host in found['members'] if host not in found['revoked'])
+    hosts_of = dict(found['groups'], **{vpn_policy.ALL: active})
+    inbound = dict((host, []) for host in active)
     if not found['policies']:
         for host in inbound:
             inbound[host] = [dict(rule) for rule in ANY]
@@ -209,15 +245,16 @@ def plan(members, settings, addresses):
                 inbound[host].append({'port': 'any', 'proto': 'icmp', 'host': 'any'})
         for item in found['policies']:
             targets = set(h for g in item['destinations'] for h in hosts_of.get(g, []))
-            for host in targets:
+            for host in targets & set(active):
                 inbound[host].extend(_rules(item))
             if item['bidirectional']:
                 back = dict(item, sources=item['destinations'], destinations=item['sources'])
-                for host in set(h for g in item['sources'] for h in hosts_of.get(g, [])):
+                for host in set(h for g in item['sources'] for h in hosts_of.get(g, [])) & set(active):
                     inbound[host].extend(_rules(back))
     plans = {}
     public = sorted(set(found['lighthouses']) | set(found['relays']))
-    for host, item in found['members'].items():
+    for host in active:
+        item = found['members'][host]
         rules = []
         for rule in inbound[host]:
             if rule not in rules:
@@ -231,6 +268,6 @@ def plan(members, settings, addresses):
                                                                     found['members'][h]['listen_port'])])
                                     for h in public if h != host),
             'listen_port': item['listen_port'],
-            'inbound': rules, 'outbound': [dict(rule) for rule in ANY],
+            'inbound': rules, 'outbound': [dict(rule) for rule in ANY], 'blocklist': found['blocklist'],
         }
     return plans

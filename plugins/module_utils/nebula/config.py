@@ -15,6 +15,11 @@ Debian's ``nebula@.service`` (1.6.1) starts nebula from a shell launcher that do
 ``ExecReload=kill -HUP $MAINPID`` kills the launcher and systemd stops the unit: a drop-in
 ``nebula@<network>.service.d/meshforge.conf`` runs nebula itself as the main process, so that SIGHUP reaches it
 (found on the systemd container host; the first run where a launcher-started nebula runs restarts it once).
+
+``blocklist`` (certificate fingerprints, ``pki.blocklist``): nebula 1.6 refuses new handshakes with those
+certificates after SIGHUP but keeps the tunnels it has (measured: more than 60 s), so the tunnels whose certificate is
+on the list are read from nebula's console (``list-hostmap``) and closed there (``close-tunnel``) after the reload,
+again until none is left (the blocklisted peer re-handshakes until nebula has read the list).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,10 +41,11 @@ except ImportError as exc:     # older ansible-core without the module
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine, files, supervise
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError, require_library
-from ansible_collections.meshforge.vpn.plugins.module_utils.nebula import schema
+from ansible_collections.meshforge.vpn.plugins.module_utils.nebula import console, schema
 
 BINARY_NAMES = ('nebula',)
 START_TIMEOUT = 15.0
+CLOSE_TIMEOUT = 10.0
 HEADER = '# Managed by meshforge.vpn (nebula_config). Local changes are overwritten.\n'
 DROPIN_DIR = '/etc/systemd/system'
 
@@ -113,7 +119,28 @@ class Config(engine.Resource):
             if supervise.is_ours(pid, BINARY_NAMES):
                 have['pid'], have['running'] = pid, True
             have['pid_file'] = files.file_mode(want['pid_file']) is not None
+        have['blocked'] = self.blocked(want) if have['running'] and not have['sshd_keys_made'] else []
         return have
+
+    def console(self, want):
+        public = files.read_text(want['sshd']['host_key'] + '.pub') or ''
+        return console.Console(self.host, want['sshd'], 5, public)
+
+    def blocked(self, want, run=None):
+        """The overlay addresses of the tunnels whose certificate is on the blocklist (none without a blocklist, a
+        console, or an answer from it)."""
+        blocklist = set(((want.get('settings') or {}).get('pki') or {}).get('blocklist') or [])
+        if not blocklist or not want['sshd'] or want['state'] != 'present':
+            return []
+        if run is None:
+            with console.Session(self.console(want)) as run:
+                return self.blocked(want, run)
+        try:
+            entries = console.hostmap(run)
+        except (ModuleError, ValueError):
+            return []
+        return sorted(set(str(entry.get('vpnIp')) for entry in entries
+                          if (entry.get('cert') or {}).get('fingerprint') in blocklist))
 
     def sshd_keys(self, want, have):
         """The console's two key pairs (nebula's host key, the key nebula_info logs in with), made on the host with
@@ -180,7 +207,8 @@ class Config(engine.Resource):
         restart = have['running'] and changed and (dropin or schema.restart_needed(have['settings'], want['settings']))
         return {'start': not have['running'], 'restart': restart,
                 'reload': have['running'] and changed and not restart,
-                'enable': want['manager'] == 'systemd' and not have['enabled'], 'daemon_reload': dropin}
+                'enable': want['manager'] == 'systemd' and not have['enabled'], 'daemon_reload': dropin,
+                'close': [] if restart else have['blocked']}
 
     def check(self, want, have, steps):
         if want['state'] == 'present' and not self.module.check_mode:
@@ -192,6 +220,28 @@ class Config(engine.Resource):
                                     % (want['key_path'], have['key_mode']))
 
     def apply(self, want, have, steps):
+        extra = self.manage_process(want, have, steps)
+        if steps.get('close'):
+            extra = dict(extra or {}, closed=self.close(want, steps['close']))
+        return extra
+
+    def close(self, want, addresses):
+        """close-tunnel on nebula's console for each blocklisted peer, again while one is back (it handshook before
+        nebula read the blocklist), for up to CLOSE_TIMEOUT seconds."""
+        deadline = time.time() + CLOSE_TIMEOUT
+        with console.Session(self.console(want)) as run:
+            left = list(addresses)
+            while left:
+                for address in left:
+                    run('close-tunnel', address)
+                time.sleep(0.3)
+                left = self.blocked(want, run)
+                if left and time.time() > deadline:
+                    raise NebulaError('tunnels to %s (blocklisted) are still up %ds after close-tunnel'
+                                      % (', '.join(left), CLOSE_TIMEOUT))
+        return list(addresses)
+
+    def manage_process(self, want, have, steps):
         if want['manager'] == 'systemd':
             # the files (the drop-in too) are written or removed before this: systemd reads them at daemon-reload
             if steps['daemon_reload'] and want['state'] == 'present':
@@ -233,7 +283,8 @@ class Config(engine.Resource):
                   'certificate_path': want['cert_path'], 'ca_certificate_path': want['ca_path'],
                   'key_path': want['key_path'], 'pid': have['pid'],
                   'started': bool(steps.get('start')), 'restarted': bool(steps.get('restart')),
-                  'reloaded': bool(steps.get('reload')), 'stopped': bool(steps.get('stop'))}
+                  'reloaded': bool(steps.get('reload')), 'stopped': bool(steps.get('stop')),
+                  'closed': list(steps.get('close') or [])}
         if want['manager'] == 'systemd':
             result['service'] = want['unit']
         else:
@@ -247,8 +298,9 @@ class Config(engine.Resource):
                  'enable': 'unit enabled', 'stop': 'nebula stopped', 'disable': 'unit disabled'}
         detail = want['unit'] if want['manager'] == 'systemd' else want['pid_file']
         records = [('console keys created', want['sshd']['client_key'])] if have['sshd_keys_made'] else []
-        return records + [(names[step], detail) for step in ('stop', 'disable', 'enable', 'start', 'restart', 'reload')
-                          if steps.get(step)]
+        records += [(names[step], detail) for step in ('stop', 'disable', 'enable', 'start', 'restart', 'reload')
+                    if steps.get(step)]
+        return records + [('blocklisted tunnel closed', address) for address in steps.get('close') or []]
 
     def audit_object(self, want):
         return want['network']
@@ -261,6 +313,7 @@ class Config(engine.Resource):
         after += ''.join('# certificate %s: %s\n' % (path, 'removed' if want['state'] == 'absent' else 'written')
                          for path in certs)
         running = '# nebula: %s\n'
+        after += ''.join('# tunnel to %s (blocklisted): closed\n' % address for address in steps.get('close') or [])
         return {'before': (have['config'] or '') + running % ('running' if have['running'] else 'not running'),
                 'after': after + running % ('not running' if want['state'] == 'absent' else 'running'),
                 'before_header': want['config'], 'after_header': want['config']}

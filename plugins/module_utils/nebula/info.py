@@ -14,12 +14,10 @@ __metaclass__ = type
 
 import json
 import os
-import shutil
-import tempfile
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine, files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.module_utils.nebula import config, schema
+from ansible_collections.meshforge.vpn.plugins.module_utils.nebula import config, console, schema
 from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError, require_library
 
 
@@ -36,25 +34,23 @@ def tunnel(entry):
     relays = [address(item) for item in entry.get('currentRelaysToMe') or []]
     remote = address(entry['currentRemote']) if entry.get('currentRemote') else None
     return {'vpn_ip': entry.get('vpnIp'), 'name': details.get('name'),
+            'fingerprint': (entry.get('cert') or {}).get('fingerprint'),
             'groups': sorted(details.get('groups') or []), 'remote': remote,
             'remote_addrs': sorted(address(item) for item in entry.get('remoteAddrs') or []), 'relayed': remote is None,
             'relays': sorted(relays)}
 
 
-class Console(object):
-    """ssh to nebula's console: one command, its JSON output."""
-
-    def __init__(self, host, sshd, timeout):
-        self.host, self.sshd, self.timeout = host, sshd, timeout
-        self.ssh = host.tool('ssh', package='openssh-client')
-
-    def run(self, known_hosts, *command):
-        argv = [self.ssh, '-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
-                '-o', 'StrictHostKeyChecking=yes', '-o', 'UserKnownHostsFile=' + known_hosts,
-                '-o', 'ConnectTimeout=%d' % self.timeout, '-o', 'LogLevel=ERROR', '-i', self.sshd['client_key'],
-                '-p', str(self.sshd['port']), '%s@%s' % (schema.SSHD_USER, schema.SSHD_LISTEN)] + list(command)
-        rc, out, err = self.host.probe(argv)
-        return rc, out, err
+def console_for(host, config_dir, network, settings, timeout):
+    """The console of a nebula_config file's settings: ``(Console, host public key)``; ModuleError when it is off."""
+    listen = (settings.get('sshd') or {}).get('listen') or ''
+    if not (settings.get('sshd') or {}).get('enabled') or not listen.startswith(schema.SSHD_LISTEN + ':'):
+        raise ModuleError('network: nebula_config did not turn on the console of %s (set sshd_port, as the '
+                          'nebula_mesh role does with nebula_mesh_sshd_port)' % network)
+    sshd = dict(schema.sshd_paths(config_dir, network), port=int(listen.rsplit(':', 1)[1]))
+    host_public = files.read_text(sshd['host_key'] + '.pub')
+    if not host_public:
+        raise ModuleError('network: %s.pub is missing; run nebula_config again' % sshd['host_key'])
+    return console.Console(host, sshd, timeout, host_public)
 
 
 def read_info(module, host=None):
@@ -72,23 +68,12 @@ def read_info(module, host=None):
     if settings is None:
         result['msg'] = '%s does not exist (or is not a nebula_config file)' % path
         return result
-    listen = (settings.get('sshd') or {}).get('listen') or ''
-    if not (settings.get('sshd') or {}).get('enabled') or not listen.startswith(schema.SSHD_LISTEN + ':'):
-        raise ModuleError('network: nebula_config did not turn on the console of %s (set sshd_port, as the '
-                          'nebula_mesh role does with nebula_mesh_sshd_port)' % network)
-    sshd = dict(schema.sshd_paths(config_dir, network), port=int(listen.rsplit(':', 1)[1]))
-    host_public = files.read_text(sshd['host_key'] + '.pub')
-    if not host_public:
-        raise ModuleError('network: %s.pub is missing; run nebula_config again' % sshd['host_key'])
-    console = Console(host, sshd, timeout)
-    tmp = tempfile.mkdtemp(prefix='.nebula-info-')
-    try:
-        known_hosts = os.path.join(tmp, 'known_hosts')
-        files.write_atomic(known_hosts, '[%s]:%d %s\n' % (schema.SSHD_LISTEN, sshd['port'],
-                                                          ' '.join(host_public.split()[:2])), 0o600)
-        rc, out, err = console.run(known_hosts, 'print-cert', '-json')
+    found = console_for(host, config_dir, network, settings, timeout)
+    with console.Session(found) as run:
+        rc, out, err = run('print-cert', '-json')
         if rc != 0:
-            result['msg'] = 'nebula does not answer on %s:%d: %s' % (schema.SSHD_LISTEN, sshd['port'], (err or out).strip())
+            result['msg'] = 'nebula does not answer on %s:%d: %s' % (schema.SSHD_LISTEN, found.sshd['port'],
+                                                                     (err or out).strip())
             return result
         cert = json.loads(out)
         details = cert.get('details') or {}
@@ -97,11 +82,5 @@ def read_info(module, host=None):
                                  'groups': sorted(details.get('groups') or []), 'not_after': details.get('notAfter'),
                                  'fingerprint': cert.get('fingerprint')}
         for key, command in (('tunnels', 'list-hostmap'), ('pending', 'list-pending-hostmap')):
-            rc, out, err = console.run(known_hosts, command, '-json')
-            if rc != 0:
-                raise ModuleError('%s failed on nebula\'s console: %s' % (command, (err or out).strip()))
-            result[key] = sorted((tunnel(entry) for entry in json.loads(out or '[]')),
-                                 key=lambda item: str(item['vpn_ip']))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            result[key] = sorted((tunnel(entry) for entry in console.hostmap(run, command)), key=lambda item: str(item['vpn_ip']))
     return result

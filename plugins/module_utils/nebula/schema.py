@@ -21,6 +21,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.validation import Va
 NAME_RE = re.compile(r'\A[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z')
 CERT_RE = re.compile(r'\A(-----BEGIN NEBULA CERTIFICATE-----\n(?:[A-Za-z0-9+/=]{1,76}\n)+'
                      r'-----END NEBULA CERTIFICATE-----\n)+\Z')
+FINGERPRINT_RE = re.compile(r'\A[0-9a-f]{64}\Z')
 PORT_RANGE_RE = re.compile(r'\A(\d{1,5})-(\d{1,5})\Z')
 PROTOCOLS = ('any', 'tcp', 'udp', 'icmp')
 LOG_LEVELS = ('panic', 'fatal', 'error', 'warning', 'info', 'debug')
@@ -57,6 +58,19 @@ def certificate(field, value):
     if not CERT_RE.match(text):
         raise ValidationError(field, 'is not a PEM Nebula certificate (what meshforge.vpn.nebula_cert returns)')
     return text
+
+
+def fingerprints(field, value):
+    """Certificate fingerprints (sha256, 64 hex digits, as ``nebula-cert print`` shows them), sorted, no repeats."""
+    if not isinstance(value or [], list):
+        raise ValidationError(field, 'must be a list of certificate fingerprints')
+    found = set()
+    for i, item in enumerate(value or []):
+        text = item.lower() if isinstance(item, str) else item
+        if not isinstance(text, str) or not FINGERPRINT_RE.match(text):
+            raise ValidationError('%s[%d]' % (field, i), '%r is not a certificate fingerprint (64 hex digits)' % (item,))
+        found.add(text)
+    return sorted(found)
 
 
 def rule_port(field, value):
@@ -180,6 +194,9 @@ def normalize(params):
         'firewall': {'outbound': rules('outbound', params.get('outbound'), DEFAULT_OUTBOUND),
                      'inbound': rules('inbound', params.get('inbound'), DEFAULT_INBOUND)},
     }
+    blocklist = fingerprints('blocklist', params.get('blocklist'))
+    if blocklist:
+        want['settings']['pki']['blocklist'] = blocklist
     if want['settings']['logging']['level'] not in LOG_LEVELS:
         raise ValidationError('log_level', '%r is not one of %s' % (params.get('log_level'), ', '.join(LOG_LEVELS)))
     if am_relay and want['settings']['relay']['relays']:

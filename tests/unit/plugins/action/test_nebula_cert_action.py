@@ -124,3 +124,34 @@ def test_bad_values_are_refused_by_option_before_anything_is_made(tmp_path, chan
     assert failed['failed'] and failed['msg'].startswith('meshforge.vpn.nebula_cert: %s: ' % field)
     assert not os.path.exists(str(tmp_path / 'nebula-ca'))
     assert 'PRIVATE' not in failed['msg']
+
+
+def test_revocation_is_recorded_once_kept_and_loses_the_name_when_the_host_leaves(tmp_path):
+    task_vars = {'inventory_dir': str(tmp_path)}
+    args = {'network': 'mesh', 'name': 'web1', 'address': '10.42.0.2/24', 'public_key': public_key(tmp_path, 'web1')}
+    first = run(args, task_vars)['fingerprint']
+    web1 = run(dict(args, groups=['web']), task_vars)['fingerprint']      # the first one stays valid: revoked too
+    other = 'C9' * 32
+    revoke = {'network': 'mesh', 'state': 'revoked', 'revoke': ['web1', other]}
+    assert run({'network': 'mesh', 'state': 'revoked'}, task_vars) == dict(
+        run({'network': 'mesh', 'state': 'revoked'}, task_vars), changed=False, revoked=[], blocklist=[])
+    predicted = run(revoke, task_vars, check_mode=True, diff=True)
+    ca_dir = predicted['ca_dir']
+    assert predicted['changed'] and not os.path.exists(os.path.join(ca_dir, 'revoked.json'))
+    assert predicted['blocklist'] == sorted([first, web1, other.lower()]) and web1 in predicted['diff']['after']
+    done = run(revoke, task_vars)
+    assert done['changed'] and done['revoked'] == sorted([{'fingerprint': web1, 'name': 'web1'},
+                                                          {'fingerprint': first, 'name': 'web1'},
+                                                          {'fingerprint': other.lower(), 'name': None}],
+                                                         key=lambda item: item['fingerprint'])
+    assert files.file_mode(os.path.join(ca_dir, 'revoked.json')) == 0o600
+    for check_mode in (True, False):
+        assert not run(revoke, task_vars, check_mode=check_mode)['changed']
+    kept = run({'network': 'mesh', 'state': 'revoked'}, task_vars)
+    assert not kept['changed'] and kept['blocklist'] == done['blocklist']
+    assert run({'network': 'mesh', 'name': 'web1', 'state': 'absent'}, task_vars)['changed']
+    after = run({'network': 'mesh', 'state': 'revoked'}, task_vars)
+    assert after['blocklist'] == done['blocklist'] and [item['name'] for item in after['revoked']] == [None] * 3
+    assert sorted(os.listdir(os.path.join(ca_dir, 'hosts'))) == []
+    failed = run({'network': 'mesh', 'state': 'revoked', 'revoke': ['db9']}, task_vars)
+    assert failed['failed'] and failed['msg'].startswith('meshforge.vpn.nebula_cert: revoke[0]: db9 has no certificate')

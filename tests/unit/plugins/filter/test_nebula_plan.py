@@ -39,7 +39,7 @@ def test_lighthouse_relay_and_certificate_groups():
         'lighthouses': ['10.42.0.1'], 'relays': ['10.42.0.1'],
         'static_host_map': {'10.42.0.1': ['198.18.0.11:4242']}, 'listen_port': 4242,
         'inbound': [{'port': 'any', 'proto': 'any', 'host': 'any'}],
-        'outbound': [{'port': 'any', 'proto': 'any', 'host': 'any'}]}
+        'outbound': [{'port': 'any', 'proto': 'any', 'host': 'any'}], 'blocklist': []}
     assert plans['db1']['groups'] == ['db', 'pci'] and plans['app1']['groups'] == ['apps']
 
 
@@ -61,7 +61,7 @@ def test_ipam_request_has_a_pool_of_its_own_and_the_pins():
     members = dict(MEMBERS, lh1={'endpoint': '198.18.0.11', 'address': '10.42.0.1'})
     assert nebula_plan.ipam_request(members, settings()) == {
         'network': 'nebula-mesh', 'pools': {'nebula-mesh': {'cidr': '10.42.0.0/24', 'network': 'nebula-mesh'}},
-        'pins': {'lh1': {'nebula-mesh': '10.42.0.1'}}, 'release': [], 'reenroll': []}
+        'pins': {'lh1': {'nebula-mesh': '10.42.0.1'}}, 'release': [], 'reenroll': [], 'revoke': [], 'revoked': []}
 
 
 def test_a_removed_host_releases_its_address_and_leaves_every_plan():
@@ -97,6 +97,11 @@ def test_a_removed_host_releases_its_address_and_leaves_every_plan():
     (MEMBERS, {'remove': {'x': 1}}, 'nebula_mesh_remove'),
     (MEMBERS, {'remove': ['h9'], 'remove_force': 'yes'}, 'nebula_mesh_remove_force'),
     (dict((h, m) for h, m in MEMBERS.items() if h != 'lh1'), {'remove': ['lh1']}, 'nebula_mesh_remove'),
+    (MEMBERS, {'revoke': ['h9']}, 'nebula_mesh_revoke[0]'),
+    (MEMBERS, {'revoke': ['ab' * 31]}, 'nebula_mesh_revoke[0]'),
+    (MEMBERS, {'revoke': 'web1'}, 'nebula_mesh_revoke'),
+    (MEMBERS, {'revoke': ['lh1']}, 'nebula_mesh_revoke'),
+    (MEMBERS, {'revoked': ['web1'], 'reenroll': ['web1']}, 'nebula_mesh_reenroll'),
     (MEMBERS, {'groups': {'bad group': ['web1']}}, 'nebula_mesh_certificate_groups.bad group'),
     (MEMBERS, {'groups': {'ok': ['h9']}}, 'nebula_mesh_certificate_groups.ok[0]'),
     (dict(MEMBERS, web1={'groups': ['web\nfirewall: x']}), {}, 'nebula_mesh_groups (host web1)[0]'),
@@ -113,6 +118,26 @@ def test_bad_input_names_the_variable(members, overrides, field):
     with pytest.raises(ValidationError) as exc:
         nebula_plan.ipam_request(members, settings(**overrides))
     assert exc.value.field == field
+
+
+def test_a_revoked_member_keeps_its_address_but_is_no_ones_peer_and_every_plan_blocks_it():
+    request = nebula_plan.ipam_request(MEMBERS, settings(revoke=['app1', 'AB' * 32]))
+    assert request['revoke'] == ['app1', 'ab' * 32] and request['revoked'] == ['app1'] and request['release'] == []
+    both = dict(MEMBERS, lh2={'endpoint': '198.18.0.15'})
+    addresses = dict(ADDRESSES, lh2={'nebula-mesh': '10.42.0.5'})
+    blocklist = ['cd' * 32, 'ab' * 32]
+    # this run revokes lh1 (a lighthouse and relay: dropped from both), the record already names app1
+    plans = nebula_plan.plan(both, settings(lighthouses=['lh1', 'lh2'], revoke=['lh1'], revoked=['app1', 'gone'],
+                                            blocklist=blocklist), addresses)
+    assert sorted(plans) == ['db1', 'lh2', 'web1']
+    assert plans['web1']['lighthouses'] == ['10.42.0.5'] and plans['web1']['relays'] == []
+    assert plans['web1']['static_host_map'] == {'10.42.0.5': ['198.18.0.15:4242']}
+    assert all(plan['blocklist'] == sorted(blocklist) for plan in plans.values())
+    hostvars = dict((name, {'nebula_mesh__self': value}) for name, value in MEMBERS.items())
+    record = {'revoked': [{'fingerprint': 'cd' * 32, 'name': 'app1'}, {'fingerprint': 'ab' * 32, 'name': None}]}
+    found = nebula_mesh_plan(sorted(MEMBERS), hostvars, settings(), {'addresses': ADDRESSES}, record)
+    assert found['revoked'] == ['app1'] and sorted(found['plans']) == ['db1', 'lh1', 'web1']
+    assert found['plans']['lh1']['blocklist'] == ['ab' * 32, 'cd' * 32]
 
 
 def test_reenroll_names_members_only():

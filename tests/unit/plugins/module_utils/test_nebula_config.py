@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import json
 import os
 import signal
 
@@ -79,7 +80,7 @@ def params(directory, **overrides):
             'listen_host': '0.0.0.0', 'listen_port': 4242, 'am_lighthouse': False, 'lighthouses': ['10.42.0.1'],
             'lighthouse_interval': 60, 'static_host_map': {'10.42.0.1': ['198.18.0.11:4242']}, 'am_relay': False,
             'relays': [], 'use_relays': True, 'punch': True, 'inbound': None, 'outbound': None, 'log_level': 'info',
-            'manager': 'auto', 'run_dir': os.path.join(os.path.dirname(directory), 'run')}
+            'manager': 'auto', 'run_dir': os.path.join(os.path.dirname(directory), 'run'), 'blocklist': []}
     base.update(overrides)
     return base
 
@@ -255,3 +256,47 @@ def test_the_console_keys_are_made_once_on_the_host_and_only_their_public_half_i
     gone = check_then_run(host, {'network': 'mesh', 'state': 'absent', 'config_dir': lab, 'key_path': None,
                                  'manager': 'auto', 'run_dir': params(lab)['run_dir'], 'sshd_port': 0})
     assert gone['changed'] and sorted(os.listdir(lab)) == ['mesh.key']
+
+
+class ConsoleHost(FakeHost):
+    """A fake host whose nebula console answers list-hostmap with ``tunnels`` and closes one on close-tunnel;
+    ``back`` peers handshake again once after their first close (nebula had not read the blocklist yet)."""
+
+    def __init__(self, tunnels, back=()):
+        super(ConsoleHost, self).__init__()
+        self.tools.add('ssh')
+        self.tunnels, self.back, self.closes = dict(tunnels), set(back), []
+
+    def writes(self, tool, args):
+        return 'close-tunnel' in args if tool == 'ssh' else FakeHost.writes(tool, args)
+
+    def cmd_ssh(self, args, data, environ):
+        command = args[args.index('meshforge@127.0.0.1') + 1:]
+        if command[0] == 'list-hostmap':
+            return json.dumps([{'vpnIp': ip, 'cert': {'fingerprint': fp}} for ip, fp in sorted(self.tunnels.items())]), ''
+        assert command[0] == 'close-tunnel'
+        self.closes.append(command[1])
+        fingerprint = self.tunnels.pop(command[1])
+        if command[1] in self.back:
+            self.back.discard(command[1])
+            self.tunnels[command[1]] = fingerprint
+        return 'Closed\n', ''
+
+
+def test_a_blocklisted_peer_is_refused_and_its_open_tunnel_closed_then_nothing_changes(lab, monkeypatch):
+    procs = Processes(monkeypatch)
+    revoked, other = 'ab' * 32, 'cd' * 32
+    host = ConsoleHost({'10.42.0.4': revoked, '10.42.0.2': other}, back=['10.42.0.4'])
+    check_then_run(host, params(lab, sshd_port=4243))
+    procs.calls[:] = []
+    result = check_then_run(host, params(lab, sshd_port=4243, blocklist=[revoked.upper()]))
+    assert result['reloaded'] and not result['restarted'] and result['closed'] == ['10.42.0.4']
+    assert procs.calls == [('signal', result['pid'], signal.SIGHUP)]
+    assert host.closes == ['10.42.0.4', '10.42.0.4'] and list(host.tunnels) == ['10.42.0.2']
+    assert yaml_load(files.read_text(lab + '/mesh.yml'))['pki']['blocklist'] == [revoked]
+    assert 'blocklisted tunnel closed' in [a['change'] for a in result['audit']]
+    again = check_then_run(host, params(lab, sshd_port=4243, blocklist=[revoked]))
+    assert not again['changed'] and again['closed'] == [] and host.closes == ['10.42.0.4', '10.42.0.4']
+    with pytest.raises(ValidationError) as exc:
+        run(host, config.manage_config, params(lab, sshd_port=4243, blocklist=['ab' * 31]))
+    assert exc.value.field == 'blocklist[0]'

@@ -23,10 +23,10 @@ CERT = {'details': {'name': 'db1', 'ips': ['10.42.0.3/24'], 'groups': ['db'], 'n
         'fingerprint': 'ab' * 32}
 HOSTMAP = [
     {'vpnIp': '10.42.0.2', 'remoteAddrs': [{'ip': '198.18.0.12', 'port': 4242}],
-     'currentRemote': {'ip': '198.18.0.12', 'port': 4242}, 'cert': {'details': {'name': 'web1', 'groups': ['web']}},
+     'currentRemote': {'ip': '198.18.0.12', 'port': 4242}, 'cert': {'details': {'name': 'web1', 'groups': ['web']}, 'fingerprint': 'cd' * 32},
      'currentRelaysToMe': [], 'currentRelaysThroughMe': []},
     {'vpnIp': '10.42.0.4', 'remoteAddrs': [], 'currentRemote': None,
-     'cert': {'details': {'name': 'app1', 'groups': ['app']}}, 'currentRelaysToMe': ['10.42.0.1'],
+     'cert': {'details': {'name': 'app1', 'groups': ['app']}, 'fingerprint': 'ef' * 32}, 'currentRelaysToMe': ['10.42.0.1'],
      'currentRelaysThroughMe': []},
 ]
 
@@ -68,9 +68,9 @@ def test_tunnels_direct_and_relayed_with_the_host_key_pinned(etc):
     result = info.read_info(FakeModule(console, {'network': 'mesh', 'config_dir': etc, 'timeout': 5}))
     assert result['running'] and result['certificate']['groups'] == ['db']
     assert result['tunnels'] == [
-        {'vpn_ip': '10.42.0.2', 'name': 'web1', 'groups': ['web'], 'remote': '198.18.0.12:4242',
+        {'vpn_ip': '10.42.0.2', 'name': 'web1', 'fingerprint': 'cd' * 32, 'groups': ['web'], 'remote': '198.18.0.12:4242',
          'remote_addrs': ['198.18.0.12:4242'], 'relayed': False, 'relays': []},
-        {'vpn_ip': '10.42.0.4', 'name': 'app1', 'groups': ['app'], 'remote': None, 'remote_addrs': [],
+        {'vpn_ip': '10.42.0.4', 'name': 'app1', 'fingerprint': 'ef' * 32, 'groups': ['app'], 'remote': None, 'remote_addrs': [],
          'relayed': True, 'relays': ['10.42.0.1']}]
     assert set(console.known_hosts) == {'[127.0.0.1]:4242 ssh-ed25519 HOSTKEY\n'}
     assert console.changing_commands() == []
