@@ -46,6 +46,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.nebula import consol
 BINARY_NAMES = ('nebula',)
 START_TIMEOUT = 15.0
 CLOSE_TIMEOUT = 10.0
+CLOSE_SETTLE = 3
 HEADER = '# Managed by meshforge.vpn (nebula_config). Local changes are overwritten.\n'
 DROPIN_DIR = '/etc/systemd/system'
 
@@ -226,19 +227,21 @@ class Config(engine.Resource):
         return extra
 
     def close(self, want, addresses):
-        """close-tunnel on nebula's console for each blocklisted peer, again while one is back (it handshook before
-        nebula read the blocklist), for up to CLOSE_TIMEOUT seconds."""
+        """close-tunnel on nebula's console for each blocklisted peer, and again whenever one is back (it handshook
+        before nebula had read the blocklist), until none has been seen for CLOSE_SETTLE checks in a row, for up
+        to CLOSE_TIMEOUT seconds."""
         deadline = time.time() + CLOSE_TIMEOUT
         with console.Session(self.console(want)) as run:
-            left = list(addresses)
-            while left:
-                for address in left:
-                    run('close-tunnel', address)
-                time.sleep(0.3)
-                left = self.blocked(want, run)
+            left, quiet = list(addresses), 0
+            while quiet < CLOSE_SETTLE:
                 if left and time.time() > deadline:
                     raise NebulaError('tunnels to %s (blocklisted) are still up %ds after close-tunnel'
                                       % (', '.join(left), CLOSE_TIMEOUT))
+                for address in left:
+                    run('close-tunnel', address)
+                quiet = 0 if left else quiet + 1
+                time.sleep(0.3)
+                left = self.blocked(want, run)
         return list(addresses)
 
     def manage_process(self, want, have, steps):
