@@ -13,7 +13,7 @@ import re
 from collections import OrderedDict
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.strongswan import messages
@@ -111,14 +111,15 @@ def _structure(text):
 
 @settings(max_examples=300)
 @given(identities, identities)
+@example('0', '%any4')
 def test_no_identity_can_inject_a_line_or_a_section(local_id, remote_id):
     try:
         desired = schema.normalize_connection(params(local_id=local_id, remote_id=remote_id))
     except ValidationError:
         return
-    # %any names no one, so it has no line in the secrets: the reference has the same wildcards
+    # %any (and %any4, %any6) names no one, so it has no line in the secrets: the reference has the same wildcards
     reference = schema.normalize_connection(params(**dict(
-        (key, '%any') for key, value in (('local_id', local_id), ('remote_id', remote_id)) if value == '%any')))
+        (key, '%any') for key, value in (('local_id', local_id), ('remote_id', remote_id)) if value in schema.ANY_ADDRESS)))
     for rendered in (render.render_config, render.render_secrets):
         assert _structure(rendered(desired)) == _structure(rendered(reference))
     assert '            id = %s' % render._render_value(local_id) in render.render_config(desired).splitlines()
