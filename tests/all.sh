@@ -22,7 +22,7 @@ steps=("$@")
 
 command_of() {
     case $1 in
-        units) echo "pytest -q tests/unit" ;;
+        units) echo "pytest -q tests/unit --hypothesis-profile=ci" ;;
         sanity) echo "bash tests/sanity/run.sh" ;;
         lint) echo "ansible-lint --profile production --offline" ;;
         build) echo "bash tests/build.sh" ;;

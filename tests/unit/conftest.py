@@ -34,3 +34,13 @@ def _collections_dir():
 _path = _collections_dir()
 if _path not in sys.path:
     sys.path.insert(0, _path)
+
+try:
+    from hypothesis import settings as _hypothesis_settings
+except ImportError:  # pragma: no cover - hypothesis is in tests/requirements
+    _hypothesis_settings = None
+
+# `make test` (tests/all.sh) runs the property tests with --hypothesis-profile=ci: the same examples on every run,
+# so that a CI run fails for a change, not for a draw; a plain `pytest tests/unit` keeps drawing new ones.
+if _hypothesis_settings is not None:
+    _hypothesis_settings.register_profile('ci', derandomize=True, database=None)
