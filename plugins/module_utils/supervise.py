@@ -107,6 +107,11 @@ def unit_state(host, unit):
     return active, enabled
 
 
+def daemon_reload(host):
+    """systemd reads its unit files and drop-ins again (after they were written or removed)."""
+    host.run([host.tool('systemctl', package='systemd'), 'daemon-reload'])
+
+
 def unit_commands(host, unit, enable=False, start=False, restart=False, reload=False, stop=False, disable=False):
     """Run the systemctl verbs asked for on ``unit``, in the order that makes sense (enable before start)."""
     systemctl = host.tool('systemctl', package='systemd')

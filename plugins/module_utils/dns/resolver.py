@@ -416,7 +416,7 @@ class Resolver(engine.Resource):
     def apply_link(self, want, steps):
         """The link's DNS now (after dnsmasq answers on the link), or its own settings back."""
         if steps['daemon_reload'] and want['manager'] != 'systemd':
-            self.host.run([self.host.tool('systemctl', package='systemd'), 'daemon-reload'])
+            supervise.daemon_reload(self.host)
         resolvectl = self.host.tool('resolvectl', required=False) if steps['link'] or steps['revert'] else None
         if steps['link']:
             self.host.run([resolvectl, 'dns', want['link']] + steps['link'][0])
@@ -430,7 +430,7 @@ class Resolver(engine.Resource):
             files.remove(want['unit_file'])
             steps['daemon_reload'] = True
         if steps['daemon_reload']:
-            self.host.run([self.host.tool('systemctl', package='systemd'), 'daemon-reload'])
+            supervise.daemon_reload(self.host)
         if want['state'] == 'present':
             supervise.unit_commands(self.host, want['unit'], enable=not have['enabled'], start=not have['running'],
                                     restart=steps['restart'], reload=steps['reload'])

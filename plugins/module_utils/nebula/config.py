@@ -194,16 +194,13 @@ class Config(engine.Resource):
             found.append(engine.File(want['dropin'], render_dropin(want) if present else None, 0o644, 0o755))
         return found
 
-    def dropin_pending(self, want):
-        return want['manager'] == 'systemd' and engine.File(
-            want['dropin'], render_dropin(want) if want['state'] == 'present' else None, 0o644).pending()
-
     def steps(self, want, have):
-        dropin = self.dropin_pending(want)
+        pending = [item.path for item in self.files(want, have) if item.pending()]
+        dropin = want['manager'] == 'systemd' and want['dropin'] in pending
         if want['state'] == 'absent':
             return {'stop': have['running'], 'disable': want['manager'] == 'systemd' and have['enabled'],
                     'pid_file': bool(have.get('pid_file')), 'daemon_reload': dropin}
-        changed = any(item.pending() for item in self.files(want, have))
+        changed = bool(pending)
         # a new drop-in: systemd reads it, and a running nebula (perhaps the launcher's) starts again under it
         restart = have['running'] and changed and (dropin or schema.restart_needed(have['settings'], want['settings']))
         return {'start': not have['running'], 'restart': restart,
@@ -248,12 +245,12 @@ class Config(engine.Resource):
         if want['manager'] == 'systemd':
             # the files (the drop-in too) are written or removed before this: systemd reads them at daemon-reload
             if steps['daemon_reload'] and want['state'] == 'present':
-                self.host.run([self.host.tool('systemctl', package='systemd'), 'daemon-reload'])
+                supervise.daemon_reload(self.host)
             supervise.unit_commands(self.host, want['unit'], stop=steps.get('stop'), disable=steps.get('disable'),
                                     enable=steps.get('enable'), start=steps.get('start'),
                                     restart=steps.get('restart'), reload=steps.get('reload'))
             if steps['daemon_reload'] and want['state'] == 'absent':
-                self.host.run([self.host.tool('systemctl', package='systemd'), 'daemon-reload'])
+                supervise.daemon_reload(self.host)
             return None
         if want['state'] == 'absent':
             if steps['stop']:
