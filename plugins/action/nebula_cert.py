@@ -22,6 +22,7 @@ ARGUMENT_SPEC = dict(
     address=dict(type='str'),
     state=dict(type='str', choices=['present', 'absent', 'revoked'], default='present'),
     revoke=dict(type='list', elements='str', default=[]),
+    retire=dict(type='list', elements='str', default=[]),
     public_key=dict(type='str'),
     groups=dict(type='list', elements='str', default=[]),
     duration=dict(type='str', default='8760h'),
@@ -51,7 +52,7 @@ class ActionModule(ControllerAction):
             v.plain_path('ca_dir', directory)
             ca = nebula_pki.CA(directory)
             if args['state'] == 'revoked':
-                record, added = ca.revoke(args['revoke'] or [], dry_run=self._task.check_mode)
+                record, added = ca.revoke(args['revoke'] or [], dry_run=self._task.check_mode, retire=args['retire'] or [])
                 result.update(changed=bool(added), ca_dir=directory, revoked=record,
                               blocklist=[item['fingerprint'] for item in record])
                 if self._task.diff and added:

@@ -52,6 +52,16 @@ options:
     elements: str
     default: []
     version_added: 0.4.0
+  retire:
+    description:
+      - With O(state=revoked), the names of hosts leaving the network (before O(state=absent) deletes their
+        certificates). The certificate the CA directory still has for each, and its replaced ones not yet expired,
+        are revoked like a name of O(revoke); a name with no certificate (never signed, or already deleted) is no
+        change, so a removal run repeated changes nothing.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.4.0
   public_key:
     description:
       - The host's public key in PEM, as M(meshforge.vpn.nebula_key) returns it.

@@ -48,6 +48,14 @@ options:
     description: Replace an existing pair with a new one (reports changed).
     type: bool
     default: false
+  check_tools:
+    description:
+      - Also require what M(meshforge.vpn.nebula_config) needs on the host (C(nebula), C(ssh-keygen), PyYAML),
+        and C(nebula-cert) in check mode too, so that the first module of a run reports RV(missing_tools) and a
+        role installs the packages only on the hosts that lack them, before anything is changed.
+      - With O(check_tools=false) check mode predicts a new key without C(nebula-cert).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - meshforge.vpn.attributes.KEY
   - meshforge.vpn.audit
@@ -109,7 +117,9 @@ persisted:
   returned: always
   type: bool
 missing_tools:
-  description: Set on failure when C(nebula-cert) (package nebula) is not installed; a role installs it and retries.
+  description:
+    - Set on failure when C(nebula-cert) (package nebula) is not installed, or with O(check_tools) when a tool of
+      M(meshforge.vpn.nebula_config) is missing; the message names it. A role installs them and retries.
   returned: failure
   type: bool
 '''
@@ -125,6 +135,7 @@ ARGUMENTS = dict(
     path=dict(type='path', default='/etc/nebula/host.key'),
     public_key_path=dict(type='path'),
     rotate=dict(type='bool', default=False),
+    check_tools=dict(type='bool', default=False),
     state=dict(type='str', choices=['present', 'absent'], default='present'),
 )
 

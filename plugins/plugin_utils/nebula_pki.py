@@ -10,7 +10,9 @@ Revocation: ``revoked.json`` in the CA directory keeps every revoked certificate
 signed for, until that member is removed), so every later run puts them in each member's ``pki.blocklist``.  A
 member's certificates replaced before they expired (renewal, re-enrolment, new groups) stay valid, and peers keep the
 one they saw at the handshake, so ``hosts/<name>.replaced`` lists them (fingerprint, not-after) and revoking the
-member revokes those not yet expired too."""
+member revokes those not yet expired too.  A host removed from the network has its certificates revoked the same
+way before they are deleted, so a copy of its key and certificate (a host that was down, a stolen disk) opens no
+tunnel until they expire."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,6 +20,7 @@ __metaclass__ = type
 
 import base64
 import binascii
+import contextlib
 import datetime
 import json
 import os
@@ -30,6 +33,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import FINGERPRINT_RE, nebula_name
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import jsonstore
 
 PUBLIC_RE = re.compile(r'\A-----BEGIN NEBULA X25519 PUBLIC KEY-----\n([A-Za-z0-9+/]{43}=)\n'
                        r'-----END NEBULA X25519 PUBLIC KEY-----\n?\Z')
@@ -82,6 +86,17 @@ class CA(object):
         if proc.returncode != 0:
             raise ValidationError('nebula_cert', '%s %s failed: %s' % (self.tool, args[0], proc.stderr.decode().strip()))
         return proc.stdout.decode()
+
+    @contextlib.contextmanager
+    def locked(self, dry_run=False):
+        """One run at a time changes the directory (parallel AWX slices of one network): the CA's creation, a
+        signature and its record of replaced certificates, the revocation record.  A dry run takes no lock."""
+        if dry_run:
+            yield
+            return
+        os.makedirs(self.dir, 0o700, exist_ok=True)
+        with jsonstore.locked(os.path.join(self.dir, 'ca')):
+            yield
 
     def exists(self):
         return os.path.exists(self.crt) and os.path.exists(self.key)
@@ -147,16 +162,19 @@ class CA(object):
         """Delete the host's certificate from the CA directory (it left the network): True when there was one.  Its
         revoked certificates stay revoked, no longer under its name (a new host of that name is not revoked)."""
         path = self.host_crt(name)
-        record = self.revoked()
-        named = [item for item in record if item['name'] == name]
-        if not os.path.exists(path) and not named:
+        if not os.path.isdir(self.dir):
             return False
-        if not dry_run:
-            if named:
-                self.write_revoked([dict(item, name=None) if item['name'] == name else item for item in record])
-            for stale in (path, self.replaced_path(name)):
-                if os.path.exists(stale):
-                    os.unlink(stale)
+        with self.locked(dry_run):
+            record = self.revoked()
+            named = [item for item in record if item['name'] == name]
+            if not os.path.exists(path) and not named:
+                return False
+            if not dry_run:
+                if named:
+                    self.write_revoked([dict(item, name=None) if item['name'] == name else item for item in record])
+                for stale in (path, self.replaced_path(name)):
+                    if os.path.exists(stale):
+                        os.unlink(stale)
         return True
 
     def revoked_path(self):
@@ -179,22 +197,29 @@ class CA(object):
         record = sorted(record, key=lambda item: item['fingerprint'])
         files.write_atomic(self.revoked_path(), json.dumps({'revoked': record}, indent=1, sort_keys=True) + '\n', 0o600)
 
-    def revoke(self, entries, dry_run=False, now=None):
+    def revoke(self, entries, dry_run=False, now=None, retire=()):
         """Add ``entries`` (member names: their current certificate and the replaced ones not yet expired; or
-        fingerprints) to the record.  Returns ``(record, added)``; an entry already there is no change."""
-        now = now or datetime.datetime.now(datetime.timezone.utc)
+        fingerprints) to the record, and the certificates of the hosts named in ``retire`` (leaving the network)
+        that the CA directory still has.  Returns ``(record, added)``; an entry already there is no change."""
+        with self.locked(dry_run or not (entries or retire)):
+            return self._revoke(entries, retire, dry_run, now or datetime.datetime.now(datetime.timezone.utc))
+
+    def _revoke(self, entries, retire, dry_run, now):
         record = self.revoked()
         known = dict((item['fingerprint'], item) for item in record)
         added = []
-        for i, entry in enumerate(entries):
-            field = 'revoke[%d]' % i
-            if isinstance(entry, str) and FINGERPRINT_RE.match(entry.lower()):
+        requests = [('revoke[%d]' % i, entry, False) for i, entry in enumerate(entries)]
+        requests += [('retire[%d]' % i, name, True) for i, name in enumerate(retire)]
+        for field, entry, leaving in requests:
+            if not leaving and isinstance(entry, str) and FINGERPRINT_RE.match(entry.lower()):
                 items = [{'fingerprint': entry.lower(), 'name': None}]
             else:
                 name = nebula_name(field, entry)
                 if any(item['name'] == name for item in record):
                     continue
                 found = self.describe(self.host_crt(name))
+                if found is None and leaving:
+                    continue        # never signed, or already forgotten: its certificates were revoked then
                 if found is None:
                     raise ValidationError(field, '%s has no certificate in %s to revoke' % (name, self.dir))
                 items = [{'fingerprint': found['fingerprint'], 'name': name}] + [
@@ -205,7 +230,6 @@ class CA(object):
                     known[item['fingerprint']] = item
                     added.append(item)
         if added and not dry_run:
-            os.makedirs(self.dir, 0o700, exist_ok=True)
             self.write_revoked(list(known.values()))
         return sorted(known.values(), key=lambda item: item['fingerprint']), added
 
@@ -233,7 +257,11 @@ def ensure(ca, want, dry_run, now=None):
     """Make the CA if it is missing and sign the host's certificate when it is not current.  Returns
     ``{'ca_created', 'signed', 'certificate', 'ca_certificate', 'fingerprint', 'not_after', 'replaced'}`` (certificates
     only; ``replaced``: the fingerprint of the certificate a new signature replaces)."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    with ca.locked(dry_run):
+        return _ensure(ca, want, dry_run, now or datetime.datetime.now(datetime.timezone.utc))
+
+
+def _ensure(ca, want, dry_run, now):
     ca_created = not ca.exists()
     ca_fingerprint = None if ca_created else ca.describe(ca.crt)['fingerprint']
     signed = ca_created or not ca.current(want, ca_fingerprint, now)

@@ -16,6 +16,7 @@ import tempfile
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine, files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import MissingTool
 
 PEM = r'-----BEGIN NEBULA X25519 %s KEY-----\n[A-Za-z0-9+/]{43}=\n-----END NEBULA X25519 %s KEY-----\n?'
 PRIVATE_RE = re.compile(r'\A%s\Z' % (PEM % ('PRIVATE', 'PRIVATE')))
@@ -39,6 +40,18 @@ class NebulaHost(engine.Host):
 
     def nebula_cert(self):
         return self.tool('nebula-cert', package='nebula')
+
+    def config_tools(self):
+        """What nebula_config needs besides: ``nebula``, ``ssh-keygen`` (its console's host key) and PyYAML;
+        :class:`~.common.MissingTool` names the first one missing."""
+        self.tool('nebula', package='nebula')
+        self.tool('ssh-keygen', package='openssh-client')
+        try:
+            from ansible.module_utils.common.yaml import HAS_YAML
+        except ImportError:     # older ansible-core without the module
+            HAS_YAML = False
+        if not HAS_YAML:
+            raise MissingTool('PyYAML (package python3-yaml) is not installed on the host')
 
     def keygen(self, directory):
         """A new key pair made by ``nebula-cert keygen`` in a private directory under ``directory``: (private, public)
@@ -68,9 +81,11 @@ class Key(engine.Resource):
             raise v.ValidationError('public_key_path', 'must not be the private key file %s' % path)
         want = {'path': path, 'public_key_path': pub, 'state': params['state'], 'rotate': params['rotate']}
         # missing_tools first, so a role can install nebula and try again; check mode predicts the key without it
-        # (the role's package task predicted the installation and installed nothing)
-        if want['state'] == 'present' and not self.module.check_mode:
+        # (the role predicted the installation and installed nothing)
+        if want['state'] == 'present' and (params.get('check_tools') or not self.module.check_mode):
             self.host.nebula_cert()
+        if want['state'] == 'present' and params.get('check_tools'):
+            self.host.config_tools()
         return want
 
     def have(self, want):

@@ -55,7 +55,7 @@ def test_the_ca_is_made_once_and_certificates_are_signed_from_public_keys(tmp_pa
     done = run(args, task_vars, diff=True)
     ca_dir = str(inventory / 'nebula-ca' / 'mesh')
     assert done['changed'] and done['ca_dir'] == ca_dir and done['ca_created'] and done['signed']
-    assert sorted(os.listdir(ca_dir)) == ['ca.crt', 'ca.key', 'hosts']
+    assert sorted(os.listdir(ca_dir)) == ['ca.crt', 'ca.key', 'ca.lock', 'hosts']   # ca.lock: one run at a time
     assert files.file_mode(ca_dir) == 0o700 and files.file_mode(os.path.join(ca_dir, 'ca.key')) == 0o600
     ca_key = files.read_text(os.path.join(ca_dir, 'ca.key'))
     assert ca_key.splitlines()[1] not in json.dumps([predicted, done])
@@ -155,3 +155,56 @@ def test_revocation_is_recorded_once_kept_and_loses_the_name_when_the_host_leave
     assert sorted(os.listdir(os.path.join(ca_dir, 'hosts'))) == []
     failed = run({'network': 'mesh', 'state': 'revoked', 'revoke': ['db9']}, task_vars)
     assert failed['failed'] and failed['msg'].startswith('meshforge.vpn.nebula_cert: revoke[0]: db9 has no certificate')
+
+
+def test_a_host_leaving_the_network_has_its_certificates_revoked_before_they_are_deleted(tmp_path):
+    """nebula_mesh_remove: the role passes the leaving hosts as retire, then deletes their certificates; a copy of
+    the key and certificate left on a host that was down opens no tunnel.  Repeated, the removal changes nothing;
+    a name that never had a certificate is no error."""
+    task_vars = {'inventory_dir': str(tmp_path)}
+    args = {'network': 'mesh', 'name': 'out1', 'address': '10.42.0.9/24', 'public_key': public_key(tmp_path, 'out1')}
+    first = run(args, task_vars)['fingerprint']
+    current = run(dict(args, groups=['web']), task_vars)['fingerprint']
+    retire = {'network': 'mesh', 'state': 'revoked', 'retire': ['out1', 'never9']}
+    predicted = run(retire, task_vars, check_mode=True)
+    assert predicted['changed'] and predicted['blocklist'] == sorted([first, current])
+    assert not os.path.exists(os.path.join(predicted['ca_dir'], 'revoked.json'))
+    done = run(retire, task_vars)
+    assert done['changed'] and done['blocklist'] == predicted['blocklist']
+    assert run({'network': 'mesh', 'name': 'out1', 'state': 'absent'}, task_vars)['changed']
+    for check_mode in (True, False):
+        again = run(retire, task_vars, check_mode=check_mode)
+        assert not again['changed'] and again['blocklist'] == done['blocklist']
+    # a new host of that name is a new certificate, not revoked (the planner refuses to remove a member)
+    back = run(dict(args, public_key=public_key(tmp_path, 'out1-new')), task_vars)['fingerprint']
+    assert back not in run({'network': 'mesh', 'state': 'revoked'}, task_vars)['blocklist']
+
+
+def _sign_in_parallel(job):
+    directory, name, pub = job
+    ca = nebula_pki.CA(directory)
+    want = nebula_pki.validate({'network': 'mesh', 'name': name, 'address': '10.42.0.%d/24' % (10 + int(name[1:])),
+                                'groups': [], 'public_key': pub, 'duration': '720h', 'ca_duration': '8760h',
+                                'renew_before': '0s'})
+    outcome = nebula_pki.ensure(ca, want, dry_run=False)
+    ca.revoke([name] if name == 'h0' else [], retire=['h1'] if name == 'h2' else [])
+    return outcome['ca_created']
+
+
+def test_parallel_runs_make_one_ca_and_lose_no_revocation(tmp_path):
+    """AWX slices of one network, started together on a new CA directory: the lock lets one make the CA, so every
+    certificate is signed by the CA that stays, and both revocations land in the record."""
+    import multiprocessing
+    directory = str(tmp_path / 'nebula-ca' / 'mesh')
+    jobs = [(directory, 'h%d' % i, public_key(tmp_path, 'h%d' % i)) for i in range(6)]
+    pool = multiprocessing.get_context('fork').Pool(6)
+    try:
+        created = pool.map(_sign_in_parallel, jobs)
+    finally:
+        pool.close()
+        pool.join()
+    assert created.count(True) == 1
+    ca = nebula_pki.CA(directory)
+    issuer = ca.describe(ca.crt)['fingerprint']
+    assert all(describe(ca.host_crt('h%d' % i))['issuer'] == issuer for i in range(6))
+    assert sorted(item['name'] for item in ca.revoked()) == ['h0', 'h1']

@@ -194,3 +194,33 @@ def test_the_module_shell_end_to_end(cert, tmp_path, monkeypatch, capsys):
     cert.tools = set()
     missing, _out = run_module(nebula_key, {'path': str(tmp_path / 'other.key')}, capsys)
     assert missing['failed'] and missing['missing_tools'] is True
+
+
+@pytest.mark.parametrize('tools, missing', [
+    ({'nebula-cert', 'ssh-keygen'}, 'nebula (package nebula)'),
+    ({'nebula-cert', 'nebula'}, 'ssh-keygen (package openssh-client)'),
+    ({'nebula', 'ssh-keygen'}, 'nebula-cert (package nebula)'),
+])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_check_tools_names_what_nebula_config_lacks_in_both_modes(cert, tmp_path, tools, missing, check_mode):
+    """The role's first call: a host without any of nebula's tools says so before any change, also in check mode
+    (the role then predicts or runs the installation)."""
+    cert.tools = tools
+    with pytest.raises(MissingTool) as exc:
+        run(cert, params(tmp_path, check_tools=True), check_mode=check_mode)
+    assert '%s is not installed' % missing in str(exc.value) and exc.value.fail_keys() == {'missing_tools': True}
+    assert listing(tmp_path) == [] and cert.changing_commands() == []
+
+
+def test_check_tools_without_pyyaml(cert, tmp_path, monkeypatch):
+    from ansible.module_utils.common import yaml
+    monkeypatch.setattr(yaml, 'HAS_YAML', False)
+    cert.tools = {'nebula-cert', 'nebula', 'ssh-keygen'}
+    with pytest.raises(MissingTool, match=r'PyYAML \(package python3-yaml\) is not installed'):
+        run(cert, params(tmp_path, check_tools=True))
+
+
+def test_check_tools_with_everything_installed_makes_the_key(cert, tmp_path):
+    cert.tools = {'nebula-cert', 'nebula', 'ssh-keygen'}
+    result, _module, changing = run(cert, params(tmp_path, check_tools=True))
+    assert result['changed'] and result['public_key'].startswith('-----BEGIN NEBULA X25519 PUBLIC KEY') and len(changing) == 1
