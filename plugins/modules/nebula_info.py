@@ -15,7 +15,8 @@ version_added: 0.3.0
 description:
   - Asks the running nebula, over its debug console on the loopback (turned on by
     M(meshforge.vpn.nebula_config) with O(meshforge.vpn.nebula_config#module:sshd_port)), for its certificate and its
-    tunnels (C(print-cert), C(list-hostmap), C(list-pending-hostmap)).
+    tunnels (C(print-cert), C(list-hostmap), C(list-pending-hostmap)), and reports whether each lighthouse and relay
+    the configuration names is reached.
   - Logs in with the key nebula_config made for it and checks nebula's host key against the one made with it; no
     private key is read or returned.
   - A nebula that does not answer is reported with RV(running=false), not as a failure.
@@ -82,6 +83,31 @@ pending:
   returned: always
   type: list
   elements: dict
+am_lighthouse:
+  description: Whether this host is a lighthouse of the network, as its configuration says.
+  returned: always
+  type: bool
+  version_added: 0.4.0
+am_relay:
+  description: Whether this host is a relay of the network, as its configuration says.
+  returned: always
+  type: bool
+  version_added: 0.4.0
+lighthouses:
+  description:
+    - The lighthouses the configuration names (empty on a lighthouse), each with C(vpn_ip), C(connected) (nebula has
+      a tunnel to it now), C(handshaking) (one is being made), C(remote) and C(relayed) (as in RV(tunnels)). A member
+      that reaches no lighthouse learns of no new peer.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.4.0
+relays:
+  description: The relays the configuration names (empty on a relay), as RV(lighthouses).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.4.0
 msg:
   description: Why nebula was not read (no configuration, no answer); empty when it was.
   returned: always

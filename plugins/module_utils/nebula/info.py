@@ -40,6 +40,21 @@ def tunnel(entry):
             'relays': sorted(relays)}
 
 
+def reach(settings, tunnels, pending):
+    """The lighthouses and relays the configuration names, each ``{'vpn_ip', 'connected', 'handshaking', 'remote',
+    'relayed'}``: whether nebula has a tunnel to it now (``remote``, ``relayed`` as in RV(tunnels)), or one still
+    handshaking.  A member that reaches no lighthouse learns no new peer."""
+    found = dict((item['vpn_ip'], item) for item in tunnels)
+    waiting = set(item['vpn_ip'] for item in pending)
+    lists = (('lighthouses', (settings.get('lighthouse') or {}).get('hosts')),
+             ('relays', (settings.get('relay') or {}).get('relays')))
+    return dict((key, [{'vpn_ip': str(ip), 'connected': str(ip) in found,
+                        'handshaking': str(ip) not in found and str(ip) in waiting,
+                        'remote': (found.get(str(ip)) or {}).get('remote'),
+                        'relayed': (found.get(str(ip)) or {}).get('relayed', False)} for ip in addresses or []])
+                for key, addresses in lists)
+
+
 def console_for(host, config_dir, network, settings, timeout):
     """The console of a nebula_config file's settings: ``(Console, host public key)``; ModuleError when it is off."""
     listen = (settings.get('sshd') or {}).get('listen') or ''
@@ -64,10 +79,13 @@ def read_info(module, host=None):
     path = os.path.join(config_dir, network + '.yml')
     settings = config.parse(files.read_text(path))
     result = {'network': network, 'config': path, 'configured': settings is not None, 'running': False,
-              'certificate': None, 'tunnels': [], 'pending': [], 'msg': ''}
+              'certificate': None, 'tunnels': [], 'pending': [], 'am_lighthouse': False, 'am_relay': False,
+              'lighthouses': [], 'relays': [], 'msg': ''}
     if settings is None:
         result['msg'] = '%s does not exist (or is not a nebula_config file)' % path
         return result
+    result.update(reach(settings, [], []), am_lighthouse=bool((settings.get('lighthouse') or {}).get('am_lighthouse')),
+                  am_relay=bool((settings.get('relay') or {}).get('am_relay')))
     found = console_for(host, config_dir, network, settings, timeout)
     with console.Session(found) as run:
         rc, out, err = run('print-cert', '-json')
@@ -83,4 +101,5 @@ def read_info(module, host=None):
                                  'fingerprint': cert.get('fingerprint')}
         for key, command in (('tunnels', 'list-hostmap'), ('pending', 'list-pending-hostmap')):
             result[key] = sorted((tunnel(entry) for entry in console.hostmap(run, command)), key=lambda item: str(item['vpn_ip']))
+    result.update(reach(settings, result['tunnels'], result['pending']))
     return result

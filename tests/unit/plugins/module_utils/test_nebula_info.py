@@ -57,7 +57,9 @@ class FakeConsole(CommandLog):
 @pytest.fixture
 def etc(tmp_path):
     directory = str(tmp_path)
-    settings = {'pki': {}, 'sshd': schema.sshd_settings(dict(schema.sshd_paths(directory, 'mesh'), port=4242), 'ssh-ed25519 AAAA x')}
+    settings = {'pki': {}, 'sshd': schema.sshd_settings(dict(schema.sshd_paths(directory, 'mesh'), port=4242), 'ssh-ed25519 AAAA x'),
+                'lighthouse': {'am_lighthouse': False, 'hosts': ['10.42.0.1', '10.42.0.2']},
+                'relay': {'am_relay': False, 'relays': ['10.42.0.4']}}
     files.write_atomic(os.path.join(directory, 'mesh.yml'), config.render(settings), 0o600)
     files.write_atomic(os.path.join(directory, 'mesh-sshd-host.key.pub'), 'ssh-ed25519 HOSTKEY meshforge-nebula\n', 0o644)
     return directory
@@ -72,6 +74,12 @@ def test_tunnels_direct_and_relayed_with_the_host_key_pinned(etc):
          'remote_addrs': ['198.18.0.12:4242'], 'relayed': False, 'relays': []},
         {'vpn_ip': '10.42.0.4', 'name': 'app1', 'fingerprint': 'ef' * 32, 'groups': ['app'], 'remote': None, 'remote_addrs': [],
          'relayed': True, 'relays': ['10.42.0.1']}]
+    # lighthouse 10.42.0.1 not reached, 10.42.0.2 direct; the relay 10.42.0.4 is itself reached through a relay
+    assert result['lighthouses'] == [
+        {'vpn_ip': '10.42.0.1', 'connected': False, 'handshaking': False, 'remote': None, 'relayed': False},
+        {'vpn_ip': '10.42.0.2', 'connected': True, 'handshaking': False, 'remote': '198.18.0.12:4242', 'relayed': False}]
+    assert result['relays'] == [{'vpn_ip': '10.42.0.4', 'connected': True, 'handshaking': False, 'remote': None, 'relayed': True}]
+    assert not result['am_lighthouse'] and not result['am_relay']
     assert set(console.known_hosts) == {'[127.0.0.1]:4242 ssh-ed25519 HOSTKEY\n'}
     assert console.changing_commands() == []
 
@@ -79,6 +87,7 @@ def test_tunnels_direct_and_relayed_with_the_host_key_pinned(etc):
 def test_a_nebula_that_does_not_answer_is_down_not_a_failure(etc):
     result = info.read_info(FakeModule(FakeConsole(up=False), {'network': 'mesh', 'config_dir': etc, 'timeout': 5}))
     assert not result['running'] and 'Connection refused' in result['msg'] and result['tunnels'] == []
+    assert [item['connected'] for item in result['lighthouses'] + result['relays']] == [False] * 3
 
 
 def test_no_configuration_and_no_console(etc, tmp_path):
