@@ -26,8 +26,7 @@ def nebula_mesh_plan(names, hostvars, settings, allocation=None, revoked=None):
     member's plan but the revoked ones'; ``revoked`` (nebula_cert's state=revoked result) adds the record."""
     members = {}
     for name in names or []:
-        published = hostvars[name].get('nebula_mesh__self') or {}
-        members[name] = dict((key, published.get(key)) for key in MEMBER_KEYS)
+        members[name] = _member(hostvars[name], name)
     result = {'problem': '', 'network': None, 'pools': {}, 'pins': {}, 'release': [], 'reenroll': [], 'revoke': [],
               'revoked': [], 'plans': {}}
     if isinstance(revoked, Mapping):
@@ -43,6 +42,18 @@ def nebula_mesh_plan(names, hostvars, settings, allocation=None, revoked=None):
     except ValidationError as exc:
         result['problem'] = str(exc)
     return result
+
+
+def _member(variables, name):
+    """What the planner needs of one member: what it published in this run (the role's first task), else, for a
+    member outside the run (``--limit``, unreachable), its inventory variables with the role's defaults, so that
+    the lighthouses' and relays' endpoints in the others' ``static_host_map`` stay what they are."""
+    published = variables.get('nebula_mesh__self')
+    if published:
+        return dict((key, published.get(key)) for key in MEMBER_KEYS)
+    return {'address': variables.get('nebula_mesh_address'),
+            'endpoint': variables.get('nebula_mesh_endpoint') or variables.get('ansible_host') or name,
+            'listen_port': variables.get('nebula_mesh_listen_port'), 'groups': variables.get('nebula_mesh_groups')}
 
 
 def nebula_mesh_certificates(status, now=None):

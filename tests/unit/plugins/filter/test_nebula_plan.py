@@ -171,3 +171,15 @@ def test_certificate_report_rows_the_soonest_to_expire_first():
         nebula_mesh_certificates(status, 'yesterday')
     with pytest.raises(AnsibleFilterError):
         nebula_mesh_certificates(['web1'])
+
+
+def test_a_member_outside_the_run_is_planned_from_its_inventory_variables():
+    """--limit web1: lh1 did not publish nebula_mesh__self; its static_host_map entry still comes from its
+    ansible_host (or nebula_mesh_endpoint) and its own port, not from its inventory name and the default port."""
+    inside = dict((name, {'nebula_mesh__self': dict(value, listen_port=4242)}) for name, value in MEMBERS.items())
+    full = nebula_mesh_plan(sorted(MEMBERS), inside, settings(), {'addresses': ADDRESSES})
+    limited = dict(inside, lh1={'ansible_host': '198.18.0.11', 'nebula_mesh_groups': None})
+    assert nebula_mesh_plan(sorted(MEMBERS), limited, settings(), {'addresses': ADDRESSES})['plans'] == full['plans']
+    own = dict(inside, lh1={'ansible_host': '10.0.0.1', 'nebula_mesh_endpoint': 'lh.example.net', 'nebula_mesh_listen_port': 4343})
+    plans = nebula_mesh_plan(sorted(MEMBERS), own, settings(), {'addresses': ADDRESSES})['plans']
+    assert plans['web1']['static_host_map'] == {'10.42.0.1': ['lh.example.net:4343']}
