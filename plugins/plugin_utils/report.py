@@ -342,8 +342,9 @@ def _nebula_summary(hosts, warn_days):
     down = sorted(host for host in hosts if hosts[host]['status'] != 'ok')
     expiring = sorted(host for host in hosts if (hosts[host]['certificate'] or {}).get('status') == 'expiring')
     links_down = len([t for t in tunnels if t['status'] == 'DOWN']) + len(missing)
-    text = '%d of %d members up, %d tunnels (%d relayed), %d links down' % (
-        len(hosts) - len(down), len(hosts), len(tunnels), len([t for t in tunnels if t['relayed']]), links_down)
+    text = '%d of %d members up, %d tunnels (%d relayed), %d %s down' % (
+        len(hosts) - len(down), len(hosts), len(tunnels), len([t for t in tunnels if t['relayed']]), links_down,
+        'link' if links_down == 1 else 'links')
     if down:
         text += '; down: %s' % ', '.join('%s (%s)' % (host, hosts[host]['reason']) for host in down)
     if unreached:

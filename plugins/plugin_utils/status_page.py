@@ -58,7 +58,7 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
  {{ member.status }}{{ ' (' ~ member.reason ~ ')' if member.reason else '' }}</title></circle>
 <text x="{{ member.x }}" y="{{ member.y + 42 }}" text-anchor="middle" font-size="13">{{ member.name }}</text>
 {% if member.roles %}<text class="roles" x="{{ member.x }}" y="{{ member.y - 30 }}" text-anchor="middle" font-size="11"
- fill="#6a1b9a">{{ member.roles | join(', ') }}</text>
+ fill="#6a1b9a" stroke="#fafafa" stroke-width="3" paint-order="stroke">{{ member.roles | join(', ') }}</text>
 {% endif %}{% for subnet in member.subnets %}<text x="{{ member.x }}" y="{{ member.y + 58 + loop.index0 * 14 }}"
  text-anchor="middle" font-size="11" fill="#555">{{ subnet }}</text>
 {% endfor %}</g>

@@ -93,7 +93,7 @@ def test_a_member_without_a_tunnel_to_the_lighthouse_is_a_down_link_and_a_tunnel
     assert status['hosts']['web1']['lighthouses'] == {'lh1': False}
     assert [t['status'] for t in status['hosts']['web1']['tunnels'] if t['member'] == 'app1'] == ['one-sided']
     assert status['summary']['links_down'] == 1 and not status['summary']['healthy']
-    assert status['summary']['text'].endswith('1 links down; no tunnel to a lighthouse: web1 -> lh1')
+    assert status['summary']['text'].endswith('1 link down; no tunnel to a lighthouse: web1 -> lh1')
     assert any(line.split()[:2] == ['web1', 'lh1'] and 'DOWN' in line for line in nebula_table(status))
 
 
