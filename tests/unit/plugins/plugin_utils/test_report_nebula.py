@@ -139,8 +139,8 @@ def test_the_whole_vpn_has_a_nebula_part_in_json_table_and_summary():
     status = json.loads(json.dumps(vpn_status.vpn_status_report(None, nebula=_network(), nebula_roles=ROLES)))
     assert sorted(status) == ['nebula', 'summary']
     assert status['summary'] == {'healthy': True, 'text': 'Nebula: 4 of 4 members up, 12 tunnels (2 relayed), 0 links down'}
-    assert sorted(status['nebula']['hosts']['db1']) == ['certificate', 'lighthouses', 'pending', 'reason', 'roles', 'status',
-                                                       'tunnels']
+    assert sorted(status['nebula']['hosts']['db1']) == [
+        'certificate', 'lighthouses', 'pending', 'reason', 'roles', 'status', 'tunnels']
     lines = vpn_status.vpn_status_table(None, nebula=_network(app1=None), nebula_roles=ROLES)
     assert lines[0] == '== Nebula' and lines[-1].startswith('Nebula: 3 of 4 members up')
     assert not whole(None, nebula=_network(app1=None), nebula_roles=ROLES)['summary']['healthy']
