@@ -7,19 +7,38 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import report, status_page
 
 
-def vpn_status_report(wireguard, ipsec=None, tunnels=None, dns=None):
-    return report.vpn_status(wireguard, ipsec, report.tunnel_names(tunnels), dns)
+def _warn_days(value):
+    """``cert_warn_days`` (the playbook's vpn_status_cert_warn_days) as a whole number of days, 0 or more."""
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        days = -1
+    if isinstance(value, bool) or days < 0 or str(days) != str(value).strip():
+        raise AnsibleFilterError('vpn_status_cert_warn_days: %r is not a whole number of days (0 or more)' % (value,))
+    return days
 
 
-def vpn_status_table(wireguard, ipsec=None, tunnels=None, dns=None):
-    return report.vpn_table(wireguard, ipsec, report.tunnel_names(tunnels), dns)
+def vpn_status_report(wireguard, ipsec=None, tunnels=None, dns=None, nebula=None, nebula_roles=None,
+                      cert_warn_days=report.CERT_WARN_DAYS):
+    return report.vpn_status(wireguard, ipsec, report.tunnel_names(tunnels), dns, nebula, nebula_roles,
+                             _warn_days(cert_warn_days))
 
 
-def vpn_status_html(wireguard, ipsec=None, read_at='', tunnels=None):
-    return status_page.render_vpn(wireguard, ipsec, read_at, expected=report.tunnel_names(tunnels))
+def vpn_status_table(wireguard, ipsec=None, tunnels=None, dns=None, nebula=None, nebula_roles=None,
+                     cert_warn_days=report.CERT_WARN_DAYS):
+    return report.vpn_table(wireguard, ipsec, report.tunnel_names(tunnels), dns, nebula, nebula_roles,
+                            _warn_days(cert_warn_days))
+
+
+def vpn_status_html(wireguard, ipsec=None, read_at='', tunnels=None, nebula=None, nebula_roles=None,
+                    cert_warn_days=report.CERT_WARN_DAYS):
+    return status_page.render_vpn(wireguard, ipsec, read_at, expected=report.tunnel_names(tunnels), nebula=nebula,
+                                  nebula_roles=nebula_roles, cert_warn_days=_warn_days(cert_warn_days))
 
 
 class FilterModule(object):

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 from collections.abc import Mapping
 
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.clients import CLIENT_PREFIX
@@ -193,7 +194,7 @@ def ipsec_status(info_by_host, expected=None):
 
 
 # The parts of one report of the whole VPN, in the order they are shown: (key in the document, title).
-PARTS = (('wireguard', 'WireGuard'), ('ipsec', 'IPsec'), ('dns', 'DNS'))
+PARTS = (('wireguard', 'WireGuard'), ('ipsec', 'IPsec'), ('nebula', 'Nebula'), ('dns', 'DNS'))
 
 
 def dns_status(views_by_host):
@@ -239,35 +240,195 @@ def tunnel_names(tunnels):
     return [t.get('name') for t in tunnels if isinstance(t, Mapping)]
 
 
-def vpn_status(wireguard=None, ipsec=None, expected=None, dns=None):
+# A certificate that expires within this many days is a warning of the Nebula part (vpn_status_cert_warn_days).
+CERT_WARN_DAYS = 30
+
+
+def _read_nebula(result):
+    """(info, problem, reason) from one member's registered ``nebula_info`` result (None: it never ran, the member
+    was unreachable)."""
+    if result is None or (isinstance(result, Mapping) and result.get('unreachable')):
+        return None, 'UNREACHABLE', 'not reachable over SSH'
+    if not isinstance(result, Mapping) or result.get('failed') or 'running' not in result:
+        return None, 'FAILED', str((result or {}).get('msg') or 'nebula_info failed')
+    if not result.get('running'):
+        return None, 'DOWN', str(result.get('msg') or 'nebula does not answer')
+    return result, None, None
+
+
+def _certificate(cert, warn_days, now):
+    """A member's certificate as the report shows it: ``status`` valid, expiring (within ``warn_days``) or EXPIRED."""
+    not_after, days, status = cert.get('not_after'), None, 'valid'
+    try:
+        moment = datetime.datetime.fromisoformat(str(not_after).replace('Z', '+00:00'))
+    except ValueError:
+        moment = None
+    if moment is not None and moment.tzinfo is not None:
+        seconds = (moment - now).total_seconds()
+        days = int(seconds // 86400)
+        status = 'EXPIRED' if seconds <= 0 else 'expiring' if seconds < warn_days * 86400 else 'valid'
+    return {'name': cert.get('name'), 'address': ','.join(cert.get('ips') or []), 'groups': list(cert.get('groups') or []),
+            'not_after': not_after, 'days_left': days, 'fingerprint': cert.get('fingerprint'), 'status': status}
+
+
+def nebula_status(info_by_host, roles=None, warn_days=CERT_WARN_DAYS, now=None):
+    """The live state of every Nebula member as one document: ``hosts`` (member -> ``status`` (ok, DOWN,
+    UNREACHABLE, FAILED), ``reason``, ``roles`` (lighthouse, relay), ``certificate`` (name, address, groups,
+    not_after, days_left, fingerprint, status), ``tunnels`` (one per tunnel nebula holds: ``member`` (None for a peer
+    outside the group), ``name``, ``vpn_ip``, ``remote`` (the underlay address in use), ``relayed``, ``relays`` (by
+    member name), ``status``, ``reason``), ``pending`` (peers still handshaking) and ``lighthouses`` (lighthouse ->
+    whether this member has a tunnel to it)) and a ``summary``.
+
+    ``info_by_host`` maps every member to its registered ``nebula_info`` result, or None (unreachable); ``roles``
+    (``{'lighthouses': [...], 'relays': [...]}``) names the members in each role. A member is down when its nebula
+    does not answer or its certificate has expired (peers refuse it); a certificate that expires within
+    ``warn_days`` days is a warning that leaves the summary healthy. A tunnel is up when its peer answers and holds
+    the tunnel back; a tunnel to a member that is down is DOWN; one its peer no longer holds is ``one-sided`` (nebula
+    drops an idle tunnel at each end in its own time), shown but not a failure; a member that has no tunnel to a
+    lighthouse that answers cannot be found by the others: a DOWN link. Nebula makes other tunnels on demand, so a
+    pair without traffic has none and that is not a failure."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    roles = roles or {}
+    read = dict((host, _read_nebula(info_by_host[host])) for host in info_by_host)
+    by_ip = {}
+    for host, (info, _problem, _reason) in read.items():
+        for address in ((info or {}).get('certificate') or {}).get('ips') or []:
+            by_ip[address.split('/')[0]] = host
+    hosts = {}
+    for host in sorted(read):
+        info, problem, reason = read[host]
+        entry = {'status': problem or 'ok', 'reason': reason, 'certificate': None, 'tunnels': [], 'pending': [],
+                 'roles': [role for role, key in (('lighthouse', 'lighthouses'), ('relay', 'relays'))
+                           if host in (roles.get(key) or [])], 'lighthouses': {}}
+        if info is not None:
+            entry['certificate'] = _certificate(info.get('certificate') or {}, warn_days, now)
+            if entry['certificate']['status'] == 'EXPIRED':
+                entry['status'], entry['reason'] = 'DOWN', 'its certificate expired at %s' % entry['certificate']['not_after']
+            entry['pending'] = sorted(str(t.get('name') or t.get('vpn_ip')) for t in info.get('pending') or [])
+        hosts[host] = entry
+    for host in sorted(read):
+        info, entry = read[host][0], hosts[host]
+        for tunnel in (info or {}).get('tunnels') or []:
+            member = by_ip.get(tunnel.get('vpn_ip'))
+            if member is None and tunnel.get('name') in hosts:
+                member = tunnel['name']
+            status, reason = 'up', None
+            if member is None:
+                status, reason = 'outside', 'not a member of the group'
+            elif hosts[member]['status'] != 'ok':
+                status, reason = 'DOWN', '%s is %s: %s' % (member, hosts[member]['status'], hosts[member]['reason'])
+            elif entry['status'] != 'ok':
+                status, reason = 'DOWN', entry['reason']
+            elif host not in [by_ip.get(t.get('vpn_ip')) or t.get('name') for t in read[member][0].get('tunnels') or []]:
+                status, reason = 'one-sided', '%s holds no tunnel back' % member
+            entry['tunnels'].append({
+                'member': member, 'name': tunnel.get('name'), 'vpn_ip': tunnel.get('vpn_ip'), 'remote': tunnel.get('remote'),
+                'relayed': bool(tunnel.get('relayed')), 'relays': [by_ip.get(r, r) for r in tunnel.get('relays') or []],
+                'status': status, 'reason': reason})
+        if entry['status'] == 'ok' and 'lighthouse' not in entry['roles']:
+            reached = [t['member'] for t in entry['tunnels'] if t['status'] in ('up', 'one-sided')]
+            entry['lighthouses'] = dict((lighthouse, lighthouse in reached)
+                                        for lighthouse in sorted(roles.get('lighthouses') or []) if lighthouse in hosts)
+    return {'hosts': hosts, 'summary': _nebula_summary(hosts, warn_days)}
+
+
+def _nebula_summary(hosts, warn_days):
+    tunnels = [t for entry in hosts.values() for t in entry['tunnels'] if t['member'] is not None]
+    lighthouse_links = [(host, lighthouse) for host, entry in sorted(hosts.items())
+                        for lighthouse, reached in sorted(entry['lighthouses'].items())]
+    unreached = [(host, lighthouse) for host, lighthouse in lighthouse_links if not hosts[host]['lighthouses'][lighthouse]]
+    # a tunnel to a lighthouse that is down is a DOWN tunnel already: the missing ones are the links to add
+    missing = [pair for pair in unreached if not _holds(hosts[pair[0]], pair[1])]
+    down = sorted(host for host in hosts if hosts[host]['status'] != 'ok')
+    expiring = sorted(host for host in hosts if (hosts[host]['certificate'] or {}).get('status') == 'expiring')
+    links_down = len([t for t in tunnels if t['status'] == 'DOWN']) + len(missing)
+    text = '%d of %d members up, %d tunnels (%d relayed), %d %s down' % (
+        len(hosts) - len(down), len(hosts), len(tunnels), len([t for t in tunnels if t['relayed']]), links_down,
+        'link' if links_down == 1 else 'links')
+    if down:
+        text += '; down: %s' % ', '.join('%s (%s)' % (host, hosts[host]['reason']) for host in down)
+    if unreached:
+        text += '; no tunnel to a lighthouse: %s' % ', '.join('%s -> %s' % pair for pair in unreached)
+    if expiring:
+        text += '; certificate expires within %d days on %s' % (warn_days, ', '.join(expiring))
+    return {'members_total': len(hosts), 'members_up': len(hosts) - len(down), 'down': down,
+            'tunnels_total': len(tunnels), 'tunnels_relayed': len([t for t in tunnels if t['relayed']]),
+            'lighthouse_links_total': len(lighthouse_links), 'lighthouse_links_up': len(lighthouse_links) - len(unreached),
+            'links_down': links_down, 'certificates_expiring': expiring, 'healthy': not down and not links_down,
+            'text': text}
+
+
+def _holds(entry, member):
+    """Whether a member's entry lists a tunnel to ``member``, whatever its state."""
+    return any(tunnel['member'] == member for tunnel in entry['tunnels'])
+
+
+def nebula_rows(status):
+    """``(members, tunnels)`` of :func:`nebula_status`'s document, each ``(header, rows)``: one row per member (its
+    roles and certificate), one per tunnel and one per lighthouse a member has no tunnel to."""
+    members = ('HOST', 'ROLES', 'ADDRESS', 'GROUPS', 'NOT AFTER', 'DAYS LEFT', 'CERTIFICATE', 'STATUS', 'REASON')
+    tunnels = ('HOST', 'PEER', 'VPN IP', 'VIA', 'STATUS', 'REASON')
+    member_rows, tunnel_rows = [], []
+    for host in sorted(status['hosts']):
+        entry = status['hosts'][host]
+        cert = entry['certificate'] or {}
+        member_rows.append((host, ','.join(entry['roles']) or '-', cert.get('address') or '-',
+                            ','.join(cert.get('groups') or []) or '-', cert.get('not_after') or '-',
+                            '-' if cert.get('days_left') is None else cert['days_left'], cert.get('status') or '-',
+                            entry['status'], entry['reason'] or ''))
+        for tunnel in entry['tunnels']:
+            via = ('relay ' + ','.join(tunnel['relays'])) if tunnel['relayed'] else (tunnel['remote'] or '-')
+            tunnel_rows.append((host, tunnel['name'] or tunnel['member'] or '-', tunnel['vpn_ip'] or '-', via,
+                                tunnel['status'], tunnel['reason'] or ''))
+        for lighthouse, reached in sorted(entry['lighthouses'].items()):
+            if not reached and not _holds(entry, lighthouse):
+                tunnel_rows.append((host, lighthouse, '-', '-', 'DOWN', 'no tunnel to this lighthouse'))
+    return (members, member_rows), (tunnels, tunnel_rows)
+
+
+def nebula_table(status):
+    """The members' table and the tunnels' table of :func:`nebula_status`'s document, then its summary."""
+    members, tunnels = nebula_rows(status)
+    return _lines(*members) + [''] + _lines(*tunnels) + [status['summary']['text']]
+
+
+def vpn_status(wireguard=None, ipsec=None, expected=None, dns=None, nebula=None, nebula_roles=None,
+               cert_warn_days=CERT_WARN_DAYS, now=None):
     """One document of the whole VPN: ``wireguard`` (:func:`wireguard_status` of the members' ``wireguard_info``
-    results) and ``ipsec`` (:func:`ipsec_status` of the sites' ``ipsec_info`` results), each only when it has a
-    host, ``dns`` (:func:`dns_status` of the members' views of the names, with a mesh domain), and a ``summary``
-    whose ``text`` joins theirs and that is ``healthy`` when every part is."""
+    results), ``ipsec`` (:func:`ipsec_status` of the sites' ``ipsec_info`` results) and ``nebula``
+    (:func:`nebula_status` of the Nebula members' ``nebula_info`` results), each only when it has a host, ``dns``
+    (:func:`dns_status` of the members' views of the names, with a mesh domain), and a ``summary`` whose ``text``
+    joins theirs and that is ``healthy`` when every part is."""
     status = {}
     if wireguard:
         status['wireguard'] = wireguard_status(wireguard)
     if ipsec:
         status['ipsec'] = ipsec_status(ipsec, expected)
+    if nebula:
+        status['nebula'] = nebula_status(nebula, nebula_roles, cert_warn_days, now)
     if dns:
         status['dns'] = dns_status(dns)
     texts = ['%s: %s' % (title, status[key]['summary']['text']) for key, title in PARTS if key in status]
     status['summary'] = {
         'healthy': bool(texts) and all(status[key]['summary']['healthy'] for key, _title in PARTS if key in status),
-        'text': '; '.join(texts) or 'no WireGuard member and no IPsec site in the inventory'}
+        'text': '; '.join(texts) or 'no WireGuard member, IPsec site or Nebula member in the inventory'}
     return status
 
 
-def vpn_table(wireguard=None, ipsec=None, expected=None, dns=None):
-    """:func:`wireguard_table` and :func:`ipsec_table`, each under its title, then the summary of :func:`vpn_status`."""
+def vpn_table(wireguard=None, ipsec=None, expected=None, dns=None, nebula=None, nebula_roles=None,
+              cert_warn_days=CERT_WARN_DAYS, now=None):
+    """:func:`wireguard_table`, :func:`ipsec_table`, :func:`nebula_table` and :func:`dns_table`, each under its title
+    when it has a host, then the summary of :func:`vpn_status`."""
     lines = []
     if wireguard:
         lines += ['== WireGuard'] + wireguard_table(wireguard) + ['']
     if ipsec:
         lines += ['== IPsec'] + ipsec_table(ipsec, expected) + ['']
+    if nebula:
+        lines += ['== Nebula'] + nebula_table(nebula_status(nebula, nebula_roles, cert_warn_days, now)) + ['']
     if dns:
         lines += ['== DNS'] + dns_table(dns) + ['']
-    return lines + [vpn_status(wireguard, ipsec, expected, dns)['summary']['text']]
+    return lines + [vpn_status(wireguard, ipsec, expected, dns, nebula, nebula_roles, cert_warn_days, now)['summary']['text']]
 
 
 IKE_KEYS = ('uniqueid', 'state', 'remote_host', 'remote_id', 'algorithms', 'rekey_time')

@@ -36,7 +36,7 @@ h2{font-size:1.1em;margin:1.2em 0 .2em}
 svg{border:1px solid #ddd;background:#fafafa}
 table{border-collapse:collapse;margin-top:1em;font-size:.85em}
 td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
-.connected{color:#2e7d32}.DOWN,.UNREACHABLE,.FAILED{color:#c62828;font-weight:bold}
+.connected,td.up{color:#2e7d32}.DOWN,.UNREACHABLE,.FAILED,.EXPIRED{color:#c62828;font-weight:bold}
 .legend span{display:inline-block;margin-right:1.2em}
 </style></head>
 <body>
@@ -49,23 +49,25 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}
 <div class="summary">{{ section.summary.text }}</div>
 {% endif %}<div>{{ section.rule }}</div>
 <svg xmlns="http://www.w3.org/2000/svg" width="{{ width }}" height="{{ height }}" viewBox="0 0 {{ width }} {{ height }}">
-{% for link in section.links %}<line class="link {{ link.state }}" data-a="{{ link.a }}" data-b="{{ link.b }}"
+{% for link in section.links %}<line class="link {{ link.state }}{{ ' relayed' if link.relayed else '' }}" data-a="{{ link.a }}" data-b="{{ link.b }}"
  x1="{{ link.x1 }}" y1="{{ link.y1 }}" x2="{{ link.x2 }}" y2="{{ link.y2 }}" stroke="{{ colours[link.state] }}"
- stroke-width="3"><title>{{ link.a }} - {{ link.b }}: {{ link.text }}</title></line>
+ stroke-width="3"{{ ' stroke-dasharray="9 6"' | safe if link.relayed else '' }}><title>{{ link.a }} - {{ link.b }}: {{ link.text }}</title></line>
 {% endfor %}{% for member in section.members %}<g class="member {{ member.status }}" data-name="{{ member.name }}">
 <circle cx="{{ member.x }}" cy="{{ member.y }}" r="22" fill="{{ fills.get(member.status, '#ffebee') }}"
  stroke="{{ strokes.get(member.status, '#c62828') }}" stroke-width="2"><title>{{ member.name }}:
  {{ member.status }}{{ ' (' ~ member.reason ~ ')' if member.reason else '' }}</title></circle>
 <text x="{{ member.x }}" y="{{ member.y + 42 }}" text-anchor="middle" font-size="13">{{ member.name }}</text>
-{% for subnet in member.subnets %}<text x="{{ member.x }}" y="{{ member.y + 58 + loop.index0 * 14 }}"
+{% if member.roles %}<text class="roles" x="{{ member.x }}" y="{{ member.y - 30 }}" text-anchor="middle" font-size="11"
+ fill="#6a1b9a" stroke="#fafafa" stroke-width="3" paint-order="stroke">{{ member.roles | join(', ') }}</text>
+{% endif %}{% for subnet in member.subnets %}<text x="{{ member.x }}" y="{{ member.y + 58 + loop.index0 * 14 }}"
  text-anchor="middle" font-size="11" fill="#555">{{ subnet }}</text>
 {% endfor %}</g>
 {% endfor %}</svg>
-<table><tr>{% for cell in section.header %}<th>{{ cell }}</th>{% endfor %}</tr>
-{% for row in section.rows %}<tr>{% for cell in row %}<td class="{{ row[section.status_column]
- if loop.index0 == section.status_column else '' }}">{{ cell }}</td>{% endfor %}</tr>
+{% for table in section.tables %}<table><tr>{% for cell in table.header %}<th>{{ cell }}</th>{% endfor %}</tr>
+{% for row in table.rows %}<tr>{% for cell in row %}<td class="{{ row[table.status_column]
+ if loop.index0 == table.status_column else '' }}">{{ cell }}</td>{% endfor %}</tr>
 {% endfor %}</table>
-</section>
+{% endfor %}</section>
 {% endfor %}<script type="application/json" id="report">{{ report_json }}</script>
 <script>
 (function () {
@@ -104,14 +106,14 @@ def _circle(names):
     return position
 
 
-def _member(name, position, status, reason, subnets=()):
+def _member(name, position, status, reason, subnets=(), roles=()):
     return {'name': name, 'x': position[name][0], 'y': position[name][1], 'status': status, 'reason': reason,
-            'subnets': sorted(subnets)}
+            'subnets': sorted(subnets), 'roles': list(roles)}
 
 
-def _link(a, b, state, text, position):
+def _link(a, b, state, text, position, relayed=False):
     return {'a': a, 'b': b, 'state': state, 'text': text, 'x1': position[a][0], 'y1': position[a][1],
-            'x2': position[b][0], 'y2': position[b][1]}
+            'x2': position[b][0], 'y2': position[b][1], 'relayed': relayed}
 
 
 def layout(report):
@@ -169,22 +171,71 @@ def layout_ipsec(report):
     return {'members': members, 'links': links, 'unread': unread}
 
 
+def layout_nebula(report):
+    """The Nebula members on a circle (their roles above them), a link per pair either end holds a tunnel between
+    (dashed when it goes through a relay) or per lighthouse a member has no tunnel to (down), and peers outside the
+    group as grey nodes."""
+    names = sorted(report['hosts'])
+    pairs, relayed, outside = {}, set(), set()
+    for name in names:
+        entry = report['hosts'][name]
+        for tunnel in entry['tunnels']:
+            other = tunnel['member'] or tunnel['name'] or tunnel['vpn_ip']
+            if tunnel['member'] is None:
+                outside.add(other)
+            pair = tuple(sorted((name, other)))
+            pairs.setdefault(pair, {})[name] = 'DOWN' if tunnel['status'] == 'DOWN' else 'connected'
+            if tunnel['relayed']:
+                relayed.add(pair)
+        for lighthouse, reached in entry['lighthouses'].items():
+            if not reached:
+                pairs.setdefault(tuple(sorted((name, lighthouse))), {}).setdefault(name, 'DOWN')
+    outside = sorted(outside - set(names))
+    position = _circle(names + outside)
+    for pair, ends in pairs.items():
+        for end in pair:
+            # a member that answers and holds no tunnel to the other end says so
+            if end not in ends and end in report['hosts'] and report['hosts'][end]['status'] == 'ok':
+                ends[end] = 'no tunnel'
+    members = [_member(name, position, report['hosts'][name]['status'], report['hosts'][name].get('reason'),
+                       roles=report['hosts'][name]['roles']) for name in names]
+    members += [_member(peer, position, 'outside', 'not a member of the group') for peer in outside]
+    # a peer outside the group is not read: the member's end alone says how the link is
+    links = [_link(a, b, _pair_state([ends.get(a), ends.get(b)]) if len(ends) == 2 or not set((a, b)) & set(outside)
+                   else 'up' if list(ends.values()) == ['connected'] else 'down',
+                   ('through a relay; ' if (a, b) in relayed else '') + '; '.join(
+                       '%s sees %s' % (end, ends[end]) for end in sorted(ends)), position, (a, b) in relayed)
+             for (a, b), ends in sorted(pairs.items())]
+    return {'members': members, 'links': links}
+
+
 WIREGUARD_RULE = 'A peer counts as connected with a handshake within 180 s and both ends\' interfaces up.'
 IPSEC_RULE = 'A tunnel counts as established with an established IKE SA and an installed CHILD SA.'
+NEBULA_RULE = ('A member is up when its nebula answers with a certificate that has not expired; a tunnel is up when '
+               'both ends hold it, and drawn dashed when it goes through a relay; a member without a tunnel to a '
+               'lighthouse is cut off from it. Nebula makes other tunnels on demand: no traffic, no tunnel.')
 
 
 def wireguard_section(status):
     """The drawing and table of :func:`.report.wireguard_status`'s document ``status``."""
     header, rows = reports.wireguard_rows(status)
     return dict(layout(status), key='wireguard', title='WireGuard', summary=status['summary'], rule=WIREGUARD_RULE,
-                header=header, rows=rows, status_column=8)
+                tables=[{'header': header, 'rows': rows, 'status_column': 8}])
 
 
 def ipsec_section(status, info_by_host):
     """The drawing and table of :func:`.report.ipsec_status`'s document ``status`` of ``info_by_host``."""
     header, rows = reports.ipsec_rows(info_by_host)
     return dict(layout_ipsec(status), key='ipsec', title='IPsec', summary=status['summary'], rule=IPSEC_RULE,
-                header=header, rows=rows, status_column=10)
+                tables=[{'header': header, 'rows': rows, 'status_column': 10}])
+
+
+def nebula_section(status):
+    """The drawing and tables (members, tunnels) of :func:`.report.nebula_status`'s document ``status``."""
+    (members, member_rows), (tunnels, tunnel_rows) = reports.nebula_rows(status)
+    return dict(layout_nebula(status), key='nebula', title='Nebula', summary=status['summary'], rule=NEBULA_RULE,
+                tables=[{'header': members, 'rows': member_rows, 'status_column': 7},
+                        {'header': tunnels, 'rows': tunnel_rows, 'status_column': 4}])
 
 
 def page(report, sections, read_at, title):
@@ -209,12 +260,15 @@ def render_ipsec(info_by_host, read_at, title='IPsec status', expected=None):
     return page(report, [ipsec_section(report, info_by_host)], read_at, title)
 
 
-def render_vpn(wireguard, ipsec, read_at, title='VPN status', expected=None):
+def render_vpn(wireguard, ipsec, read_at, title='VPN status', expected=None, nebula=None, nebula_roles=None,
+               cert_warn_days=reports.CERT_WARN_DAYS, now=None):
     """One page of the whole VPN (:func:`.report.vpn_status`): a section per part that has a host."""
-    report = reports.vpn_status(wireguard, ipsec, expected)
+    report = reports.vpn_status(wireguard, ipsec, expected, None, nebula, nebula_roles, cert_warn_days, now)
     sections = []
     if 'wireguard' in report:
         sections.append(wireguard_section(report['wireguard']))
     if 'ipsec' in report:
         sections.append(ipsec_section(report['ipsec'], ipsec))
+    if 'nebula' in report:
+        sections.append(nebula_section(report['nebula']))
     return page(report, sections, read_at, title)

@@ -197,7 +197,7 @@ def test_the_whole_vpn_joins_the_parts_that_have_a_host_and_is_healthy_only_when
     only_mesh = vpn_status(_mesh('h1', 'h2'), {})
     assert sorted(only_mesh) == ['summary', 'wireguard'] and only_mesh['summary']['healthy']
     assert vpn_status({}, None)['summary'] == {'healthy': False,
-                                               'text': 'no WireGuard member and no IPsec site in the inventory'}
+                                               'text': 'no WireGuard member, IPsec site or Nebula member in the inventory'}
     lines = vpn_table(_mesh('h1', 'h2'), sites, expected)
     assert lines[0] == '== WireGuard' and '== IPsec' in lines and lines[-1] == status['summary']['text']
     assert lines[lines.index('== IPsec') + 2].startswith('west') and 'DOWN' in lines[lines.index('== IPsec') + 2]
