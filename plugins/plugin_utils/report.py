@@ -280,7 +280,9 @@ def nebula_status(info_by_host, roles=None, warn_days=CERT_WARN_DAYS, now=None):
     whether this member has a tunnel to it)) and a ``summary``.
 
     ``info_by_host`` maps every member to its registered ``nebula_info`` result, or None (unreachable); ``roles``
-    (``{'lighthouses': [...], 'relays': [...]}``) names the members in each role. A member is down when its nebula
+    (``{'lighthouses': [...], 'relays': [...], 'revoked': [...]}``) names the members in each role, and the members
+    whose certificate is revoked (the CA directory's record): such a member is REVOKED, not down, and is not
+    expected to reach anyone; a tunnel another member still holds to it is a REVOKED link, counted down. A member is down when its nebula
     does not answer or its certificate has expired (peers refuse it); a certificate that expires within
     ``warn_days`` days is a warning that leaves the summary healthy. A tunnel is up when its peer answers and holds
     the tunnel back; a tunnel to a member that is down is DOWN; one its peer no longer holds is ``one-sided`` (nebula
@@ -294,6 +296,9 @@ def nebula_status(info_by_host, roles=None, warn_days=CERT_WARN_DAYS, now=None):
     for host, (info, _problem, _reason) in read.items():
         for address in ((info or {}).get('certificate') or {}).get('ips') or []:
             by_ip[address.split('/')[0]] = host
+    revoked = set(roles.get('revoked') or []) & set(read)
+    for host in revoked:
+        read[host] = (None, 'REVOKED', 'its certificate is revoked: no member accepts it')
     hosts = {}
     for host in sorted(read):
         info, problem, reason = read[host]
@@ -315,6 +320,8 @@ def nebula_status(info_by_host, roles=None, warn_days=CERT_WARN_DAYS, now=None):
             status, reason = 'up', None
             if member is None:
                 status, reason = 'outside', 'not a member of the group'
+            elif member in revoked:
+                status, reason = 'REVOKED', 'a tunnel to %s, whose certificate is revoked' % member
             elif hosts[member]['status'] != 'ok':
                 status, reason = 'DOWN', '%s is %s: %s' % (member, hosts[member]['status'], hosts[member]['reason'])
             elif entry['status'] != 'ok':
@@ -339,19 +346,23 @@ def _nebula_summary(hosts, warn_days):
     unreached = [(host, lighthouse) for host, lighthouse in lighthouse_links if not hosts[host]['lighthouses'][lighthouse]]
     # a tunnel to a lighthouse that is down is a DOWN tunnel already: the missing ones are the links to add
     missing = [pair for pair in unreached if not _holds(hosts[pair[0]], pair[1])]
-    down = sorted(host for host in hosts if hosts[host]['status'] != 'ok')
+    revoked = sorted(host for host in hosts if hosts[host]['status'] == 'REVOKED')
+    down = sorted(host for host in hosts if hosts[host]['status'] not in ('ok', 'REVOKED'))
     expiring = sorted(host for host in hosts if (hosts[host]['certificate'] or {}).get('status') == 'expiring')
-    links_down = len([t for t in tunnels if t['status'] == 'DOWN']) + len(missing)
+    links_down = len([t for t in tunnels if t['status'] in ('DOWN', 'REVOKED')]) + len(missing)
     text = '%d of %d members up, %d tunnels (%d relayed), %d %s down' % (
-        len(hosts) - len(down), len(hosts), len(tunnels), len([t for t in tunnels if t['relayed']]), links_down,
-        'link' if links_down == 1 else 'links')
+        len(hosts) - len(down) - len(revoked), len(hosts) - len(revoked), len(tunnels),
+        len([t for t in tunnels if t['relayed']]), links_down, 'link' if links_down == 1 else 'links')
+    if revoked:
+        text += '; revoked: %s' % ', '.join(revoked)
     if down:
         text += '; down: %s' % ', '.join('%s (%s)' % (host, hosts[host]['reason']) for host in down)
     if unreached:
         text += '; no tunnel to a lighthouse: %s' % ', '.join('%s -> %s' % pair for pair in unreached)
     if expiring:
         text += '; certificate expires within %d days on %s' % (warn_days, ', '.join(expiring))
-    return {'members_total': len(hosts), 'members_up': len(hosts) - len(down), 'down': down,
+    return {'members_total': len(hosts) - len(revoked), 'members_up': len(hosts) - len(down) - len(revoked), 'down': down,
+            'revoked': revoked,
             'tunnels_total': len(tunnels), 'tunnels_relayed': len([t for t in tunnels if t['relayed']]),
             'lighthouse_links_total': len(lighthouse_links), 'lighthouse_links_up': len(lighthouse_links) - len(unreached),
             'links_down': links_down, 'certificates_expiring': expiring, 'healthy': not down and not links_down,

@@ -62,7 +62,7 @@ def test_all_up_direct_and_relayed_tunnels_and_the_lighthouse_reached():
     assert set(t['status'] for t in tunnels.values()) == {'up'}
     assert db1['lighthouses'] == {'lh1': True} and status['hosts']['lh1']['lighthouses'] == {}
     assert status['summary'] == {
-        'members_total': 4, 'members_up': 4, 'down': [], 'tunnels_total': 12, 'tunnels_relayed': 2,
+        'members_total': 4, 'members_up': 4, 'down': [], 'revoked': [], 'tunnels_total': 12, 'tunnels_relayed': 2,
         'lighthouse_links_total': 3, 'lighthouse_links_up': 3, 'links_down': 0, 'certificates_expiring': [],
         'healthy': True, 'text': '4 of 4 members up, 12 tunnels (2 relayed), 0 links down'}
 
@@ -95,6 +95,21 @@ def test_a_member_without_a_tunnel_to_the_lighthouse_is_a_down_link_and_a_tunnel
     assert status['summary']['links_down'] == 1 and not status['summary']['healthy']
     assert status['summary']['text'].endswith('1 link down; no tunnel to a lighthouse: web1 -> lh1')
     assert any(line.split()[:2] == ['web1', 'lh1'] and 'DOWN' in line for line in nebula_table(status))
+
+
+def test_a_revoked_member_is_revoked_not_down_and_a_tunnel_still_held_to_it_is_a_revoked_link():
+    """nebula_mesh_revoke leaves app1's nebula running with its old files; it reaches no one, which is the point."""
+    results = dict((host, _info(host, [p for p in sorted(ADDRESS) if p not in (host, 'app1')])) for host in ADDRESS)
+    results['app1'] = _info('app1', [])
+    status = nebula_status(results, dict(ROLES, revoked=['app1']), 30, NOW)
+    assert status['hosts']['app1']['status'] == 'REVOKED' and status['hosts']['app1']['tunnels'] == []
+    summary = status['summary']
+    assert summary['healthy'] and summary['revoked'] == ['app1'] and summary['down'] == []
+    assert summary['text'] == '3 of 3 members up, 6 tunnels (0 relayed), 0 links down; revoked: app1'
+    results['db1'] = _info('db1', ['lh1', 'web1', 'app1'])      # a tunnel the revocation did not close
+    held = nebula_status(results, dict(ROLES, revoked=['app1']), 30, NOW)
+    assert [t['status'] for t in held['hosts']['db1']['tunnels'] if t['member'] == 'app1'] == ['REVOKED']
+    assert held['summary']['links_down'] == 1 and not held['summary']['healthy']
 
 
 def test_a_certificate_near_its_end_warns_and_one_past_it_is_down():
