@@ -119,6 +119,6 @@ def bundle_options(raw, want):
     if not isinstance(raw, dict):
         raise ValidationError('bundle', 'is required for a device (name device:<name>): its configuration options')
     options = dict(raw)
-    device = {'name': want['name'], 'config_dir': v.host_path('bundle.config_dir', options.pop('config_dir', None)
-                                                               or nebula_devices.default_config_dir(want['network']))}
+    directory = options.pop('config_dir', None) or nebula_devices.default_config_dir(want['network'])
+    device = {'name': want['name'], 'config_dir': v.host_path('bundle.config_dir', directory)}
     return {'device': device, 'options': options}

@@ -64,8 +64,8 @@ def normalize(raw, members, network, name):
             raise ValidationError(where + '.name', '%s is a member of the network; a device needs a name of its own'
                                   % device['name'])
         if device['name'] in seen:
-            raise ValidationError(where + '.name', '%s is also the name of %s[%d]' % (device['name'], FIELD,
-                                                                                       seen[device['name']]))
+            raise ValidationError(where + '.name', '%s is also the name of %s[%d]'
+                                  % (device['name'], FIELD, seen[device['name']]))
         seen[device['name']] = i
         if device['state'] not in STATES:
             raise ValidationError(where + '.state', '%r is not one of %s' % (device['state'], ', '.join(STATES)))
@@ -118,9 +118,10 @@ def render(device, options, certificate, ca_certificate, network):
     """The device's ``config.yml``: a comment on where the files go, then the dump of its settings."""
     directory = device['config_dir']
     head = ('# meshforge.vpn: Nebula network %s, device %s (outside the inventory).\n'
-            '# Copy ca.crt, host.crt and this file to %s on the device.  host.key there is the private key the\n'
-            '# device made with nebula-cert keygen: it stays on the device; the controller never had it.\n'
-            '# Run: nebula -config %s\n' % (network, device['name'], directory, os.path.join(directory, 'config.yml')))
+            '# Copy ca.crt, host.crt and this file, on the device, to\n#   %s\n'
+            '# host.key there is the private key the device made with nebula-cert keygen: it stays on the device;\n'
+            '# the controller never had it.  Run: nebula -config %s\n'
+            % (network, device['name'], directory, os.path.join(directory, 'config.yml')))
     text = renderer.render(settings(device, options, certificate, ca_certificate, network))
     return head + text[len(renderer.HEADER):]
 

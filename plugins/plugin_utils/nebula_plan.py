@@ -250,8 +250,8 @@ def plan(members, settings, addresses):
 
 
 def plan_all(members, settings, addresses):
-    """``(plans, devices)``.  ``plans``: each member's certificate and nebula_config options: ``{host: {'address': 'a.b.c.d/len', 'groups',
-    'am_lighthouse', 'am_relay', 'lighthouses', 'relays', 'static_host_map', 'listen_port', 'inbound',
+    """``(plans, devices)``.  ``plans``: each member's certificate and nebula_config options: ``{host: {'address':
+    'a.b.c.d/len', 'groups', 'am_lighthouse', 'am_relay', 'lighthouses', 'relays', 'static_host_map', 'listen_port', 'inbound',
     'outbound', 'blocklist'}}`` for every member not revoked.  ``addresses`` is the ipam result's ``addresses``
     (``{host: {pool: address}}``).  ``devices``: ``[{'name', 'key', 'address', 'groups', 'public_key', 'config_dir',
     'options'}]`` for every present device not revoked, ``options`` those of its bundle (nebula_config's names)."""
