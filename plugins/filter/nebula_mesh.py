@@ -23,12 +23,14 @@ def nebula_mesh_plan(names, hostvars, settings, allocation=None, revoked=None):
     problem (naming the role's variable, empty when none), the address manager's request (``release``: the hosts
     leaving the network), ``reenroll`` (the members getting a new key pair), ``revoke`` (this run's revocations, for
     nebula_cert), ``revoked`` (the revoked members), and with ``allocation`` (the registered ipam result) every
-    member's plan but the revoked ones'; ``revoked`` (nebula_cert's state=revoked result) adds the record."""
+    member's plan but the revoked ones'; ``revoked`` (nebula_cert's state=revoked result) adds the record.
+    ``device_hosts``, ``device_release``: the devices (``nebula_mesh_devices``) for the address manager; ``devices``:
+    with ``allocation``, each present device's certificate and bundle options (nebula_cert's ``bundle``)."""
     members = {}
     for name in names or []:
         members[name] = _member(hostvars[name], name)
     result = {'problem': '', 'network': None, 'pools': {}, 'pins': {}, 'release': [], 'reenroll': [], 'revoke': [],
-              'revoked': [], 'plans': {}}
+              'revoked': [], 'plans': {}, 'device_hosts': [], 'device_release': [], 'devices': []}
     if isinstance(revoked, Mapping):
         record = revoked.get('revoked') or []
         settings = dict(settings, revoked=[item.get('name') for item in record if item.get('name')],
@@ -38,7 +40,7 @@ def nebula_mesh_plan(names, hostvars, settings, allocation=None, revoked=None):
         if allocation is not None:
             if isinstance(allocation, Mapping) and 'addresses' in allocation:
                 allocation = allocation['addresses']
-            result['plans'] = nebula_plan.plan(members, settings, allocation)
+            result['plans'], result['devices'] = nebula_plan.plan_all(members, settings, allocation)
     except ValidationError as exc:
         result['problem'] = str(exc)
     return result

@@ -19,6 +19,12 @@ description:
     host's private key never leaves the host. It is written to C(hosts/<name>.crt) in the CA directory.
   - A certificate is signed again only when its name, address, groups, public key or issuer differ from what
     is asked, or it has expired or expires within O(renew_before); otherwise nothing changes.
+  - A device outside the inventory is named C(device:<name>) in O(name) (and in O(revoke) and O(retire)); its
+    certificate (named C(<name>)) is written to C(devices/<name>.crt), so it never collides with a member's, and its
+    bundle to O(bundle_dir) - C(config.yml), C(ca.crt) and C(host.crt), each 0600 in a 0700 directory, written only
+    when its text or mode differs. The configuration is rendered by M(meshforge.vpn.nebula_config)'s own checks and
+    renderer from O(bundle); its C(pki) names C(ca.crt), C(host.crt) and C(host.key) in the device's directory. The
+    device's private key is never on the controller. O(state=absent) deletes the bundle too.
   - Every value is checked before C(nebula-cert) runs; a refused value names its option.
 options:
   network:
@@ -26,7 +32,9 @@ options:
     type: str
     required: true
   name:
-    description: The certificate's name (the host's name in the network); required with O(state=present) or V(absent).
+    description:
+      - The certificate's name (the host's name in the network); required with O(state=present) or V(absent).
+      - C(device:<name>) for a device outside the inventory (its certificate is named C(<name>)).
     type: str
   address:
     description:
@@ -91,12 +99,25 @@ options:
   ca_dir:
     description: The CA directory; by default C(nebula-ca/<network>) beside the inventory (the playbook when there is none).
     type: path
+  bundle:
+    description:
+      - For a device (O(name) C(device:<name>)) with O(state=present), required - the options of its configuration,
+        with M(meshforge.vpn.nebula_config)'s names and checks (C(listen_port), C(lighthouses), C(static_host_map),
+        C(relays), C(inbound), C(outbound), C(blocklist), ...), and C(config_dir), where the device keeps the files
+        (by default C(/etc/nebula/<network>)).
+      - The P(meshforge.vpn.nebula_mesh_plan#filter) filter's C(devices) give them.
+    type: dict
+    version_added: 0.4.0
+  bundle_dir:
+    description: For a device, the bundle's directory on the controller; by default C(nebula-devices/<network>/<name>) beside the inventory.
+    type: path
+    version_added: 0.4.0
 extends_documentation_fragment:
   - meshforge.vpn.attributes.controller
 attributes:
   diff_mode:
     support: full
-    description: Says whether the CA is made and what the certificate will say; never a key.
+    description: Says whether the CA is made and what the certificate will say; a device's configuration; never a key.
 seealso:
   - module: meshforge.vpn.nebula_key
 author:
@@ -124,6 +145,19 @@ EXAMPLES = r'''
     state: revoked
     revoke: [web2, c99d4e650533b92061b09918e838a5a0a6aaee21eed1d12fd937682865936c72]
   register: nebula_revoked
+
+- name: Sign a laptop's certificate from the public key it made, and write its bundle
+  meshforge.vpn.nebula_cert:
+    network: mesh
+    name: device:laptop1
+    address: 10.42.0.9/24
+    groups: [web]
+    public_key: "{{ lookup('ansible.builtin.file', 'laptop1.pub') }}"
+    bundle:
+      listen_port: 0
+      lighthouses: [10.42.0.1]
+      static_host_map: {10.42.0.1: ["198.51.100.1:4242"]}
+      inbound: [{port: any, proto: icmp, host: any}]
 '''
 
 RETURN = r'''
@@ -172,4 +206,16 @@ ca_dir:
   description: The CA directory on the controller.
   returned: always
   type: str
+bundle_dir:
+  description: The device's bundle directory on the controller.
+  returned: for a device with O(state=present)
+  type: str
+  version_added: 0.4.0
+bundle_files:
+  description: The bundle's files written by this run (in check mode, that would be), V(.) for the directory itself.
+  returned: for a device with O(state=present)
+  type: list
+  elements: str
+  sample: [config.yml]
+  version_added: 0.4.0
 '''

@@ -35,8 +35,18 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import jsonstore
 
+DEVICE_PREFIX = 'device:'
 PUBLIC_RE = re.compile(r'\A-----BEGIN NEBULA X25519 PUBLIC KEY-----\n([A-Za-z0-9+/]{43}=)\n'
                        r'-----END NEBULA X25519 PUBLIC KEY-----\n?\Z')
+
+
+def entry_name(field, value):
+    """``(key, name)`` of a member's name or of ``device:<name>`` (a device outside the inventory): the key names
+    its files in the CA directory and its entries in the revocation record, the name is the certificate's."""
+    if isinstance(value, str) and value.startswith(DEVICE_PREFIX):
+        name = nebula_name(field, value[len(DEVICE_PREFIX):])
+        return DEVICE_PREFIX + name, name
+    return nebula_name(field, value), value
 
 
 def public_key_hex(field, value):
@@ -59,8 +69,9 @@ def validate(args, dry_run=False):
     renew_before = v.duration('renew_before', args.get('renew_before') or 0)
     if renew_before >= duration:
         raise ValidationError('renew_before', 'must be shorter than duration (%ds), or every run signs again' % duration)
+    key, name = entry_name('name', args['name'])
     return {
-        'network': nebula_name('network', args['network']), 'name': nebula_name('name', args['name']),
+        'network': nebula_name('network', args['network']), 'name': name, 'key': key,
         'address': str(address), 'groups': sorted(set(nebula_name('groups[%d]' % i, g)
                                                       for i, g in enumerate(args['groups'] or []))),
         'public_key': None if unknown_key else public_key_hex('public_key', args['public_key']),
@@ -71,7 +82,8 @@ def validate(args, dry_run=False):
 
 
 class CA(object):
-    """The CA directory of one network: ``ca.crt`` and ``ca.key`` (0600), and ``hosts/<name>.crt``."""
+    """The CA directory of one network: ``ca.crt`` and ``ca.key`` (0600), ``hosts/<name>.crt`` for the members and
+    ``devices/<name>.crt`` for the devices outside the inventory (key ``device:<name>``: the two never collide)."""
 
     def __init__(self, directory, nebula_cert='nebula-cert'):
         self.dir = directory
@@ -122,13 +134,18 @@ class CA(object):
             return None
         return json.loads(self._run(['print', '-json', '-path', path]))
 
-    def host_crt(self, name):
-        return os.path.join(self.dir, 'hosts', name + '.crt')
+    def _base(self, key):
+        if key.startswith(DEVICE_PREFIX):
+            return os.path.join(self.dir, 'devices', key[len(DEVICE_PREFIX):])
+        return os.path.join(self.dir, 'hosts', key)
+
+    def host_crt(self, key):
+        return self._base(key) + '.crt'
 
     def current(self, want, ca_fingerprint, now):
         """True when the host's certificate says what ``want`` asks, comes from this CA and is valid for longer than
         ``renew_before`` (0: has not expired)."""
-        have = self.describe(self.host_crt(want['name']))
+        have = self.describe(self.host_crt(want.get('key', want['name'])))
         if have is None or ca_fingerprint is None:
             return False
         details = have['details']
@@ -138,8 +155,8 @@ class CA(object):
                 and details['issuer'] == ca_fingerprint
                 and not_after > now + datetime.timedelta(seconds=want.get('renew_before') or 0))
 
-    def replaced_path(self, name):
-        return os.path.join(self.dir, 'hosts', name + '.replaced')
+    def replaced_path(self, key):
+        return self._base(key) + '.replaced'
 
     def replaced(self, name):
         """The member's earlier certificates, ``[{'fingerprint', 'not_after'}]``."""
@@ -214,7 +231,7 @@ class CA(object):
             if not leaving and isinstance(entry, str) and FINGERPRINT_RE.match(entry.lower()):
                 items = [{'fingerprint': entry.lower(), 'name': None}]
             else:
-                name = nebula_name(field, entry)
+                name = entry_name(field, entry)[0]
                 if any(item['name'] == name for item in record):
                     continue
                 found = self.describe(self.host_crt(name))
@@ -235,7 +252,8 @@ class CA(object):
 
     def sign(self, want):
         """``nebula-cert sign`` from the public key only; the certificate (public) is written 0644."""
-        os.makedirs(os.path.join(self.dir, 'hosts'), 0o700, exist_ok=True)
+        key = want.get('key', want['name'])
+        os.makedirs(os.path.dirname(self.host_crt(key)), 0o700, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix='.sign-', dir=self.dir)
         try:
             pub, crt = os.path.join(tmp, 'host.pub'), os.path.join(tmp, 'host.crt')
@@ -243,7 +261,7 @@ class CA(object):
             args = ['sign', '-ca-crt', self.crt, '-ca-key', self.key, '-name', want['name'], '-ip', want['address'],
                     '-in-pub', pub, '-out-crt', crt, '-duration', '%ds' % want['duration']]
             self._run(args + (['-groups', ','.join(want['groups'])] if want['groups'] else []))
-            files.write_atomic(self.host_crt(want['name']), files.read_text(crt), 0o644)
+            files.write_atomic(self.host_crt(key), files.read_text(crt), 0o644)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -267,9 +285,9 @@ def _ensure(ca, want, dry_run, now):
     signed = ca_created or not ca.current(want, ca_fingerprint, now)
     outcome = {'ca_created': ca_created, 'signed': signed, 'certificate': None, 'ca_certificate': None,
                'fingerprint': None, 'not_after': None, 'replaced': None}
-    former = None
+    former, key = None, want.get('key', want['name'])
     if signed and not ca_created:
-        former = ca.describe(ca.host_crt(want['name']))
+        former = ca.describe(ca.host_crt(key))
         outcome['replaced'] = former['fingerprint'] if former else None
     if dry_run and signed:
         return outcome
@@ -278,8 +296,8 @@ def _ensure(ca, want, dry_run, now):
     if signed:
         ca.sign(want)
         if former and _time(former['details']['notAfter']) > now:
-            ca.remember(want['name'], former, now)
-    details = ca.describe(ca.host_crt(want['name']))
-    outcome.update(certificate=files.read_text(ca.host_crt(want['name'])), ca_certificate=files.read_text(ca.crt),
+            ca.remember(key, former, now)
+    details = ca.describe(ca.host_crt(key))
+    outcome.update(certificate=files.read_text(ca.host_crt(key)), ca_certificate=files.read_text(ca.crt),
                    fingerprint=details['fingerprint'], not_after=details['details']['notAfter'])
     return outcome

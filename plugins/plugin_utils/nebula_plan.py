@@ -14,6 +14,12 @@ role's variable; :func:`ipam_request` is what the address manager is asked; :fun
 certificate (address, groups) and its nebula_config options: the lighthouses and relays with their underlay
 endpoints (``static_host_map``), and the firewall rules the vpn_firewall-style policies become.
 
+``devices`` (``nebula_mesh_devices``, plugin_utils.nebula_devices): devices outside the inventory, in the same pool
+(``device:<name>``); their certificate groups count as groups for the policies (a policy from a group only devices
+have gives the members inbound rules for it), and :func:`plan_all` gives each present device not revoked the options
+of its bundle: every lighthouse and relay, listen port 0 (it roams), inbound rules from the policies whose
+destinations are its groups (or ``all``), outbound open, the blocklist.  A device is revoked by name in ``revoke``.
+
 Policies are read by plugin_utils.policy's normalisation (same keys and checks as vpn_firewall).  Nebula's
 firewall denies what no rule allows, so an ``accept`` policy becomes inbound rules (certificate groups of its
 sources) on the hosts of its destinations, and on its sources too when bidirectional; a ``drop`` policy cannot be
@@ -30,6 +36,7 @@ import ipaddress
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import FINGERPRINT_RE, fingerprints, nebula_name
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_devices
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import policy as vpn_policy
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import removal
 
@@ -100,7 +107,12 @@ def check(members, settings):
     if strangers:
         raise ValidationError(_var('reenroll'), '%s %s not a member of the network (%s)'
                               % (', '.join(strangers), 'is' if len(strangers) == 1 else 'are', _var('group')))
-    revoke, revoked = _revocations(settings, found)
+    devices = nebula_devices.normalize(settings.get('devices'), found, network, name)
+    for i, device in enumerate(devices):
+        if device['address'] in pins:
+            raise ValidationError('%s[%d].address' % (nebula_devices.FIELD, i), '%s is already the address of %s'
+                                  % (device['address'], pins[device['address']]))
+    revoke, revoked = _revocations(settings, found, devices)
     back = [host for host in reenroll if host in revoked]
     if back:
         raise ValidationError(_var('reenroll'), '%s %s revoked; a revoked member cannot be re-enrolled (remove it with '
@@ -144,7 +156,9 @@ def check(members, settings):
     policies = settings.get('policies') or []
     if not isinstance(policies, (list, tuple)):
         raise ValidationError(_var('policies'), 'must be a list')
-    known = dict((group, None) for group in list(groups) + [vpn_policy.ALL])
+    # a device's groups are certificate groups too (a policy may name a group only devices have)
+    device_groups = [g for d in devices if d['state'] == 'present' for g in d['groups']]
+    known = dict((group, None) for group in list(groups) + device_groups + [vpn_policy.ALL])
     normalized = []
     for i, raw in enumerate(policies):
         try:
@@ -165,27 +179,34 @@ def check(members, settings):
                               % (_var('cert_duration'), duration))
     return {'name': name, 'network': network, 'members': found, 'groups': groups, 'lighthouses': roles['lighthouses'],
             'relays': roles['relays'], 'policies': normalized, 'allow_icmp': allow_icmp, 'remove': remove,
-            'reenroll': reenroll, 'revoke': revoke, 'revoked': sorted(revoked),
+            'reenroll': reenroll, 'revoke': revoke, 'revoked': sorted(h for h in revoked if h in found),
+            'devices': devices, 'revoked_devices': sorted(h for h in revoked if h not in found),
             'blocklist': fingerprints(_var('revoke'), settings.get('blocklist'))}
 
 
-def _revocations(settings, found):
-    """``(revoke, revoked)``: this run's entries checked (a member's name, or a certificate fingerprint for a
-    host that is not one), and the members revoked by them or by the record (``settings['revoked']``)."""
+def _revocations(settings, found, devices):
+    """``(revoke, revoked)``: this run's entries checked (a member's name, a present device's name, or a certificate
+    fingerprint for a host that is not one), and the members (and devices' keys ``device:<name>``) revoked by them or
+    by the record (``settings['revoked']``)."""
     raw = settings.get('revoke') or []
     if isinstance(raw, str) or not isinstance(raw, (list, tuple)):
         raise ValidationError(_var('revoke'), 'must be a list of member names or certificate fingerprints')
-    revoke, revoked = [], set(host for host in settings.get('revoked') or [] if host in found)
+    present = dict((d['name'], d['key']) for d in devices if d['state'] == 'present')
+    keys = set(present.values())
+    revoke, revoked = [], set(host for host in settings.get('revoked') or [] if host in found or host in keys)
     for i, entry in enumerate(raw):
         field = '%s[%d]' % (_var('revoke'), i)
         if isinstance(entry, str) and FINGERPRINT_RE.match(entry.lower()):
             entry = entry.lower()
         elif nebula_name(field, entry) in found:
             revoked.add(entry)
+        elif entry in present:
+            entry = present[entry]
+            revoked.add(entry)
         else:
-            raise ValidationError(field, '%s is not a member of the network (%s); revoke a former member\'s '
-                                  'certificate by its fingerprint (the nebula_status certificate report shows it)'
-                                  % (entry, _var('group')))
+            raise ValidationError(field, '%s is not a member of the network (%s) nor a device of %s; revoke a '
+                                  'former member\'s certificate by its fingerprint (the nebula_status certificate '
+                                  'report shows it)' % (entry, _var('group'), nebula_devices.FIELD))
         if entry not in revoke:
             revoke.append(entry)
     return revoke, revoked
@@ -197,12 +218,18 @@ def pool_name(name):
 
 def ipam_request(members, settings):
     """``{'network', 'pools', 'pins', 'release'}`` for meshforge.vpn.ipam: one pool of its own in the shared ledger;
-    the hosts of ``remove`` give their address back.  With it, ``reenroll``: the members whose key pair is made anew."""
+    the hosts of ``remove`` give their address back.  With it, ``reenroll``: the members whose key pair is made anew;
+    ``device_hosts`` (the present devices, ``device:<name>``, to allocate with the members) and ``device_release``
+    (the devices with state absent: their address released, their certificate revoked and deleted, their bundle
+    deleted)."""
     found = check(members, settings)
     pool = pool_name(found['name'])
+    hosts, device_pins, gone = nebula_devices.ipam(found['devices'])
+    pins = dict((host, {pool: item['address']}) for host, item in found['members'].items() if item['address'])
+    pins.update((host, {pool: address}) for host, address in device_pins.items())
     return {'network': pool, 'pools': {pool: {'cidr': str(found['network']), 'network': pool}}, 'release': found['remove'],
-            'reenroll': found['reenroll'], 'revoke': found['revoke'], 'revoked': found['revoked'],
-            'pins': dict((host, {pool: item['address']}) for host, item in found['members'].items() if item['address'])}
+            'reenroll': found['reenroll'], 'revoke': found['revoke'], 'revoked': found['revoked'], 'pins': pins,
+            'device_hosts': hosts, 'device_release': gone}
 
 
 def _rules(item):
@@ -218,15 +245,22 @@ def _rules(item):
 
 
 def plan(members, settings, addresses):
-    """Each member's certificate and nebula_config options: ``{host: {'address': 'a.b.c.d/len', 'groups',
-    'am_lighthouse', 'am_relay', 'lighthouses', 'relays', 'static_host_map', 'listen_port', 'inbound',
+    """The members' plans of :func:`plan_all`."""
+    return plan_all(members, settings, addresses)[0]
+
+
+def plan_all(members, settings, addresses):
+    """``(plans, devices)``.  ``plans``: each member's certificate and nebula_config options: ``{host: {'address':
+    'a.b.c.d/len', 'groups', 'am_lighthouse', 'am_relay', 'lighthouses', 'relays', 'static_host_map', 'listen_port', 'inbound',
     'outbound', 'blocklist'}}`` for every member not revoked.  ``addresses`` is the ipam result's ``addresses``
-    (``{host: {pool: address}}``)."""
+    (``{host: {pool: address}}``).  ``devices``: ``[{'name', 'key', 'address', 'groups', 'public_key', 'config_dir',
+    'options'}]`` for every present device not revoked, ``options`` those of its bundle (nebula_config's names)."""
     found = check(members, settings)
     pool = pool_name(found['name'])
     network = found['network']
     overlay = {}
-    for host in found['members']:
+    present = [d for d in found['devices'] if d['state'] == 'present' and d['key'] not in found['revoked_devices']]
+    for host in list(found['members']) + [d['key'] for d in present]:
         address = ((addresses or {}).get(host) or {}).get(pool)
         if not address:
             raise ValidationError(_var('network'), 'the address manager gave %s no address in pool %s' % (host, pool))
@@ -255,19 +289,53 @@ def plan(members, settings, addresses):
     public = sorted(set(found['lighthouses']) | set(found['relays']))
     for host in active:
         item = found['members'][host]
-        rules = []
-        for rule in inbound[host]:
-            if rule not in rules:
-                rules.append(rule)
+        rules = _unique(inbound[host])
         plans[host] = {
             'address': '%s/%d' % (overlay[host], network.prefixlen), 'groups': item['groups'],
             'am_lighthouse': host in found['lighthouses'], 'am_relay': host in found['relays'],
             'lighthouses': [] if host in found['lighthouses'] else [overlay[h] for h in found['lighthouses']],
             'relays': [] if host in found['relays'] else [overlay[h] for h in found['relays']],
-            'static_host_map': dict((overlay[h], [v.format_endpoint(found['members'][h]['endpoint'],
-                                                                    found['members'][h]['listen_port'])])
-                                    for h in public if h != host),
+            'static_host_map': _host_map(found, overlay, [h for h in public if h != host]),
             'listen_port': item['listen_port'],
             'inbound': rules, 'outbound': [dict(rule) for rule in ANY], 'blocklist': found['blocklist'],
         }
-    return plans
+    devices = []
+    for device in present:
+        options = {'listen_port': 0, 'am_lighthouse': False, 'am_relay': False,
+                   'lighthouses': [overlay[h] for h in found['lighthouses']],
+                   'relays': [overlay[h] for h in found['relays']],
+                   'static_host_map': _host_map(found, overlay, public),
+                   'inbound': _device_inbound(found, device), 'outbound': [dict(rule) for rule in ANY],
+                   'blocklist': found['blocklist']}
+        devices.append(dict([(k, device[k]) for k in ('name', 'key', 'groups', 'public_key', 'config_dir')],
+                            address='%s/%d' % (overlay[device['key']], network.prefixlen), options=options))
+    return plans, devices
+
+
+def _device_inbound(found, device):
+    """A device's inbound rules: everything without policies; else ICMP (allow_icmp) and the rules of the policies
+    whose destinations (or sources, when bidirectional) name one of its groups or ``all``."""
+    if not found['policies']:
+        return [dict(rule) for rule in ANY]
+    rules = [{'port': 'any', 'proto': 'icmp', 'host': 'any'}] if found['allow_icmp'] else []
+    mine = set(device['groups']) | set([vpn_policy.ALL])
+    for item in found['policies']:
+        if mine & set(item['destinations']):
+            rules.extend(_rules(item))
+        if item['bidirectional'] and mine & set(item['sources']):
+            rules.extend(_rules(dict(item, sources=item['destinations'])))
+    return _unique(rules)
+
+
+def _host_map(found, overlay, hosts):
+    """``static_host_map`` of the lighthouses and relays ``hosts``: overlay address to underlay endpoint."""
+    return dict((overlay[h], [v.format_endpoint(found['members'][h]['endpoint'], found['members'][h]['listen_port'])])
+                for h in hosts)
+
+
+def _unique(rules):
+    unique = []
+    for rule in rules:
+        if rule not in unique:
+            unique.append(rule)
+    return unique

@@ -61,7 +61,8 @@ def test_ipam_request_has_a_pool_of_its_own_and_the_pins():
     members = dict(MEMBERS, lh1={'endpoint': '198.18.0.11', 'address': '10.42.0.1'})
     assert nebula_plan.ipam_request(members, settings()) == {
         'network': 'nebula-mesh', 'pools': {'nebula-mesh': {'cidr': '10.42.0.0/24', 'network': 'nebula-mesh'}},
-        'pins': {'lh1': {'nebula-mesh': '10.42.0.1'}}, 'release': [], 'reenroll': [], 'revoke': [], 'revoked': []}
+        'pins': {'lh1': {'nebula-mesh': '10.42.0.1'}}, 'release': [], 'reenroll': [], 'revoke': [], 'revoked': [],
+        'device_hosts': [], 'device_release': []}
 
 
 def test_a_removed_host_releases_its_address_and_leaves_every_plan():
