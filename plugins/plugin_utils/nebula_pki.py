@@ -21,6 +21,7 @@ __metaclass__ = type
 import base64
 import binascii
 import contextlib
+import copy
 import datetime
 import json
 import os
@@ -81,6 +82,10 @@ def validate(args, dry_run=False):
     }
 
 
+# describe()'s answers by (path, inode, size, mtime): for the life of one process (an Ansible worker)
+_DESCRIBED = {}
+
+
 class CA(object):
     """The CA directory of one network: ``ca.crt`` and ``ca.key`` (0600), ``hosts/<name>.crt`` for the members and
     ``devices/<name>.crt`` for the devices outside the inventory (key ``device:<name>``: the two never collide)."""
@@ -129,10 +134,18 @@ class CA(object):
             shutil.rmtree(tmp, ignore_errors=True)
 
     def describe(self, path):
-        """``nebula-cert print -json`` of the certificate at ``path``, or None when there is none."""
-        if not os.path.exists(path):
+        """``nebula-cert print -json`` of the certificate at ``path``, or None when there is none.  A file read before
+        and not replaced since (same inode, size and modification time: every write here is a rename) is not printed
+        again: the role's signing loop runs in one process, so the CA certificate is printed once per run and a
+        current member's certificate once, not three times (each print is a process start, 2-4 ms)."""
+        try:
+            stat = os.stat(path)
+        except OSError:
             return None
-        return json.loads(self._run(['print', '-json', '-path', path]))
+        key = (os.path.abspath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if key not in _DESCRIBED:
+            _DESCRIBED[key] = json.loads(self._run(['print', '-json', '-path', path]))
+        return copy.deepcopy(_DESCRIBED[key])
 
     def _base(self, key):
         if key.startswith(DEVICE_PREFIX):

@@ -208,3 +208,32 @@ def test_parallel_runs_make_one_ca_and_lose_no_revocation(tmp_path):
     issuer = ca.describe(ca.crt)['fingerprint']
     assert all(describe(ca.host_crt('h%d' % i))['issuer'] == issuer for i in range(6))
     assert sorted(item['name'] for item in ca.revoked()) == ['h0', 'h1']
+
+
+def test_a_recheck_prints_each_current_certificate_once_and_the_ca_once(tmp_path):
+    """The signing loop of a re-run: one nebula-cert print per member and one for the CA, not three per member; a
+    certificate signed again is a new file, so it is printed afresh."""
+    directory = str(tmp_path / 'ca')
+    calls = []
+
+    class Counting(nebula_pki.CA):
+        def _run(self, args):
+            calls.append(args[0])
+            return super(Counting, self)._run(args)
+
+    def want(name, groups=()):
+        return nebula_pki.validate({'network': 'mesh', 'name': name, 'address': '10.42.0.%d/24' % (10 + int(name[1:])),
+                                    'groups': list(groups), 'public_key': keys[name], 'duration': '720h',
+                                    'ca_duration': '8760h', 'renew_before': '0s'})
+    keys = dict(('h%d' % i, public_key(tmp_path, 'h%d' % i)) for i in range(3))
+    for name in keys:
+        nebula_pki.ensure(Counting(directory), want(name), dry_run=False)
+    del calls[:]
+    outcomes = [nebula_pki.ensure(Counting(directory), want(name), dry_run=False) for name in keys]
+    assert not any(outcome['signed'] for outcome in outcomes) and calls.count('print') <= 3 + 1 and 'sign' not in calls
+    del calls[:]
+    regrouped = nebula_pki.ensure(Counting(directory), want('h1', ['web']), dry_run=False)
+    assert regrouped['signed'] and describe(Counting(directory).host_crt('h1'))['groups'] == ['web']
+    assert regrouped['fingerprint'] == json.loads(subprocess.run(
+        ['nebula-cert', 'print', '-json', '-path', Counting(directory).host_crt('h1')], check=True,
+        stdout=subprocess.PIPE).stdout)['fingerprint']
