@@ -89,6 +89,8 @@ def sign_figures(count, chunk):
                     seconds[kind] += sign_by_hand(work, ca, members_)
                     continue
                 count_calls(ca, calls[kind])
+                if kind == 'recheck':
+                    forget_prints()     # a re-run is a new process: it has printed nothing yet
                 start = time.perf_counter()
                 signed = sum(1 for args in members_
                              if nebula_pki.ensure(ca, nebula_pki.validate(args), dry_run=False)['signed'])
@@ -96,7 +98,7 @@ def sign_figures(count, chunk):
                 if signed != (len(members_) if kind == 'new' else 0):
                     raise BenchError('nebula_pki.ensure (%s) signed %d of %d' % (kind, signed, len(members_)))
         del ca._run             # the class's own method again: this is not counted
-        one_print = timed(lambda: ca.describe(ca.crt), 7)[0]
+        one_print = timed(lambda: forget_prints() or ca.describe(ca.crt), 7)[0]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     by_hand = seconds['by_hand']
@@ -115,6 +117,12 @@ def sign_figures(count, chunk):
         lines.append(line)
     lines.append('  one `nebula-cert print -json` of the CA certificate: %.2f ms (median of 7)' % (one_print * 1000))
     return result, '\n'.join(lines)
+
+
+def forget_prints():
+    """nebula_pki.CA.describe remembers what it printed for the life of the process (one Ansible worker runs the
+    role's whole signing loop): forgotten where the bench models a new run."""
+    getattr(nebula_pki, '_DESCRIBED', {}).clear()
 
 
 def count_calls(ca, calls):
