@@ -74,7 +74,7 @@ def normalize(raw, members, network, name):
         if isinstance(groups, str) or not isinstance(groups, (list, tuple)):
             raise ValidationError(where + '.groups', 'must be a list of certificate group names')
         device['groups'] = sorted(set(schema.nebula_name('%s.groups[%d]' % (where, j), g) for j, g in enumerate(groups)))
-        device['config_dir'] = v.host_path(where + '.config_dir', item.get('config_dir') or default_config_dir(name))
+        device['config_dir'] = v.absolute_path(where + '.config_dir', item.get('config_dir') or default_config_dir(name))
         device['public_key'] = None
         device['address'] = None
         if device['state'] == 'present':
