@@ -63,7 +63,7 @@ class ActionModule(ControllerAction):
             if args['state'] == 'revoked':
                 record, added = ca.revoke(args['revoke'] or [], dry_run=self._task.check_mode, retire=args['retire'] or [])
                 result.update(changed=bool(added), ca_dir=directory, revoked=record,
-                              blocklist=[item['fingerprint'] for item in record])
+                              blocklist=[item['fingerprint'] for item in record], certificates=ca.members())
                 if self._task.diff and added:
                     lines = ['revoked %s (%s)\n' % (item['fingerprint'], item['name'] or 'fingerprint') for item in added]
                     result['diff'] = {'before': '', 'after': ''.join(lines)}

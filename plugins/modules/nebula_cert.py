@@ -73,7 +73,10 @@ options:
   public_key:
     description:
       - The host's public key in PEM, as M(meshforge.vpn.nebula_key) returns it.
-      - Required, except in check mode, where none (a new host's key is not made yet) predicts a signature.
+      - Omitted, the key of the certificate the CA directory already holds for O(name) (a re-run need not ask the
+        host, M(meshforge.vpn.nebula_config) checks the host still has that pair with its O(meshforge.vpn.nebula_config#module:public_key));
+        with no certificate, required, except in check mode, where none (a new host's key is not made yet) predicts a
+        signature.
     type: str
   groups:
     description: Certificate groups, used by Nebula's firewall rules; letters, digits, V(_), V(.) and V(-).
@@ -202,6 +205,19 @@ blocklist:
   returned: with O(state=revoked)
   type: list
   elements: str
+certificates:
+  description:
+    - The members with a certificate in the CA directory; a role signs again for the key of that certificate
+      without asking the host for its public key (O(public_key) omitted).
+  returned: with O(state=revoked)
+  type: list
+  elements: str
+  version_added: 0.4.0
+public_key:
+  description: The public key the certificate is (or would be) signed for, in PEM; none in check mode for a new host.
+  returned: with O(state=present)
+  type: str
+  version_added: 0.4.0
 ca_dir:
   description: The CA directory on the controller.
   returned: always

@@ -60,6 +60,18 @@ options:
   key_path:
     description: The host's private key (M(meshforge.vpn.nebula_key)); by default C(<config_dir>/<network>.key).
     type: path
+  public_key:
+    description:
+      - The public key the O(certificate) was signed for, in PEM (M(meshforge.vpn.nebula_cert) returns it). When
+        given, the host's public key file (O(public_key_path), written beside the private key by
+        M(meshforge.vpn.nebula_key)) must hold it, else the module fails with RV(key_mismatch) before anything is
+        changed, also in check mode, so a role that signed from a key it remembered makes the pair and signs again.
+    type: str
+    version_added: 0.4.0
+  public_key_path:
+    description: The host's public key file; by default O(key_path) with C(.key) replaced by C(.pub).
+    type: path
+    version_added: 0.4.0
   certificate:
     description: The host certificate in PEM (M(meshforge.vpn.nebula_cert)). Required with O(state=present).
     type: str
@@ -240,6 +252,16 @@ persisted:
   description: Whether a file was (or would be) written or removed.
   returned: always
   type: bool
+key_mismatch:
+  description: Set on failure when the host's public key file is missing or is not O(public_key); nothing was changed.
+  returned: failure
+  type: bool
+  version_added: 0.4.0
+missing_tools:
+  description: Set on failure when C(nebula) or C(ssh-keygen) is not installed; a role installs them and retries.
+  returned: failure
+  type: bool
+  version_added: 0.4.0
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -254,6 +276,8 @@ ARGUMENTS = dict(
     state=dict(type='str', choices=['present', 'absent'], default='present'),
     config_dir=dict(type='path', default='/etc/nebula'),
     key_path=dict(type='path'),
+    public_key=dict(type='str'),
+    public_key_path=dict(type='path'),
     certificate=dict(type='str'),
     ca_certificate=dict(type='str'),
     interface=dict(type='str'),

@@ -58,10 +58,19 @@ def public_key_hex(field, value):
     return binascii.hexlify(base64.b64decode(match.group(1))).decode()
 
 
+def public_key_pem(hex_key):
+    """The PEM of a raw public key in hex (``publicKey`` of ``nebula-cert print -json``): the inverse of
+    :func:`public_key_hex`."""
+    return ('-----BEGIN NEBULA X25519 PUBLIC KEY-----\n%s\n-----END NEBULA X25519 PUBLIC KEY-----\n'
+            % base64.b64encode(binascii.unhexlify(hex_key)).decode())
+
+
 def validate(args, dry_run=False):
-    """The checked request: every value refused names its option, before anything is run or written.  In check
-    mode a missing public key (nebula_key in check mode on a new host returns none) predicts a signature."""
-    unknown_key = dry_run and not args['public_key']
+    """The checked request: every value refused names its option, before anything is run or written.  Without a
+    public key, :func:`ensure` signs for the key of the certificate the CA directory holds (a re-run that did not ask
+    the host); where there is none, check mode predicts a signature (nebula_key in check mode on a new host returns
+    none) and a real run is refused."""
+    unknown_key = not args['public_key']
     address = v.interface_address('address', args['address'])
     if address.version != 4 or address.network.prefixlen == 32:
         raise ValidationError('address', '%s must be an IPv4 address with the prefix of the network (e.g. '
@@ -154,6 +163,14 @@ class CA(object):
 
     def host_crt(self, key):
         return self._base(key) + '.crt'
+
+    def members(self):
+        """The members that have a certificate in the directory (``hosts/<name>.crt``), sorted."""
+        try:
+            names = os.listdir(os.path.join(self.dir, 'hosts'))
+        except OSError:
+            return []
+        return sorted(name[:-len('.crt')] for name in names if name.endswith('.crt'))
 
     def current(self, want, ca_fingerprint, now):
         """True when the host's certificate says what ``want`` asks, comes from this CA and is valid for longer than
@@ -288,16 +305,24 @@ def ensure(ca, want, dry_run, now=None):
     """Make the CA if it is missing and sign the host's certificate when it is not current.  Returns
     ``{'ca_created', 'signed', 'certificate', 'ca_certificate', 'fingerprint', 'not_after', 'replaced'}`` (certificates
     only; ``replaced``: the fingerprint of the certificate a new signature replaces)."""
+    if want['public_key'] is None and not dry_run and not os.path.exists(ca.host_crt(want.get('key', want['name']))):
+        raise ValidationError('public_key', 'is required: %s has no certificate in %s to take the key from'
+                              % (want['name'], ca.dir))
     with ca.locked(dry_run):
         return _ensure(ca, want, dry_run, now or datetime.datetime.now(datetime.timezone.utc))
 
 
 def _ensure(ca, want, dry_run, now):
+    if want['public_key'] is None:
+        held = ca.describe(ca.host_crt(want.get('key', want['name'])))
+        if held is not None:
+            want = dict(want, public_key=held['details']['publicKey'],
+                        public_key_pem=public_key_pem(held['details']['publicKey']))
     ca_created = not ca.exists()
     ca_fingerprint = None if ca_created else ca.describe(ca.crt)['fingerprint']
     signed = ca_created or not ca.current(want, ca_fingerprint, now)
     outcome = {'ca_created': ca_created, 'signed': signed, 'certificate': None, 'ca_certificate': None,
-               'fingerprint': None, 'not_after': None, 'replaced': None}
+               'fingerprint': None, 'not_after': None, 'replaced': None, 'public_key': want['public_key_pem']}
     former, key = None, want.get('key', want['name'])
     if signed and not ca_created:
         former = ca.describe(ca.host_crt(key))

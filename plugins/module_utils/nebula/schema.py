@@ -60,6 +60,18 @@ def certificate(field, value):
     return text
 
 
+PUBLIC_KEY_RE = re.compile(r'\A-----BEGIN NEBULA X25519 PUBLIC KEY-----\n[A-Za-z0-9+/]{43}=\n'
+                           r'-----END NEBULA X25519 PUBLIC KEY-----\n\Z')
+
+
+def public_key(field, value):
+    """A PEM Nebula X25519 public key (what nebula_key and nebula_cert return), with a final newline."""
+    text = value.strip('\n') + '\n' if isinstance(value, str) else None
+    if text is None or not PUBLIC_KEY_RE.match(text):
+        raise ValidationError(field, 'is not a Nebula X25519 public key in PEM (what nebula_key returns)')
+    return text
+
+
 def fingerprints(field, value):
     """Certificate fingerprints (sha256, 64 hex digits, as ``nebula-cert print`` shows them), sorted, no repeats."""
     if not isinstance(value or [], list):
@@ -167,6 +179,10 @@ def normalize(params):
         return want
     interface = params.get('interface') or 'neb-' + network
     want['interface'] = v.interface_name('interface', interface)
+    want['public_key'] = public_key('public_key', params.get('public_key')) if params.get('public_key') else None
+    pub = params.get('public_key_path') or (want['key_path'][:-len('.key')] if want['key_path'].endswith('.key')
+                                            else want['key_path']) + '.pub'
+    want['public_key_path'] = v.host_path('public_key_path', pub)
     for option in ('certificate', 'ca_certificate'):
         if not params.get(option):
             raise ValidationError(option, 'is required with state=present')

@@ -237,3 +237,20 @@ def test_a_recheck_prints_each_current_certificate_once_and_the_ca_once(tmp_path
     assert regrouped['fingerprint'] == json.loads(subprocess.run(
         ['nebula-cert', 'print', '-json', '-path', Counting(directory).host_crt('h1')], check=True,
         stdout=subprocess.PIPE).stdout)['fingerprint']
+
+
+def test_without_a_public_key_the_certificate_held_gives_it(tmp_path):
+    """A re-run that did not run nebula_key on the host: the certificate in the CA directory says the key; nothing is
+    signed when it is current, a renewal keeps that key, and the result returns it for nebula_config to check."""
+    task_vars = {'inventory_dir': str(tmp_path)}
+    pub = public_key(tmp_path, 'web1')
+    args = {'network': 'mesh', 'name': 'web1', 'address': '10.42.0.2/24', 'groups': ['web'], 'public_key': pub}
+    first = run(args, task_vars)
+    for check_mode in (True, False):
+        again = run(dict(args, public_key=None), task_vars, check_mode=check_mode)
+        assert not again['changed'] and again['fingerprint'] == first['fingerprint'] and again['public_key'] == pub
+    regrouped = run(dict(args, public_key=None, groups=['web', 'db']), task_vars)
+    assert regrouped['changed'] and regrouped['public_key'] == pub
+    assert describe(os.path.join(first['ca_dir'], 'hosts', 'web1.crt'))['publicKey'] == nebula_pki.public_key_hex('k', pub)
+    listed = run({'network': 'mesh', 'state': 'revoked'}, task_vars)
+    assert listed['certificates'] == ['web1'] and not listed['changed']

@@ -300,3 +300,31 @@ def test_a_blocklisted_peer_is_refused_and_its_open_tunnel_closed_then_nothing_c
     with pytest.raises(ValidationError) as exc:
         run(host, config.manage_config, params(lab, sshd_port=4243, blocklist=['ab' * 31]))
     assert exc.value.field == 'blocklist[0]'
+
+
+PUB = '-----BEGIN NEBULA X25519 PUBLIC KEY-----\n%s=\n-----END NEBULA X25519 PUBLIC KEY-----\n'
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_key_pair_that_is_not_the_certificates_is_refused_before_anything_changes(lab, monkeypatch, check_mode):
+    """public_key: the role signed from the key it remembers (the certificate's); a host rebuilt with a new pair, or
+    none, must not get that certificate: key_mismatch, nothing written, so the role makes the pair and signs again."""
+    procs = Processes(monkeypatch)
+    mine, other = PUB % ('A' * 43), PUB % ('B' * 43)
+    for pub, says in ((None, 'missing'), (other, 'another key')):
+        if pub:
+            files.write_atomic(lab + '/mesh.pub', pub, 0o644)
+        with pytest.raises(config.KeyMismatch) as exc:
+            run(FakeHost(), config.manage_config, params(lab, public_key=mine), check_mode=check_mode)
+        assert str(exc.value).startswith('public_key: %s/mesh.pub on the host is %s' % (lab, says))
+        assert exc.value.fail_keys() == {'field': 'public_key', 'key_mismatch': True}
+        assert not os.path.exists(lab + '/mesh.yml') and procs.calls == []
+    files.write_atomic(lab + '/mesh.pub', mine, 0o644)
+    assert check_then_run(FakeHost(), params(lab, public_key=mine.strip('\n')))['started']
+
+
+def test_a_public_key_that_is_not_one_is_refused_naming_the_option(lab, monkeypatch):
+    Processes(monkeypatch)
+    with pytest.raises(ValidationError) as exc:
+        run(FakeHost(), config.manage_config, params(lab, public_key='ssh-ed25519 AAAA\nfirewall: {}'))
+    assert exc.value.field == 'public_key'
