@@ -40,7 +40,7 @@ except ImportError as exc:     # older ansible-core without the module
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine, files, supervise
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError, require_library
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import MissingTool, ModuleError
 from ansible_collections.meshforge.vpn.plugins.module_utils.nebula import console, schema
 
 BINARY_NAMES = ('nebula',)
@@ -102,7 +102,8 @@ class Config(engine.Resource):
     def want(self):
         want = schema.normalize(self.module.params)
         if want['state'] == 'present':
-            require_library(HAS_YAML, 'PyYAML', YAML_IMPORT_ERROR)
+            if not HAS_YAML:    # missing_tools, so that a role installs it as it does nebula
+                raise MissingTool('PyYAML (package python3-yaml) is not installed on the host: %s' % YAML_IMPORT_ERROR)
             want['nebula'] = self.host.tool('nebula', package='nebula')
             if want['sshd']:
                 want['ssh_keygen'] = self.host.tool('ssh-keygen', package='openssh-client')
