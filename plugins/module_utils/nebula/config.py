@@ -121,9 +121,16 @@ class Config(engine.Resource):
         return want
 
     def have(self, want):
+        if want['state'] == 'present' and want.get('public_key'):
+            # first, also when nothing else would change: the running nebula may still hold the old pair
+            found = files.read_text(want['public_key_path'])
+            if (found or '').strip('\n') + '\n' != want['public_key']:
+                raise KeyMismatch('public_key', '%s on the host is %s, not the public key the certificate was signed '
+                                  'for (the host was rebuilt or its key pair replaced); nothing was changed: make the '
+                                  'pair and sign again (the nebula_mesh role does)'
+                                  % (want['public_key_path'], 'missing' if found is None else 'another key'))
         text = files.read_text(want['config'])
         have = {'config': text, 'settings': parse(text), 'key_mode': files.file_mode(want['key_path']),
-                'public_key': files.read_text(want['public_key_path']) if want.get('public_key') else None,
                 'pid': None, 'running': False, 'enabled': True, 'sshd_keys_made': False, 'sshd_public': None}
         if want['sshd'] and want['state'] == 'present':
             self.sshd_keys(want, have)
@@ -223,12 +230,6 @@ class Config(engine.Resource):
                 'close': [] if restart else have['blocked']}
 
     def check(self, want, have, steps):
-        if want['state'] == 'present' and want.get('public_key') and (
-                (have['public_key'] or '').strip('\n') + '\n' != want['public_key']):
-            raise KeyMismatch('public_key', '%s on the host is %s, not the public key the certificate was signed for (the '
-                              'host was rebuilt or its key pair replaced); nothing was changed: make the pair and sign '
-                              'again (the nebula_mesh role does)' % (want['public_key_path'], 'missing' if have['public_key']
-                                                                      is None else 'another key'))
         if want['state'] == 'present' and not self.module.check_mode:
             if have['key_mode'] is None:
                 raise v.ValidationError('key_path', '%s does not exist; make the pair with meshforge.vpn.nebula_key '

@@ -321,6 +321,10 @@ def test_a_key_pair_that_is_not_the_certificates_is_refused_before_anything_chan
         assert not os.path.exists(lab + '/mesh.yml') and procs.calls == []
     files.write_atomic(lab + '/mesh.pub', mine, 0o644)
     assert check_then_run(FakeHost(), params(lab, public_key=mine.strip('\n')))['started']
+    # with nothing else to change (the configuration is current), a pair replaced since is still found
+    files.write_atomic(lab + '/mesh.pub', other, 0o644)
+    with pytest.raises(config.KeyMismatch):
+        run(FakeHost(), config.manage_config, params(lab, public_key=mine), check_mode=check_mode)
 
 
 def test_a_public_key_that_is_not_one_is_refused_naming_the_option(lab, monkeypatch):
