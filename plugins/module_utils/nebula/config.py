@@ -57,7 +57,6 @@ def render_dropin(want):
                                                                           want['config'])
 
 
-
 class KeyMismatch(ModuleError):
     """The host's key pair is not the one the certificate names: the result says ``key_mismatch``, so a role makes
     the pair and signs again."""
@@ -68,6 +67,7 @@ class KeyMismatch(ModuleError):
 
     def fail_keys(self):
         return {'field': self.field, 'key_mismatch': True}
+
 
 class NebulaError(ModuleError):
     """nebula did not start."""
