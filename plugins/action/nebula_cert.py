@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import nebula_name
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
@@ -100,7 +101,7 @@ class ActionModule(ControllerAction):
             return ['.'] + sorted(nebula_devices.FILES)
         want['files'] = nebula_devices.bundle(want['bundle']['device'], want['bundle']['options'],
                                               outcome['certificate'], outcome['ca_certificate'], want['network'])
-        want['before'] = nebula_devices.files.read_text(os.path.join(want['bundle_dir'], 'config.yml')) or ''
+        want['before'] = files.read_text(os.path.join(want['bundle_dir'], 'config.yml')) or ''
         return nebula_devices.write(want['bundle_dir'], want['files'], dry_run=self._task.check_mode)
 
     @staticmethod
@@ -120,5 +121,5 @@ def bundle_options(raw, want):
         raise ValidationError('bundle', 'is required for a device (name device:<name>): its configuration options')
     options = dict(raw)
     directory = options.pop('config_dir', None) or nebula_devices.default_config_dir(want['network'])
-    device = {'name': want['name'], 'config_dir': v.host_path('bundle.config_dir', directory)}
+    device = {'name': want['name'], 'config_dir': v.absolute_path('bundle.config_dir', directory)}
     return {'device': device, 'options': options}

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_plan
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_pki, nebula_plan
 
 MEMBER_KEYS = ('address', 'endpoint', 'listen_port', 'groups')
 
@@ -64,29 +64,16 @@ def nebula_mesh_certificates(status, now=None):
     result (what the nebula_status playbook collects); ``now`` (ISO 8601, UTC) defaults to the present."""
     if not isinstance(status, Mapping):
         raise AnsibleFilterError('nebula_mesh_certificates: expects a mapping of member to nebula_info result')
-    if now is None:
-        moment = datetime.datetime.now(datetime.timezone.utc)
-    else:
-        moment = _utc(now)
     rows = []
-    for member in sorted(status):
-        cert = (status[member] or {}).get('certificate') or {}
-        if not cert:
-            continue
-        not_after = cert.get('not_after')
-        days = None if not not_after else int((_utc(not_after) - moment).total_seconds() // 86400)
-        rows.append({'member': member, 'name': cert.get('name'), 'groups': list(cert.get('groups') or []),
-                     'address': ','.join(cert.get('ips') or []), 'not_after': not_after,
-                     'fingerprint': cert.get('fingerprint'), 'days_left': days})
-    return sorted(rows, key=lambda row: (row['days_left'] is None, row['days_left'] or 0, row['member']))
-
-
-def _utc(value):
     try:
-        moment = datetime.datetime.strptime(str(value).replace('Z', '+0000'), '%Y-%m-%dT%H:%M:%S%z')
-    except ValueError:
-        raise AnsibleFilterError('nebula_mesh_certificates: %r is not a time like 2027-12-05T17:01:46Z' % (value,))
-    return moment.astimezone(datetime.timezone.utc)
+        moment = datetime.datetime.now(datetime.timezone.utc) if now is None else nebula_pki.nebula_time(now)
+        for member in sorted(status):
+            cert = (status[member] or {}).get('certificate') or {}
+            if cert:
+                rows.append(dict(nebula_pki.certificate_row(cert, moment), member=member))
+    except ValueError as exc:
+        raise AnsibleFilterError('nebula_mesh_certificates: a time is not like 2027-12-05T17:01:46Z: %s' % exc)
+    return sorted(rows, key=lambda row: (row['days_left'] is None, row['days_left'] or 0, row['member']))
 
 
 class FilterModule(object):

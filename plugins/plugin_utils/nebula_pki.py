@@ -25,20 +25,17 @@ import copy
 import datetime
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import FINGERPRINT_RE, nebula_name
+from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.schema import FINGERPRINT_RE, PUBLIC_KEY_RE, nebula_name
 from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
 from ansible_collections.meshforge.vpn.plugins.plugin_utils import jsonstore
 
 DEVICE_PREFIX = 'device:'
-PUBLIC_RE = re.compile(r'\A-----BEGIN NEBULA X25519 PUBLIC KEY-----\n([A-Za-z0-9+/]{43}=)\n'
-                       r'-----END NEBULA X25519 PUBLIC KEY-----\n?\Z')
 
 
 def entry_name(field, value):
@@ -52,7 +49,7 @@ def entry_name(field, value):
 
 def public_key_hex(field, value):
     """The raw public key of a PEM Nebula X25519 public key, in hex (as ``nebula-cert print`` shows it)."""
-    match = PUBLIC_RE.match(value) if isinstance(value, str) else None
+    match = PUBLIC_KEY_RE.match(value) if isinstance(value, str) else None
     if not match:
         raise ValidationError(field, 'is not a Nebula X25519 public key in PEM (what nebula_key returns)')
     return binascii.hexlify(base64.b64decode(match.group(1))).decode()
@@ -179,7 +176,7 @@ class CA(object):
         if have is None or ca_fingerprint is None:
             return False
         details = have['details']
-        not_after = _time(details['notAfter'])
+        not_after = nebula_time(details['notAfter'])
         return (details['name'] == want['name'] and details['ips'] == [want['address']]
                 and sorted(details['groups']) == want['groups'] and details['publicKey'] == want['public_key']
                 and details['issuer'] == ca_fingerprint
@@ -200,7 +197,7 @@ class CA(object):
     def remember(self, name, former, now):
         """Add the replaced certificate ``former`` (nebula-cert print -json) to the member's list; the expired ones
         are dropped from it."""
-        kept = [item for item in self.replaced(name) if _time(item['not_after']) > now]
+        kept = [item for item in self.replaced(name) if nebula_time(item['not_after']) > now]
         kept.append({'fingerprint': former['fingerprint'], 'not_after': former['details']['notAfter']})
         files.write_atomic(self.replaced_path(name), json.dumps({'replaced': kept}, indent=1, sort_keys=True) + '\n',
                            0o644)
@@ -271,7 +268,7 @@ class CA(object):
                     raise ValidationError(field, '%s has no certificate in %s to revoke' % (name, self.dir))
                 items = [{'fingerprint': found['fingerprint'], 'name': name}] + [
                     {'fingerprint': item['fingerprint'], 'name': name} for item in self.replaced(name)
-                    if _time(item['not_after']) > now]
+                    if nebula_time(item['not_after']) > now]
             for item in items:
                 if item['fingerprint'] not in known:
                     known[item['fingerprint']] = item
@@ -296,9 +293,20 @@ class CA(object):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _time(value):
-    """A time as nebula-cert prints it (UTC)."""
-    return datetime.datetime.strptime(value, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
+def nebula_time(value):
+    """A time as nebula prints it (``2027-12-05T17:01:46Z``), in UTC; ValueError when it is not one."""
+    return datetime.datetime.strptime(str(value).replace('Z', '+0000'), '%Y-%m-%dT%H:%M:%S%z').astimezone(
+        datetime.timezone.utc)
+
+
+def certificate_row(cert, now):
+    """A certificate as nebula_info returns it (``name``, ``ips``, ``groups``, ``not_after``, ``fingerprint``) as one
+    row of a report: ``{'name', 'groups', 'address', 'not_after', 'fingerprint', 'days_left'}`` (whole days from
+    ``now``, negative once expired); ValueError when ``not_after`` is not a time."""
+    not_after = cert.get('not_after')
+    days = None if not not_after else int((nebula_time(not_after) - now).total_seconds() // 86400)
+    return {'name': cert.get('name'), 'groups': list(cert.get('groups') or []), 'address': ','.join(cert.get('ips') or []),
+            'not_after': not_after, 'fingerprint': cert.get('fingerprint'), 'days_left': days}
 
 
 def ensure(ca, want, dry_run, now=None):
@@ -333,7 +341,7 @@ def _ensure(ca, want, dry_run, now):
         ca.create(want['network'], want['ca_duration'])
     if signed:
         ca.sign(want)
-        if former and _time(former['details']['notAfter']) > now:
+        if former and nebula_time(former['details']['notAfter']) > now:
             ca.remember(key, former, now)
     details = ca.describe(ca.host_crt(key))
     outcome.update(certificate=files.read_text(ca.host_crt(key)), ca_certificate=files.read_text(ca.crt),

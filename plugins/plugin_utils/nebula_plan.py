@@ -268,28 +268,11 @@ def plan_all(members, settings, addresses):
             raise ValidationError(_host_field('address', host), '%s is outside the network %s' % (address, network))
         overlay[host] = address
     active = sorted(host for host in found['members'] if host not in found['revoked'])
-    hosts_of = dict(found['groups'], **{vpn_policy.ALL: active})
-    inbound = dict((host, []) for host in active)
-    if not found['policies']:
-        for host in inbound:
-            inbound[host] = [dict(rule) for rule in ANY]
-    else:
-        for host in inbound:
-            if found['allow_icmp']:
-                inbound[host].append({'port': 'any', 'proto': 'icmp', 'host': 'any'})
-        for item in found['policies']:
-            targets = set(h for g in item['destinations'] for h in hosts_of.get(g, []))
-            for host in targets & set(active):
-                inbound[host].extend(_rules(item))
-            if item['bidirectional']:
-                back = dict(item, sources=item['destinations'], destinations=item['sources'])
-                for host in set(h for g in item['sources'] for h in hosts_of.get(g, [])) & set(active):
-                    inbound[host].extend(_rules(back))
     plans = {}
     public = sorted(set(found['lighthouses']) | set(found['relays']))
     for host in active:
         item = found['members'][host]
-        rules = _unique(inbound[host])
+        rules = _inbound(found, item['groups'])
         plans[host] = {
             'address': '%s/%d' % (overlay[host], network.prefixlen), 'groups': item['groups'],
             'am_lighthouse': host in found['lighthouses'], 'am_relay': host in found['relays'],
@@ -305,20 +288,21 @@ def plan_all(members, settings, addresses):
                    'lighthouses': [overlay[h] for h in found['lighthouses']],
                    'relays': [overlay[h] for h in found['relays']],
                    'static_host_map': _host_map(found, overlay, public),
-                   'inbound': _device_inbound(found, device), 'outbound': [dict(rule) for rule in ANY],
+                   'inbound': _inbound(found, device['groups']), 'outbound': [dict(rule) for rule in ANY],
                    'blocklist': found['blocklist']}
         devices.append(dict([(k, device[k]) for k in ('name', 'key', 'groups', 'public_key', 'config_dir')],
                             address='%s/%d' % (overlay[device['key']], network.prefixlen), options=options))
     return plans, devices
 
 
-def _device_inbound(found, device):
-    """A device's inbound rules: everything without policies; else ICMP (allow_icmp) and the rules of the policies
-    whose destinations (or sources, when bidirectional) name one of its groups or ``all``."""
+def _inbound(found, groups):
+    """The inbound rules of a member or device with certificate ``groups``: everything without policies; else ICMP
+    (allow_icmp) and the rules of the policies whose destinations (or sources, when bidirectional) name one of its
+    groups or ``all``, each rule once."""
     if not found['policies']:
         return [dict(rule) for rule in ANY]
     rules = [{'port': 'any', 'proto': 'icmp', 'host': 'any'}] if found['allow_icmp'] else []
-    mine = set(device['groups']) | set([vpn_policy.ALL])
+    mine = set(groups) | set([vpn_policy.ALL])
     for item in found['policies']:
         if mine & set(item['destinations']):
             rules.extend(_rules(item))

@@ -10,6 +10,7 @@ __metaclass__ = type
 import datetime
 from collections.abc import Mapping
 
+from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_pki
 from ansible_collections.meshforge.vpn.plugins.plugin_utils.clients import CLIENT_PREFIX
 
 
@@ -257,18 +258,15 @@ def _read_nebula(result):
 
 
 def _certificate(cert, warn_days, now):
-    """A member's certificate as the report shows it: ``status`` valid, expiring (within ``warn_days``) or EXPIRED."""
-    not_after, days, status = cert.get('not_after'), None, 'valid'
+    """A member's certificate as the report shows it (the certificate report's row), with ``status`` valid, expiring
+    (within ``warn_days``) or EXPIRED; a not-after that is not a time shows no days left."""
     try:
-        moment = datetime.datetime.fromisoformat(str(not_after).replace('Z', '+00:00'))
+        row = nebula_pki.certificate_row(cert, now)
     except ValueError:
-        moment = None
-    if moment is not None and moment.tzinfo is not None:
-        seconds = (moment - now).total_seconds()
-        days = int(seconds // 86400)
-        status = 'EXPIRED' if seconds <= 0 else 'expiring' if seconds < warn_days * 86400 else 'valid'
-    return {'name': cert.get('name'), 'address': ','.join(cert.get('ips') or []), 'groups': list(cert.get('groups') or []),
-            'not_after': not_after, 'days_left': days, 'fingerprint': cert.get('fingerprint'), 'status': status}
+        row = dict(nebula_pki.certificate_row(dict(cert, not_after=None), now), not_after=cert.get('not_after'))
+    days = row['days_left']     # whole days, rounded down: negative once expired
+    status = 'valid' if days is None else 'EXPIRED' if days < 0 else 'expiring' if days < warn_days else 'valid'
+    return dict(row, status=status)
 
 
 def nebula_status(info_by_host, roles=None, warn_days=CERT_WARN_DAYS, now=None):

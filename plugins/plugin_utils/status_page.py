@@ -200,12 +200,15 @@ def layout_nebula(report):
     members = [_member(name, position, report['hosts'][name]['status'], report['hosts'][name].get('reason'),
                        roles=report['hosts'][name]['roles']) for name in names]
     members += [_member(peer, position, 'outside', 'not a member of the group') for peer in outside]
-    # a peer outside the group is not read: the member's end alone says how the link is
-    links = [_link(a, b, _pair_state([ends.get(a), ends.get(b)]) if len(ends) == 2 or not set((a, b)) & set(outside)
-                   else 'up' if list(ends.values()) == ['connected'] else 'down',
-                   ('through a relay; ' if (a, b) in relayed else '') + '; '.join(
-                       '%s sees %s' % (end, ends[end]) for end in sorted(ends)), position, (a, b) in relayed)
-             for (a, b), ends in sorted(pairs.items())]
+    links = []
+    for (a, b), ends in sorted(pairs.items()):
+        if len(ends) == 2 or not set((a, b)) & set(outside):
+            state = _pair_state([ends.get(a), ends.get(b)])
+        else:   # a peer outside the group is not read: the member's end alone says how the link is
+            state = 'up' if list(ends.values()) == ['connected'] else 'down'
+        text = ('through a relay; ' if (a, b) in relayed else '') + '; '.join(
+            '%s sees %s' % (end, ends[end]) for end in sorted(ends))
+        links.append(_link(a, b, state, text, position, (a, b) in relayed))
     return {'members': members, 'links': links}
 
 

@@ -40,8 +40,9 @@ except ImportError as exc:     # older ansible-core without the module
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine, files, supervise
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.module_utils.common import MissingTool, ModuleError
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError, Refused, require_library
 from ansible_collections.meshforge.vpn.plugins.module_utils.nebula import console, schema
+from ansible_collections.meshforge.vpn.plugins.module_utils.nebula.key import config_tools
 
 BINARY_NAMES = ('nebula',)
 START_TIMEOUT = 15.0
@@ -57,16 +58,17 @@ def render_dropin(want):
                                                                           want['config'])
 
 
-class KeyMismatch(ModuleError):
+def require_yaml():
+    """PyYAML, which reads the configuration (nebula_info); nebula_config checks it with its tools (missing_tools)."""
+    require_library(HAS_YAML, 'PyYAML', YAML_IMPORT_ERROR)
+
+
+class KeyMismatch(Refused):
     """The host's key pair is not the one the certificate names: the result says ``key_mismatch``, so a role makes
     the pair and signs again."""
 
-    def __init__(self, field, message):
-        super(KeyMismatch, self).__init__('%s: %s' % (field, message))
-        self.field = field
-
     def fail_keys(self):
-        return {'field': self.field, 'key_mismatch': True}
+        return dict(super(KeyMismatch, self).fail_keys(), key_mismatch=True)
 
 
 class NebulaError(ModuleError):
@@ -101,12 +103,10 @@ class Config(engine.Resource):
 
     def want(self):
         want = schema.normalize(self.module.params)
-        if want['state'] == 'present':
-            if not HAS_YAML:    # missing_tools, so that a role installs it as it does nebula
-                raise MissingTool('PyYAML (package python3-yaml) is not installed on the host: %s' % YAML_IMPORT_ERROR)
-            want['nebula'] = self.host.tool('nebula', package='nebula')
-            if want['sshd']:
-                want['ssh_keygen'] = self.host.tool('ssh-keygen', package='openssh-client')
+        if want['state'] == 'present':    # missing_tools, so that a role installs them
+            want['nebula'], keygen = config_tools(self.host, bool(want['sshd']))
+            if keygen:
+                want['ssh_keygen'] = keygen
         manager = want['manager']
         if manager == 'auto':
             manager = 'systemd' if supervise.systemd_booted() else 'daemon'

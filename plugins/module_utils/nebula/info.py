@@ -18,7 +18,7 @@ import os
 from ansible_collections.meshforge.vpn.plugins.module_utils import engine, files
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.nebula import config, console, schema
-from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError, require_library
+from ansible_collections.meshforge.vpn.plugins.module_utils.common import ModuleError
 
 
 def address(value):
@@ -75,7 +75,7 @@ def read_info(module, host=None):
     network = schema.nebula_name('network', params['network'])
     config_dir = v.host_path('config_dir', params.get('config_dir') or schema.DEFAULT_CONFIG_DIR)
     timeout = v.integer('timeout', params.get('timeout') or 5, 1, 60)
-    require_library(config.HAS_YAML, 'PyYAML', config.YAML_IMPORT_ERROR)
+    config.require_yaml()
     path = os.path.join(config_dir, network + '.yml')
     settings = config.parse(files.read_text(path))
     result = {'network': network, 'config': path, 'configured': settings is not None, 'running': False,

@@ -35,23 +35,25 @@ def read_pem(path, field, pattern, what):
     return text
 
 
+def config_tools(host, sshd=True):
+    """What nebula_config needs on ``host`` (an engine.Host): PyYAML, ``nebula`` and, for its console (``sshd``),
+    ``ssh-keygen``; :class:`~.common.MissingTool` names the first one missing, so a role installs them.  Returns
+    ``(nebula, ssh-keygen or None)``: their paths.  nebula_key checks them too (``check_tools``), first in a run."""
+    try:
+        from ansible.module_utils.common.yaml import HAS_YAML
+    except ImportError:     # older ansible-core without the module
+        HAS_YAML = False
+    if not HAS_YAML:
+        raise MissingTool('PyYAML (package python3-yaml) is not installed on the host')
+    nebula = host.tool('nebula', package='nebula')
+    return nebula, host.tool('ssh-keygen', package='openssh-client') if sshd else None
+
+
 class NebulaHost(engine.Host):
     """The Nebula tools of this host."""
 
     def nebula_cert(self):
         return self.tool('nebula-cert', package='nebula')
-
-    def config_tools(self):
-        """What nebula_config needs besides: ``nebula``, ``ssh-keygen`` (its console's host key) and PyYAML;
-        :class:`~.common.MissingTool` names the first one missing."""
-        self.tool('nebula', package='nebula')
-        self.tool('ssh-keygen', package='openssh-client')
-        try:
-            from ansible.module_utils.common.yaml import HAS_YAML
-        except ImportError:     # older ansible-core without the module
-            HAS_YAML = False
-        if not HAS_YAML:
-            raise MissingTool('PyYAML (package python3-yaml) is not installed on the host')
 
     def keygen(self, directory):
         """A new key pair made by ``nebula-cert keygen`` in a private directory under ``directory``: (private, public)
@@ -85,7 +87,7 @@ class Key(engine.Resource):
         if want['state'] == 'present' and (params.get('check_tools') or not self.module.check_mode):
             self.host.nebula_cert()
         if want['state'] == 'present' and params.get('check_tools'):
-            self.host.config_tools()
+            config_tools(self.host)
         return want
 
     def have(self, want):

@@ -60,8 +60,9 @@ def certificate(field, value):
     return text
 
 
-PUBLIC_KEY_RE = re.compile(r'\A-----BEGIN NEBULA X25519 PUBLIC KEY-----\n[A-Za-z0-9+/]{43}=\n'
-                           r'-----END NEBULA X25519 PUBLIC KEY-----\n\Z')
+# the raw key (32 bytes, base64) is the group
+PUBLIC_KEY_RE = re.compile(r'\A-----BEGIN NEBULA X25519 PUBLIC KEY-----\n([A-Za-z0-9+/]{43}=)\n'
+                           r'-----END NEBULA X25519 PUBLIC KEY-----\n?\Z')
 
 
 def public_key(field, value):
