@@ -9,10 +9,13 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import policy, underlay
-from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam import ledger as ipam_ledger, storage as ipam_storage
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.lazy import lazy
+
+v = lazy('module_utils.validation')
+policy = lazy('plugin_utils.policy')
+underlay = lazy('plugin_utils.underlay')
+ipam_ledger = lazy('plugin_utils.ipam.ledger')
+ipam_storage = lazy('plugin_utils.ipam.storage')
 
 
 # Fields named after a settings key; a role passes its variable prefix so that an error names its variable.
@@ -36,8 +39,8 @@ def _ledger_addresses(settings):
     """What each host holds in the address ledger ``ipam_ledger``, in the pools of the network ``ipam_network``."""
     try:
         ledger = ipam_storage.load(settings['ipam_ledger'], missing_ok=False)
-    except ValidationError as exc:
-        raise ValidationError('ipam_ledger', str(exc))
+    except v.ValidationError as exc:
+        raise v.ValidationError('ipam_ledger', str(exc))
     network = v.name('ipam_network', settings.get('ipam_network') or settings.get('interface') or 'wg0')
     return ipam_ledger.network_addresses(ledger, network)
 
@@ -52,16 +55,16 @@ def _compile(members, settings, groups, addresses, variable_prefix, hostvars):
             addresses = _ledger_addresses(settings)
         return policy.compile_policy(list(members), settings, dict(groups or {}), dict(addresses or {}),
                                      _underlay(members, hostvars, settings.get('interface') or 'wg0'))
-    except ValidationError as exc:
+    except v.ValidationError as exc:
         head = str(exc.field).split('[', 1)[0].split('.', 1)[0]
         prefix = variable_prefix if head in SETTINGS_FIELDS else ''
-        raise ValidationError(prefix + exc.field, exc.problem)
+        raise v.ValidationError(prefix + exc.field, exc.problem)
 
 
 def firewall_plan(members, settings, groups=None, addresses=None, variable_prefix='', hostvars=None):
     try:
         return _compile(members, settings, groups, addresses, variable_prefix, hostvars)
-    except ValidationError as exc:
+    except v.ValidationError as exc:
         raise AnsibleFilterError('meshforge.vpn.firewall_plan: %s' % exc)
 
 
@@ -69,7 +72,7 @@ def firewall_problem(members, settings, groups=None, addresses=None, variable_pr
     """The first problem of the policy, ``<variable>: <problem>``, or an empty string (for one ``fail`` task)."""
     try:
         _compile(members, settings, groups, addresses, variable_prefix, hostvars)
-    except ValidationError as exc:
+    except v.ValidationError as exc:
         return str(exc)
     return ''
 

@@ -7,7 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import report
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.lazy import lazy
+
+report = lazy('plugin_utils.report')
 
 
 def ipam_table(query):

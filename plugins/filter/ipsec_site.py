@@ -9,8 +9,12 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import ipsec_plan, report, status_page
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.lazy import lazy
+
+validation = lazy('module_utils.validation')
+ipsec_plan = lazy('plugin_utils.ipsec_plan')
+report = lazy('plugin_utils.report')
+status_page = lazy('plugin_utils.status_page')
 
 
 def _hosts(names, hostvars):
@@ -25,7 +29,7 @@ def _hosts(names, hostvars):
 def ipsec_site_plan(tunnels, names, hostvars, settings):
     try:
         plans = ipsec_plan.plan_sites(tunnels, _hosts(names, hostvars), settings)
-    except ValidationError as exc:
+    except validation.ValidationError as exc:
         raise AnsibleFilterError('meshforge.vpn.ipsec_site: %s' % exc)
     return {'hosts': plans, 'needs_psk_secret': ipsec_plan.needs_psk_secret(plans)}
 
@@ -35,7 +39,7 @@ def ipsec_site_problem(tunnels, names, hostvars, settings):
     try:
         ipsec_plan.plan_sites(tunnels, _hosts(names, hostvars), settings)
         ipsec_plan.check_removal(tunnels, settings.get('remove') or [], names)
-    except ValidationError as exc:
+    except validation.ValidationError as exc:
         return str(exc)
     return ''
 
@@ -43,7 +47,7 @@ def ipsec_site_problem(tunnels, names, hostvars, settings):
 def ipsec_site_psk(connection, secret, tunnels):
     try:
         return ipsec_plan.site_psk(connection, secret, tunnels)
-    except ValidationError as exc:
+    except validation.ValidationError as exc:
         raise AnsibleFilterError('meshforge.vpn.ipsec_site: %s' % exc)
 
 

@@ -11,10 +11,12 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import dns
-from ansible_collections.meshforge.vpn.plugins.plugin_utils.ipam import ledger as ipam_ledger, storage as ipam_storage
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.lazy import lazy
+
+v = lazy('module_utils.validation')
+dns = lazy('plugin_utils.dns')
+ipam_ledger = lazy('plugin_utils.ipam.ledger')
+ipam_storage = lazy('plugin_utils.ipam.storage')
 
 
 def _plan(members, settings, addresses, groups, variable_prefix):
@@ -27,8 +29,8 @@ def _plan(members, settings, addresses, groups, variable_prefix):
         # every host of the mesh's network in the ledger, clients included
         try:
             ledger = ipam_storage.load(settings['ipam_ledger'], missing_ok=bool(addresses))
-        except ValidationError as exc:
-            raise ValidationError(variable_prefix + 'ipam_ledger', str(exc))
+        except v.ValidationError as exc:
+            raise v.ValidationError(variable_prefix + 'ipam_ledger', str(exc))
         network = v.name(variable_prefix + 'ipam_network', settings.get('ipam_network') or 'wg0')
         settings['ledger'] = ipam_ledger.network_addresses(ledger, network)
     return dns.plan(list(members or []), settings, dict(addresses or {}), dict(groups or {}), variable_prefix)
@@ -37,7 +39,7 @@ def _plan(members, settings, addresses, groups, variable_prefix):
 def mesh_dns_plan(members, settings, addresses=None, groups=None, variable_prefix='mesh_dns_'):
     try:
         return _plan(members, settings, addresses, groups, variable_prefix)
-    except ValidationError as exc:
+    except v.ValidationError as exc:
         raise AnsibleFilterError('meshforge.vpn.mesh_dns_plan: %s' % exc)
 
 
@@ -45,7 +47,7 @@ def mesh_dns_problem(members, settings, addresses=None, groups=None, variable_pr
     """The first problem, ``<variable>: <problem>``, or an empty string (for one ``fail`` task)."""
     try:
         _plan(members, settings, addresses, groups, variable_prefix)
-    except ValidationError as exc:
+    except v.ValidationError as exc:
         return str(exc)
     return ''
 

@@ -12,8 +12,11 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import nebula_pki, nebula_plan
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.lazy import lazy
+
+validation = lazy('module_utils.validation')
+nebula_pki = lazy('plugin_utils.nebula_pki')
+nebula_plan = lazy('plugin_utils.nebula_plan')
 
 MEMBER_KEYS = ('address', 'endpoint', 'listen_port', 'groups')
 
@@ -41,7 +44,7 @@ def nebula_mesh_plan(names, hostvars, settings, allocation=None, revoked=None):
             if isinstance(allocation, Mapping) and 'addresses' in allocation:
                 allocation = allocation['addresses']
             result['plans'], result['devices'] = nebula_plan.plan_all(members, settings, allocation)
-    except ValidationError as exc:
+    except validation.ValidationError as exc:
         result['problem'] = str(exc)
     return result
 

@@ -9,7 +9,10 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import report, status_page
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.lazy import lazy
+
+report = lazy('plugin_utils.report')
+status_page = lazy('plugin_utils.status_page')
 
 
 def _warn_days(value):

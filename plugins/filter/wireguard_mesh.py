@@ -11,9 +11,16 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshforge.vpn.plugins.module_utils.validation import ValidationError
-from ansible_collections.meshforge.vpn.plugins.plugin_utils import (
-    clients, registry, removal, report, status_page, topology, underlay)
+from ansible_collections.meshforge.vpn.plugins.plugin_utils.lazy import lazy
+
+validation = lazy('module_utils.validation')
+clients = lazy('plugin_utils.clients')
+registry = lazy('plugin_utils.registry')
+removal = lazy('plugin_utils.removal')
+report = lazy('plugin_utils.report')
+status_page = lazy('plugin_utils.status_page')
+topology = lazy('plugin_utils.topology')
+underlay = lazy('plugin_utils.underlay')
 
 MEMBER_KEYS = ('address', 'address6', 'endpoint', 'listen_port', 'persistent_keepalive', 'routed_subnets',
                'route_metric', 'routed_subnets_withdrawn', 'exit_node', 'use_exit_node')
@@ -80,7 +87,7 @@ def wireguard_mesh_plan(names, hostvars, settings, public_keys=None, allocation=
             if key:
                 members[name]['public_key'] = key
         return topology.plan_mesh(members, settings)
-    except ValidationError as exc:
+    except validation.ValidationError as exc:
         raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)
 
 
@@ -187,7 +194,7 @@ def _release(settings, release):
 def wireguard_mesh_ipam_request(names, hostvars, settings, release=None, sources=None):
     try:
         return topology.ipam_request(_members(names, hostvars, settings, sources), settings, _release(settings, release))
-    except ValidationError as exc:
+    except validation.ValidationError as exc:
         raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)
 
 
@@ -202,7 +209,7 @@ def wireguard_mesh_problem(names, hostvars, settings, release=None, rotate_keys=
         removal.check(settings.get('remove'), members, settings, _sources(sources)['registry'], hostvars,
                       settings.get('remove_force'))
         topology.check_mesh(members, settings, _release(settings, release), rotate_keys or [])
-    except ValidationError as exc:
+    except validation.ValidationError as exc:
         return str(exc)
     return ''
 
@@ -222,8 +229,18 @@ def wireguard_mesh_client_groups(named, inventory_groups, plans):
 def wireguard_mesh_psk(peers, secret, interface, name):
     try:
         return topology.add_preshared_keys(peers, secret, interface, name)
-    except ValidationError as exc:
+    except validation.ValidationError as exc:
         raise AnsibleFilterError('meshforge.vpn.wireguard_mesh: %s' % exc)
+
+
+def wireguard_mesh_psk_peers(plans, secret, interface):
+    """Every planned member's peers with each pair's preshared key, by member: computed once on the controller, so
+    that a member's interface task reads its own peers instead of calling a filter (which costs every host's worker
+    the loading of the collection's filter files)."""
+    if not isinstance(plans, Mapping):
+        raise AnsibleFilterError('meshforge.vpn.wireguard_mesh_psk_peers: the plans must be a mapping of member to plan')
+    return dict((name, wireguard_mesh_psk(plan.get('peers') or [], secret, interface, name))
+                for name, plan in plans.items())
 
 
 def wireguard_status_table(results_by_host):
@@ -246,6 +263,7 @@ class FilterModule(object):
             'wireguard_mesh_problem': wireguard_mesh_problem,
             'wireguard_mesh_ipam_problem': wireguard_mesh_ipam_problem,
             'wireguard_mesh_psk': wireguard_mesh_psk,
+            'wireguard_mesh_psk_peers': wireguard_mesh_psk_peers,
             'wireguard_mesh_joined': wireguard_mesh_joined,
             'wireguard_mesh_registry_hints': wireguard_mesh_registry_hints,
             'wireguard_mesh_registry_entries': wireguard_mesh_registry_entries,

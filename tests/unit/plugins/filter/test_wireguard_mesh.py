@@ -56,6 +56,20 @@ def test_psk_filter_adds_a_key_per_peer_and_refuses_a_short_secret():
         FILTERS['wireguard_mesh_psk'](peers, 'short', 'wg0', 'a')
 
 
+def test_psk_peers_filter_gives_every_member_the_same_keys_as_the_one_member_filter():
+    plans = {'a': {'peers': [{'name': 'b', 'public_key': key(2)}]},
+             'b': {'peers': [{'name': 'a', 'public_key': key(1)}]}, 'c': {}}
+    out = FILTERS['wireguard_mesh_psk_peers'](plans, 'x' * 40, 'wg0')
+    assert out['a'] == FILTERS['wireguard_mesh_psk'](plans['a']['peers'], 'x' * 40, 'wg0', 'a')
+    # both ends of a pair derive one key; a member without peers gets none
+    assert out['a'][0]['preshared_key'] == out['b'][0]['preshared_key']
+    assert out['c'] == []
+    with pytest.raises(AnsibleFilterError):
+        FILTERS['wireguard_mesh_psk_peers'](plans, 'short', 'wg0')
+    with pytest.raises(AnsibleFilterError):
+        FILTERS['wireguard_mesh_psk_peers'](['a'], 'x' * 40, 'wg0')
+
+
 def test_public_keys_may_be_registered_results():
     hostvars = {'a': {'ansible_host': '198.18.1.11'}, 'b': {'ansible_host': '198.18.1.12'}}
     results = {'a': {'changed': False, 'public_key': key(1)}, 'b': {'skipped': True}}
