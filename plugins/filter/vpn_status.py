@@ -16,7 +16,10 @@ status_page = lazy('plugin_utils.status_page')
 
 
 def _warn_days(value):
-    """``cert_warn_days`` (the playbook's vpn_status_cert_warn_days) as a whole number of days, 0 or more."""
+    """``cert_warn_days`` (the playbook's vpn_status_cert_warn_days) as a whole number of days, 0 or more; None is the
+    report's default (a default argument of report.CERT_WARN_DAYS would import the report with this file)."""
+    if value is None:
+        return report.CERT_WARN_DAYS
     try:
         days = int(value)
     except (TypeError, ValueError):
@@ -27,19 +30,19 @@ def _warn_days(value):
 
 
 def vpn_status_report(wireguard, ipsec=None, tunnels=None, dns=None, nebula=None, nebula_roles=None,
-                      cert_warn_days=report.CERT_WARN_DAYS):
+                      cert_warn_days=None):
     return report.vpn_status(wireguard, ipsec, report.tunnel_names(tunnels), dns, nebula, nebula_roles,
                              _warn_days(cert_warn_days))
 
 
 def vpn_status_table(wireguard, ipsec=None, tunnels=None, dns=None, nebula=None, nebula_roles=None,
-                     cert_warn_days=report.CERT_WARN_DAYS):
+                     cert_warn_days=None):
     return report.vpn_table(wireguard, ipsec, report.tunnel_names(tunnels), dns, nebula, nebula_roles,
                             _warn_days(cert_warn_days))
 
 
 def vpn_status_html(wireguard, ipsec=None, read_at='', tunnels=None, nebula=None, nebula_roles=None,
-                    cert_warn_days=report.CERT_WARN_DAYS):
+                    cert_warn_days=None):
     return status_page.render_vpn(wireguard, ipsec, read_at, expected=report.tunnel_names(tunnels), nebula=nebula,
                                   nebula_roles=nebula_roles, cert_warn_days=_warn_days(cert_warn_days))
 
