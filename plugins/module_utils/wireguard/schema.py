@@ -12,6 +12,7 @@ import ipaddress
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import rules
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import forwarding
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import wanted_routes
 
 CONFIG_DIR = '/etc/wireguard'
@@ -56,6 +57,7 @@ def interface_argument_spec():
         persist=dict(type='bool', default=True),
         peers=dict(type='list', elements='dict', default=[], options=peer_options()),
         exit_routing=dict(type='dict', options=exit_routing_options()),
+        forwarding=dict(type='dict', options=forwarding.options()),
     )
 
 
@@ -121,7 +123,8 @@ def label(peer):
 def normalize_interface(params):
     """Check every option of wireguard_interface and return the desired state; raises ValidationError."""
     name = v.interface_name('name', params['name'])
-    desired = {'name': name, 'state': params.get('state', 'present')}
+    desired = {'name': name, 'state': params.get('state', 'present'),
+               'forwarding': forwarding.normalize(params.get('forwarding'))}
     if desired['state'] == 'absent':
         desired['exit_routing'] = normalize_exit_routing(params.get('exit_routing'), 0)
         return desired
