@@ -123,8 +123,7 @@ def label(peer):
 def normalize_interface(params):
     """Check every option of wireguard_interface and return the desired state; raises ValidationError."""
     name = v.interface_name('name', params['name'])
-    desired = {'name': name, 'state': params.get('state', 'present'),
-               'forwarding': forwarding.normalize(params.get('forwarding'))}
+    desired = {'name': name, 'state': params.get('state', 'present')}
     if desired['state'] == 'absent':
         desired['exit_routing'] = normalize_exit_routing(params.get('exit_routing'), 0)
         return desired
@@ -151,6 +150,7 @@ def normalize_interface(params):
         'purge_peers': params.get('purge', params.get('purge_peers', True)),
         'persist': params.get('persist', True),
         'peers': _peers(params.get('peers') or [], table, exit_routing),
+        'forwarding': forwarding.normalize(params.get('forwarding')),
     })
     if exit_routing and exit_prefixes(desired):
         desired['fwmark'] = exit_routing['fwmark']     # the tunnel's own packets keep the main table
