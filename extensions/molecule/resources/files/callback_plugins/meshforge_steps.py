@@ -25,8 +25,8 @@ import os
 
 from ansible.plugins.callback import CallbackBase
 
-CONTROLLER_ONLY = frozenset(['set_fact', 'assert', 'debug', 'fail', 'include_tasks', 'import_tasks', 'include_role',
-                             'import_role', 'include_vars', 'meta', 'add_host', 'group_by'])
+CONTROLLER_ONLY = frozenset(['set_fact', 'assert', 'debug', 'fail', 'validate_argument_spec', 'include_tasks', 'import_tasks',
+                             'include_role', 'import_role', 'include_vars', 'meta', 'add_host', 'group_by'])
 
 
 class CallbackModule(CallbackBase):
