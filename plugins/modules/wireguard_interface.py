@@ -40,7 +40,9 @@ attributes:
       - A private key file that does not exist yet is taken to be one an earlier task in the same run would create.
   diff_mode:
     support: full
-    description: Shows the interface, peers (by public key and description) and routes before and after; never a key.
+    description:
+      - Shows the interface, peers (by public key and description) and routes before and after; never a key.
+      - With O(forwarding), the live values that change and the sysctl file's text before and after.
   platform:
     platforms: linux
     support: full
@@ -125,6 +127,34 @@ options:
         description: Priority of the first of the three rules per family (the next two follow it).
         type: int
         default: 31000
+  forwarding:
+    description:
+      - Turn on IP forwarding for the families set to V(true), in this same call (a hub or a router needs it), both in
+        the running kernel (C(/proc/sys)) and for boot, as C(key=1) lines in O(forwarding.sysctl_file).
+      - Forwarding is only ever turned on. A family that is V(false) or omitted is not managed, its setting stays as
+        it is (another service may rely on it); this module never sets a family to 0 nor removes a line.
+      - The file is read and written as C(ansible.posix.sysctl) does (C(key=value) lines), so a host whose file that
+        module wrote sees no change. Only the lines of the keys turned on are rewritten (a line with another value
+        becomes C(key=1), a missing key is appended); other lines stay as they are. A new file gets mode 0644, an
+        existing one keeps its mode.
+      - Ignored with O(state=absent) (the lines stay until removed with C(ansible.posix.sysctl)).
+    type: dict
+    version_added: 0.4.0
+    suboptions:
+      ipv4:
+        description: Turn on C(net.ipv4.ip_forward).
+        type: bool
+        default: false
+      ipv6:
+        description: Turn on C(net.ipv6.conf.all.forwarding).
+        type: bool
+        default: false
+      sysctl_file:
+        description:
+          - The file that makes the setting survive a reboot.
+          - An absolute path without V(.), V(..) or empty components, and not a symlink.
+        type: path
+        default: /etc/sysctl.d/90-meshforge-vpn.conf
   implementation:
     description:
       - V(kernel) uses the kernel module, V(userspace) runs C(wireguard-go), V(auto) tries the kernel first.
@@ -220,6 +250,19 @@ EXAMPLES = r'''
         endpoint: 198.51.100.7:51820
         allowed_ips: [10.10.0.1/32, 0.0.0.0/0, "::/0"]
 
+- name: A hub that forwards between its spokes, IPv4 and IPv6, in the same call
+  meshforge.vpn.wireguard_interface:
+    name: wg0
+    addresses: [10.10.0.1/24, fd10::1/64]
+    listen_port: 51820
+    forwarding:
+      ipv4: true
+      ipv6: true
+    peers:
+      - public_key: xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
+        name: spoke-1
+        allowed_ips: [10.10.0.2/32, fd10::2/128]
+
 - name: Remove wg1 entirely
   meshforge.vpn.wireguard_interface:
     name: wg1
@@ -274,9 +317,17 @@ config_changed:
   description: Whether the persisted file was (or would be) rewritten.
   returned: always
   type: bool
+forwarding_changed:
+  description:
+    - Whether IP forwarding was (or would be) turned on for a family of O(forwarding), in the kernel or in
+      O(forwarding.sysctl_file). The audit records name each key turned on and the file written.
+  returned: when state is present
+  type: bool
+  version_added: 0.4.0
 persisted:
   description:
-    - Whether the wg-quick file was (or would be) written, or with O(state=absent) removed; the same as RV(config_changed).
+    - Whether the wg-quick file was (or would be) written, or with O(state=absent) removed, or the sysctl file of
+      O(forwarding) written; without O(forwarding), the same as RV(config_changed).
     - The C(wg-quick@) unit and its drop-in do not count here (C(changed) and the diff say when they change).
   returned: always
   type: bool

@@ -18,7 +18,7 @@ from ansible_collections.meshforge.vpn.plugins.module_utils.common import Module
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import rules
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes.safety import management_connection
-from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import schema, service, wgquick
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import forwarding, schema, service, wgquick
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.describe import (
     describe, desired_as_described, fingerprint, live_as_described, peer_ref)
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.endpoints import endpoint_addresses
@@ -92,7 +92,8 @@ class Interface(engine.Resource):
         config = files.read_text(want['config_file'])
         return {'link': self._read_link(want, config), 'config': config,
                 'rules': self._live_rules(want, config),
-                'unit': service.read(self.host, want['name']) if want['persist'] else None}
+                'unit': service.read(self.host, want['name']) if want['persist'] else None,
+                'forwarding': forwarding.read(want['forwarding'])}
 
     def _live_rules(self, want, config):
         """The tagged policy rules of the families this interface wants rules for or wrote rules for before (its
@@ -113,6 +114,7 @@ class Interface(engine.Resource):
         steps = plan(want, have['link'], want['private_key'], want['psks'], live_rules=have['rules'])
         implementation = have['link']['implementation'] if have['link'] else want['implementation']
         steps.update(service.steps(have['unit'], implementation))
+        steps['forwarding'] = forwarding.steps(want['forwarding'], have['forwarding'])
         return steps
 
     def check(self, want, have, steps):
@@ -125,7 +127,15 @@ class Interface(engine.Resource):
                          endpoint_addresses(want, have['link']))
 
     def files(self, want, have):
-        return [engine.File(want['config_file'], wgquick.render_config(want), 0o600)] if want['persist'] else []
+        return [f for f in (self._config_file(want), forwarding.file(want['forwarding'], have['forwarding'])) if f]
+
+    def _config_file(self, want):
+        return engine.File(want['config_file'], wgquick.render_config(want), 0o600) if want['persist'] else None
+
+    def _sysctl_pending(self, want, have):
+        """The sysctl file when it must change (None when it need not, or forwarding is not asked for)."""
+        item = forwarding.file(want['forwarding'], have['forwarding'])
+        return item if item and item.pending() else None
 
     def labels(self, want, have):
         """The peers' names by public key: those the file was written with, then those asked for now."""
@@ -144,7 +154,8 @@ class Interface(engine.Resource):
             'peers_removed': [peer_ref(k, labels) for k in steps['peers_remove']],
             'peers_changed': [dict(peer_ref(k, labels), fields=f) for k, f in sorted(steps['peers_change'].items())],
             'config_file': want['config_file'] if want['persist'] else None,
-            'config_changed': any(f.pending() for f in self.files(want, have)),
+            'config_changed': bool(want['persist'] and self._config_file(want).pending()),
+            'forwarding_changed': bool(steps['forwarding'] or self._sysctl_pending(want, have)),
             'implementation': implementation,
             'public_key': self._public_key(want, link),
         }
@@ -170,6 +181,7 @@ class Interface(engine.Resource):
         changes += [('rule added', rules.describe(r)) for r in steps['rules_add']]
         changes += [('rule removed', rules.describe(r)) for r in steps['rules_del']]
         changes += [('service %s' % key, want['name']) for key in ('dropin', 'enable') if steps.get(key)]
+        changes += [('forwarding enabled', key) for key in steps['forwarding']]
         return changes
 
     def _public_key(self, want, link):
@@ -186,17 +198,22 @@ class Interface(engine.Resource):
         after = describe(desired_as_described(want, want['psks'], link), labels)
         before += ''.join('rule %s\n' % rules.describe(r) for r in have['rules'])
         after += ''.join('rule %s\n' % rules.describe(r) for r in want['rules'])
-        if pending:
+        if any(item.path == want['config_file'] for item in pending):
             before += 'config %s: %s\n' % (want['config_file'], 'present' if have['config'] is not None else 'absent')
             after += 'config %s: updated\n' % want['config_file']
         for key in ('dropin', 'enable'):
             if steps[key]:
                 after += 'service: %s\n' % key
+        if want['forwarding']:
+            lines = forwarding.diff(want['forwarding'], have['forwarding'], steps['forwarding'],
+                                    self._sysctl_pending(want, have))
+            before, after = before + lines[0], after + lines[1]
         return {'before': before, 'after': after,
                 'before_header': 'live %s' % want['name'], 'after_header': 'desired %s' % want['name']}
 
     def apply(self, want, have, steps):
         extra = {}
+        forwarding.apply(steps['forwarding'])
         if steps['create'] and have['unit'] is not None:
             # the unit brings the interface up from the file just written; what it left is applied below
             service.apply(self.host, want['name'], steps['dropin'], steps['enable'], start=True)

@@ -12,6 +12,7 @@ import ipaddress
 
 from ansible_collections.meshforge.vpn.plugins.module_utils import validation as v
 from ansible_collections.meshforge.vpn.plugins.module_utils.routes import rules
+from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard import forwarding
 from ansible_collections.meshforge.vpn.plugins.module_utils.wireguard.routing import wanted_routes
 
 CONFIG_DIR = '/etc/wireguard'
@@ -56,6 +57,7 @@ def interface_argument_spec():
         persist=dict(type='bool', default=True),
         peers=dict(type='list', elements='dict', default=[], options=peer_options()),
         exit_routing=dict(type='dict', options=exit_routing_options()),
+        forwarding=dict(type='dict', options=forwarding.options()),
     )
 
 
@@ -148,6 +150,7 @@ def normalize_interface(params):
         'purge_peers': params.get('purge', params.get('purge_peers', True)),
         'persist': params.get('persist', True),
         'peers': _peers(params.get('peers') or [], table, exit_routing),
+        'forwarding': forwarding.normalize(params.get('forwarding')),
     })
     if exit_routing and exit_prefixes(desired):
         desired['fwmark'] = exit_routing['fwmark']     # the tunnel's own packets keep the main table
