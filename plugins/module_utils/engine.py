@@ -11,7 +11,8 @@ module does it the same way, so the order lives here once and a driver writes on
     steps  = resource.steps(want, have)        what must change; a dict whose values are empty when nothing is to do
     resource.check(want, have, steps)          refuse what must not be applied (lockout, capture); runs in check mode
     files  = resource.files(want, have)        the files that persist it (content None: remove the file)
-    result = resource.result(want, have, steps) + changed, persisted, audit, diff
+    pending = the files that change
+    result = resource.result(want, have, steps, pending) + changed, persisted, audit, diff
     if changed and not check mode:
         resource.apply(want, have, steps), and the files are written (after, or before with files_first)
         the audit records go to the host's audit log (the module's ``audit_log`` option, when it has one and it is set)
@@ -118,8 +119,8 @@ class Resource(object):
         """The :class:`File` objects that persist the resource."""
         return []
 
-    def result(self, want, have, steps):
-        """The module's own result keys (no secret)."""
+    def result(self, want, have, steps, pending):
+        """The module's own result keys (no secret); ``pending`` are the :meth:`files` that change."""
         return {}
 
     def diff(self, want, have, steps, pending):
@@ -158,7 +159,7 @@ def manage(resource):
     if steps_changed(steps):
         resource.check(want, have, steps)
     pending = [f for f in resource.files(want, have) if f.pending()]
-    result = resource.result(want, have, steps)
+    result = resource.result(want, have, steps, pending)
     result.update(changed=steps_changed(steps) or bool(pending), persisted=bool(pending))
     result['audit'] = audit_records(resource, want, have, steps, pending) if result['changed'] else []
     if module._diff:

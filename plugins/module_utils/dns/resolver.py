@@ -464,7 +464,7 @@ class Resolver(engine.Resource):
         raise ResolverError('dnsmasq (pid %d) does not answer on %s port %d after %ds; see %s'
                             % ((proc.pid,) + where + (START_TIMEOUT, log_path)))
 
-    def result(self, want, have, steps):
+    def result(self, want, have, steps, pending):
         result = {'name': want['name'], 'state': want['state'], 'manager': want['manager'],
                   'config_file': want['conf'], 'hosts_file': want['hosts_file'],
                   'started': bool(steps['start']), 'restarted': bool(steps['restart']),

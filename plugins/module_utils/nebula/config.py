@@ -299,7 +299,7 @@ class Config(engine.Resource):
         raise NebulaError('nebula (pid %d) did not bring %s up within %ds; see %s'
                           % (proc.pid, want['interface'], START_TIMEOUT, want['log_file']))
 
-    def result(self, want, have, steps):
+    def result(self, want, have, steps, pending):
         result = {'network': want['network'], 'manager': want['manager'], 'config': want['config'],
                   'certificate_path': want['cert_path'], 'ca_certificate_path': want['ca_path'],
                   'key_path': want['key_path'], 'pid': have['pid'],

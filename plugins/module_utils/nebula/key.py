@@ -132,7 +132,7 @@ class Key(engine.Resource):
                 os.chmod(want['public_key_path'], 0o644)
         return None
 
-    def result(self, want, have, steps):
+    def result(self, want, have, steps, pending):
         present = want['state'] == 'present'
         return {'path': want['path'], 'public_key_path': want['public_key_path'],
                 'rotated': bool(present and have['key'] is not None and want['rotate']),

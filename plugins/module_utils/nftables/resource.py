@@ -90,7 +90,7 @@ class Table(engine.Resource):
         content = PERSIST_HEADER + render_table(want) if want['state'] == 'present' else None
         return [engine.File(want['path'], content, PERSIST_MODE, 0o755)]
 
-    def result(self, want, have, steps):
+    def result(self, want, have, steps, pending):
         if want['state'] == 'absent':
             return {'action': 'delete' if have is not None else 'none'}
         return dict(compare_table(want, have), management_connection=self.checked)
@@ -172,7 +172,7 @@ class Set(engine.Resource):
     def audit(self, want, have, steps):
         return [('element added', e) for e in steps['add']] + [('element removed', e) for e in steps['remove']]
 
-    def result(self, want, have, steps):
+    def result(self, want, have, steps, pending):
         return {'added': steps['add'], 'removed': steps['remove'], 'elements': self.after(have, steps),
                 'set_type': ' . '.join(have['type'])}
 

@@ -116,7 +116,7 @@ class Routes(engine.Resource):
             return []
         return [engine.File(want['path'], boot_file(want['routes'], want['protocol']), 0o644, 0o755)]
 
-    def result(self, want, have, steps):
+    def result(self, want, have, steps, pending):
         return {
             'protocol': int(want['protocol']),
             'added': [describe(r, self.names) for r in steps['add']],

@@ -101,8 +101,10 @@ class Connection(engine.Resource):
         return [engine.File(schema.config_path(want['name']), config, 0o600, 0o750),
                 engine.File(schema.secrets_path(want['name']), secrets, 0o600, 0o750)]
 
-    def result(self, want, have, steps):
-        config_changed, secrets_changed = [item.pending() for item in self.files(want, have)]
+    def result(self, want, have, steps, pending):
+        changing = set(item.path for item in pending)
+        config_changed, secrets_changed = [path in changing for path in (schema.config_path(want['name']),
+                                                                         schema.secrets_path(want['name']))]
         name = want['name']
         return {
             'name': name,

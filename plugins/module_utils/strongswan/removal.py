@@ -45,8 +45,10 @@ class Removal(engine.Resource):
     def files(self, want, have):
         return [engine.File(schema.config_path(want['name']), None), engine.File(schema.secrets_path(want['name']), None)]
 
-    def result(self, want, have, steps):
-        config_changed, secrets_changed = [item.pending() for item in self.files(want, have)]
+    def result(self, want, have, steps, pending):
+        changing = set(item.path for item in pending)
+        config_changed, secrets_changed = [path in changing for path in (schema.config_path(want['name']),
+                                                                         schema.secrets_path(want['name']))]
         return {'name': want['name'], 'loaded': False, 'reasons': [], 'config_file': schema.config_path(want['name']),
                 'secrets_file': schema.secrets_path(want['name']), 'config_changed': config_changed,
                 'secrets_changed': secrets_changed, 'terminated': steps['terminate']}

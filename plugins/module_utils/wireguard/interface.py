@@ -127,15 +127,14 @@ class Interface(engine.Resource):
                          endpoint_addresses(want, have['link']))
 
     def files(self, want, have):
-        return [f for f in (self._config_file(want), forwarding.file(want['forwarding'], have['forwarding'])) if f]
+        config = engine.File(want['config_file'], wgquick.render_config(want), 0o600) if want['persist'] else None
+        return [f for f in (config, forwarding.file(want['forwarding'], have['forwarding'])) if f]
 
-    def _config_file(self, want):
-        return engine.File(want['config_file'], wgquick.render_config(want), 0o600) if want['persist'] else None
-
-    def _sysctl_pending(self, want, have):
-        """The sysctl file when it must change (None when it need not, or forwarding is not asked for)."""
-        item = forwarding.file(want['forwarding'], have['forwarding'])
-        return item if item and item.pending() else None
+    @staticmethod
+    def _pending_sysctl(want, pending):
+        """The sysctl file among the files that change (None when it does not, or forwarding is not asked for)."""
+        path = want['forwarding']['sysctl_file'] if want['forwarding'] else None
+        return next((item for item in pending if item.path == path), None)
 
     def labels(self, want, have):
         """The peers' names by public key: those the file was written with, then those asked for now."""
@@ -143,7 +142,7 @@ class Interface(engine.Resource):
         labels.update((p['public_key'], schema.label(p)) for p in want['peers'] if schema.label(p))
         return labels
 
-    def result(self, want, have, steps):
+    def result(self, want, have, steps, pending):
         labels = self.labels(want, have)
         link = have['link']
         implementation = link['implementation'] if link else None
@@ -154,8 +153,8 @@ class Interface(engine.Resource):
             'peers_removed': [peer_ref(k, labels) for k in steps['peers_remove']],
             'peers_changed': [dict(peer_ref(k, labels), fields=f) for k, f in sorted(steps['peers_change'].items())],
             'config_file': want['config_file'] if want['persist'] else None,
-            'config_changed': bool(want['persist'] and self._config_file(want).pending()),
-            'forwarding_changed': bool(steps['forwarding'] or self._sysctl_pending(want, have)),
+            'config_changed': bool(want['persist'] and any(item.path == want['config_file'] for item in pending)),
+            'forwarding_changed': bool(steps['forwarding'] or self._pending_sysctl(want, pending)),
             'implementation': implementation,
             'public_key': self._public_key(want, link),
         }
@@ -206,7 +205,7 @@ class Interface(engine.Resource):
                 after += 'service: %s\n' % key
         if want['forwarding']:
             lines = forwarding.diff(want['forwarding'], have['forwarding'], steps['forwarding'],
-                                    self._sysctl_pending(want, have))
+                                    self._pending_sysctl(want, pending))
             before, after = before + lines[0], after + lines[1]
         return {'before': before, 'after': after,
                 'before_header': 'live %s' % want['name'], 'after_header': 'desired %s' % want['name']}

@@ -111,7 +111,7 @@ class Key(engine.Resource):
             os.chmod(want['path'], 0o600)
         return None
 
-    def result(self, want, have, steps):
+    def result(self, want, have, steps, pending):
         present = want['state'] == 'present'
         return {'path': want['path'], 'rotated': bool(present and have['key'] is not None and want['rotate']),
                 'public_key': self.host.public_key(have['key']) if present and not steps['create'] else None}

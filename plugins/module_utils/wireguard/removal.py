@@ -63,7 +63,7 @@ class Removal(engine.Resource):
             [('interface removed', '%d peers' % len(have['peers']))] if steps['delete'] else []) + [
             ('rule removed', rules.describe(r)) for r in steps['rules']]
 
-    def result(self, want, have, steps):
+    def result(self, want, have, steps, pending):
         labels = wgquick.parse_descriptions(have['config'])
         return {'peers_added': [], 'peers_changed': [],
                 'peers_removed': [peer_ref(k, labels) for k in have['peers']],
